@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { CommonModule } from './common/common.module';
+import { loggerParams } from './common/logger';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { InternalModule } from './internal/internal.module';
+import { PaymentModule } from './payment/payment.module';
+import { UserModule } from './user/user.module';
+import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
+
+/**
+ * One build, three roles (internal.md): the role only changes which modules are imported and
+ * which InternalApi adapter is bound. Role `web` imports no database module at all.
+ */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    const imports: DynamicModule['imports'] = [
+      ConfigModule.forRoot(config),
+      LoggerModule.forRoot(loggerParams(config)),
+      CommonModule,
+      InternalModule.forTransport(config.internal.transport),
+      HealthModule,
+      WechatCallbackModule,
+    ];
+    if (config.role !== 'web') imports.push(DatabaseModule, AuthModule, PaymentModule, UserModule);
+    return { module: AppModule, imports };
+  }
+}

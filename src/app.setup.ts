@@ -1,0 +1,74 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express, { NextFunction, Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { DETAIL } from './common/errors';
+import { CALLBACK_PATHS } from './common/redact';
+import { buildValidationPipe } from './common/validation';
+import { AppConfig } from './config/app-config';
+
+/** Raw callback bodies are capped at 64 KiB (callbacks.md); JSON API bodies likewise. */
+export const BODY_LIMIT = '64kb';
+
+/**
+ * Builds the Nest application for a validated config: shared by main.ts and the e2e factory so
+ * tests run exactly what production runs.
+ */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  configureApp(app, config);
+  await app.init();
+  return app;
+}
+
+function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', config.http.trustProxy);
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike).
+  app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: BODY_LIMIT }));
+  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  // Parser errors (too large, malformed JSON) get the API's error shape, not Express's HTML page.
+  app.use((err: { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
+    if (!err) return next();
+    if (err.type === 'entity.too.large') return res.status(413).json({ detail: DETAIL.tooLarge });
+    if (err.type === 'entity.parse.failed') return res.status(400).json({ detail: 'body: invalid JSON' });
+    return res.status(err.status && err.status < 500 ? err.status : 400).json({ detail: 'bad request' });
+  });
+
+  app.useGlobalFilters(new AllExceptionsFilter(routeProbe(app)));
+  app.useGlobalPipes(buildValidationPipe());
+
+  if (config.http.docsEnabled && config.role !== 'web') {
+    const doc = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('WeChat membership & payments')
+        .setDescription('Public API of the official account backend (see shared/spec/api.md)')
+        .setVersion(config.version)
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+  }
+  app.enableShutdownHooks();
+}
+
+/** True when `path` is served under another method: the filter answers 405 instead of 404. */
+function routeProbe(app: NestExpressApplication) {
+  type Layer = { route?: { methods: Record<string, boolean> }; match(path: string): boolean };
+  return (method: string, path: string): boolean => {
+    const router = (app.getHttpAdapter().getInstance() as unknown as { router?: { stack: Layer[] } }).router;
+    const m = method.toLowerCase();
+    return (router?.stack ?? []).some((l) => l.route && !l.route.methods[m] && !l.route.methods._all && l.match(path));
+  };
+}

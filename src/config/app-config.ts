@@ -1,0 +1,82 @@
+export type NodeEnv = 'development' | 'test' | 'production';
+export type AppRole = 'all' | 'web' | 'app';
+
+export interface CreditPackage {
+  credits: number;
+  priceFen: number;
+}
+
+export interface ReplyTexts {
+  welcome: string;
+  welcomeBack: string;
+  bindSuccess: string;
+  bindExpired: string;
+}
+
+/**
+ * The validated, typed configuration. Built once by `loadConfig` from the environment; injected
+ * everywhere through the `AppConfig` token. Nothing else reads process.env.
+ */
+export class AppConfig {
+  env!: NodeEnv;
+  role!: AppRole;
+  version!: string;
+  /** Folder for development state: SQLite file, generated session secret, sandbox keys. */
+  dataDir!: string;
+  http!: {
+    host: string;
+    port: number;
+    workers: number;
+    trustProxy: boolean | number | string;
+    publicBaseUrl: string;
+    homepageUrl: string;
+    docsEnabled: boolean;
+    rateLimitPerMinute: number;
+  };
+  log!: { level: string; pretty: boolean };
+  db!: {
+    type: 'sqlite' | 'mysql';
+    sqlitePath: string;
+    mysql: { host: string; port: number; user: string; password: string; database: string; poolSize: number };
+    migrateOnStart: boolean;
+  };
+  wechat!: {
+    appId: string;
+    secret: string;
+    token: string;
+    encodingAesKey: string;
+    sandbox: boolean;
+    sandboxCallbackBase: string;
+    apiBase: string;
+    oauthBase: string;
+    mpBase: string;
+    callbackMaxSkewSeconds: number;
+    texts: ReplyTexts;
+  };
+  pay!: {
+    base: string;
+    version: 'v2' | 'v3';
+    mchId: string;
+    apiKey: string;
+    notifyUrl: string;
+    signType: 'MD5' | 'HMAC-SHA256';
+    apiV3Key: string;
+    privateKeyPath: string;
+    certSerial: string;
+    publicKeyPath: string;
+    publicKeyId: string;
+  };
+  pricing!: {
+    useTestPrice: boolean;
+    memberPriceFen: number;
+    creditPackages: CreditPackage[];
+    initialCredits: number;
+    memberBonusCredits: number;
+    memberDurationDays: number;
+    orderTtlMinutes: number;
+  };
+  qr!: { expireSeconds: number };
+  session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
+  admin!: { apiKey: string };
+  internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app-config';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const mysql2 = require('mysql2');
+
+/**
+ * mysql2 with every pooled connection pinned to UTC before its first query: TIMESTAMP values are
+ * instants and mysql2 reads them with `timezone: 'Z'` (data.md). The `connection` event fires
+ * before the connection is handed out, and a connection runs its queries in order.
+ */
+const mysqlUtcDriver = {
+  ...mysql2,
+  createPool(options: Record<string, unknown>) {
+    const pool = mysql2.createPool(options);
+    pool.on('connection', (conn: { query(sql: string): void }) => conn.query("SET time_zone = '+00:00'"));
+    return pool;
+  },
+};
+
+/**
+ * The one place database options are built; `ormconfig.ts` (the TypeORM CLI) and the app both
+ * call it. `synchronize` is never on: the schema belongs to the migrations.
+ */
+export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: false,
+  };
+  if (config.db.type === 'mysql') {
+    const m = config.db.mysql;
+    return {
+      ...common,
+      type: 'mysql',
+      driver: mysqlUtcDriver,
+      host: m.host,
+      port: m.port,
+      username: m.user,
+      password: m.password,
+      database: m.database,
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      poolSize: m.poolSize,
+      connectTimeout: 5000,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      extra: { enableKeepAlive: true, maxIdle: m.poolSize, idleTimeout: 60000 },
+    };
+  }
+  if (config.db.sqlitePath !== ':memory:') mkdirSync(dirname(config.db.sqlitePath), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.db.sqlitePath,
+    enableWAL: true,
+    prepareDatabase: (db: { pragma(s: string): unknown }) => {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { QrScene } from '../auth/entities/qr-scene.entity';
+import { QrcodeBinding } from '../auth/entities/qrcode-binding.entity';
+import { CallbackNonce } from '../internal/entities/callback-nonce.entity';
+import { PaymentAnomaly } from '../payment/entities/payment-anomaly.entity';
+import { PaymentOrder } from '../payment/entities/payment-order.entity';
+import { PaymentRecord } from '../payment/entities/payment-record.entity';
+import { CreditLedgerEntry } from '../user/entities/credit-ledger.entity';
+import { CreditsUsage } from '../user/entities/credits-usage.entity';
+import { WechatUser } from '../user/entities/wechat-user.entity';
+import { WechatAccessToken } from './access-token.entity';
+
+/** Every mapped table; the schema itself is owned by the migrations, never by `synchronize`. */
+export const ENTITIES = [
+  WechatUser,
+  CreditLedgerEntry,
+  CreditsUsage,
+  QrcodeBinding,
+  QrScene,
+  PaymentOrder,
+  PaymentRecord,
+  PaymentAnomaly,
+  CallbackNonce,
+  WechatAccessToken,
+];

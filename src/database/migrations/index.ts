@@ -1,0 +1,4 @@
+import { InitialSchema1732000000000 } from './1732000000000-initial-schema';
+
+/** The one migration history, in order (shared by the app, ormconfig.ts and the tests). */
+export const MIGRATIONS = [InitialSchema1732000000000];

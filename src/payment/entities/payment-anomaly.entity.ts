@@ -1,0 +1,28 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+
+export type AnomalyKind =
+  | 'amount_mismatch'
+  | 'payer_mismatch'
+  | 'paid_after_close'
+  | 'duplicate_membership'
+  | 'unknown_order';
+
+/** `payment_anomalies`: what support must look at (refund candidates, forged or odd payments). */
+@Entity({ name: 'payment_anomalies' })
+export class PaymentAnomaly {
+  @PrimaryGeneratedColumn({ type: 'bigint', unsigned: true })
+  id!: number;
+
+  @Column({ name: 'order_no', type: 'varchar', length: 64 })
+  orderNo!: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  kind!: AnomalyKind;
+
+  @Column({ type: 'text', nullable: true })
+  detail!: string | null;
+
+  @Column({ name: 'created_at', type: 'datetime' })
+  createdAt!: Date;
+}
