@@ -21,6 +21,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     bufferLogs: true,
     bodyParser: false,
+    abortOnError: false, // throw instead of process.exit: main.ts exits 1, tests see the error
   });
   configureApp(app, config);
   await app.init();
@@ -60,7 +61,6 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     );
     SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   }
-  app.enableShutdownHooks();
 }
 
 /** True when `path` is served under another method: the filter answers 405 instead of 404. */

@@ -24,10 +24,16 @@ function loadOrExit(): AppConfig {
 
 async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
-  // Stop on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool.
-  // Nest's shutdown hooks do the work; this timer only bounds it.
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, exit 0;
+  // bounded by the grace period (deploy.md).
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref());
+    process.once(sig, () => {
+      setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
   }
   await app.listen(config.http.port, config.http.host);
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

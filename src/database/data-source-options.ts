@@ -41,6 +41,7 @@ export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
       ...common,
       type: 'mysql',
       driver: mysqlUtcDriver,
+      connectorPackage: 'mysql2',
       host: m.host,
       port: m.port,
       username: m.user,

@@ -1,0 +1,125 @@
+import { Parser } from 'xml2js';
+import { XmlRejectedError } from './errors';
+
+export interface ParseWechatXmlOptions {
+  /** Expected root element. WeChat's documents use `xml`; a decrypted v2 refund `req_info` uses `root`. */
+  rootName?: string;
+}
+
+const XML_PARSER_OPTIONS = {
+  explicitArray: false,
+  explicitRoot: true,
+  ignoreAttrs: true,
+  trim: true,
+  strict: true,
+  // Synchronous parsing lets us see every sax event before deciding (see below).
+  async: false,
+  // '#' cannot start an XML element name, so mixed text can never collide with a real field
+  // (the default '_' is a legal element name).
+  charkey: '#text',
+} as const;
+
+/**
+ * Parses a WeChat XML body (pushes, v2 pay notifications) into a flat map of the root's direct
+ * children. Values are always strings (CDATA and text alike; empty elements give '').
+ *
+ * Cheap textual checks run before any parsing: oversized bodies, any DOCTYPE/ENTITY declaration
+ * (the XXE / billion-laughs vector — WeChat never sends one), and anything that does not start with
+ * the expected root tag.
+ *
+ * Choices:
+ * - Nested elements (e.g. `<ScanCodeInfo>`, `<Video>`) are omitted: no field we act on is nested,
+ *   and a stringified object would be a value no signature or mapper expects.
+ * - A field that appears twice directly under the root is rejected as 'malformed': WeChat never
+ *   repeats one, and picking either copy would let a body say two things at once.
+ * - Trailing content after the root, a second root, unknown entities → 'malformed'.
+ */
+export async function parseWechatXml(
+  body: string | Buffer,
+  maxBytes = 65536,
+  options: ParseWechatXmlOptions = {},
+): Promise<Record<string, string>> {
+  const rootName = options.rootName ?? 'xml';
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  if (size > maxBytes) throw new XmlRejectedError('too_large', `body of ${size} bytes exceeds ${maxBytes}`);
+
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlRejectedError('doctype', 'DOCTYPE/ENTITY declarations are not accepted');
+
+  const start = text.replace(/^\uFEFF/, '').trimStart();
+  if (!start.startsWith(`<${rootName}`)) throw new XmlRejectedError('not_xml', `body does not start with <${rootName}>`);
+
+  const parsed = parseStrict(start);
+  const keys = Object.keys(parsed);
+  if (keys.length !== 1 || keys[0] !== rootName) throw new XmlRejectedError('malformed', `root element is not <${rootName}>`);
+
+  const root: unknown = parsed[rootName];
+  const fields: Record<string, string> = {};
+  // `<xml/>` or `<xml>text</xml>`: a root without child elements has no fields.
+  if (typeof root !== 'object' || root === null) return fields;
+
+  for (const [name, value] of Object.entries(root as Record<string, unknown>)) {
+    if (name === XML_PARSER_OPTIONS.charkey) continue; // stray text between fields
+    // Names such as __proto__ or constructor are legal XML but never WeChat fields; xml2js checks
+    // `key in obj`, so it mangles them into arrays holding Object.prototype's member. Drop them.
+    if (name in Object.prototype) continue;
+    if (Array.isArray(value)) throw new XmlRejectedError('malformed', `field ${name} appears more than once`);
+    if (typeof value !== 'string') continue; // nested element, see choices above
+    fields[name] = value;
+  }
+  return fields;
+}
+
+/**
+ * xml2js resolves its promise on the first closed root and drops sax errors that come later
+ * (trailing garbage, a second root). Listening to the events ourselves, a document is accepted only
+ * when it produced exactly one result and no error.
+ */
+function parseStrict(text: string): Record<string, unknown> {
+  const parser = new Parser(XML_PARSER_OPTIONS);
+  const results: unknown[] = [];
+  let failed = false;
+  parser.on('end', (result: unknown) => results.push(result));
+  parser.on('error', () => {
+    failed = true;
+  });
+  try {
+    parser.parseString(text);
+  } catch {
+    failed = true;
+  }
+  const result = results[0];
+  if (failed || results.length !== 1 || typeof result !== 'object' || result === null) {
+    throw new XmlRejectedError('malformed', 'body is not well-formed XML');
+  }
+  return result as Record<string, unknown>;
+}
+
+/** Characters XML 1.0 cannot carry at all, not even inside CDATA. */
+const XML_INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** Wraps text in CDATA; a `]]>` inside is split across two sections so it cannot end the first early. */
+export function cdata(value: string): string {
+  if (XML_INVALID_CHARS.test(value)) throw new TypeError('value contains characters XML cannot represent');
+  return `<![CDATA[${value.split(']]>').join(']]]]><![CDATA[>')}]]>`;
+}
+
+/**
+ * Builds a WeChat-style `<xml>` document: strings in CDATA, numbers bare (WeChat's own
+ * `<CreateTime>`, `<TimeStamp>` style). Field order is the object's insertion order.
+ * Invalid names or values are programming errors and throw TypeError.
+ */
+export function buildXml(fields: Record<string, string | number>): string {
+  let out = '<xml>';
+  for (const [name, value] of Object.entries(fields)) {
+    if (!XML_NAME.test(name)) throw new TypeError(`invalid XML element name: ${name}`);
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new TypeError(`field ${name} is not a finite number`);
+      out += `<${name}>${String(value)}</${name}>`;
+    } else {
+      out += `<${name}>${cdata(value)}</${name}>`;
+    }
+  }
+  return `${out}</xml>`;
+}

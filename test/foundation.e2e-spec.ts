@@ -1,0 +1,108 @@
+import { DatabaseService } from '../src/database/database.service';
+import { mysqlAdmin } from './setup/mysql';
+import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+
+const NEW_TABLES = ['credit_ledger', 'wechat_qr_scenes', 'wechat_access_tokens', 'wechat_callback_nonces', 'payment_anomalies'];
+const LEGACY_TABLES = ['wechat_users', 'credits_usage', 'wechat_qrcode_bindings', 'payment_orders', 'payment_records'];
+
+describe.each(dbKinds())('foundation [%s]', (kind) => {
+  let db: TestDatabase;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    db = await TestDatabase.create(kind);
+    app = await startApp({ ...db.env });
+    await app.app.get(DatabaseService).whenReady();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('boots and reports healthy with the database connected', async () => {
+    const res = await fetch(`${app.url}/api/v1/health`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json();
+    expect(body).toMatchObject({ status: 'healthy', database: 'connected', role: 'all', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+  });
+
+  it('GET / describes the service as JSON', async () => {
+    const res = await fetch(`${app.url}/`);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toEqual({ service: 'image-classifier-wechat', version: expect.any(String), docs: '/docs', health: '/api/v1/health' });
+  });
+
+  it('an unknown /api path is a JSON 404, never a page', async () => {
+    for (const path of ['/api/typo', '/api/v1/user/nothing-here', '/api/v1/health/extra']) {
+      const res = await fetch(app.url + path);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await res.json()).toEqual({ detail: 'Not Found' });
+    }
+  });
+
+  it('a known path under the wrong method is 405', async () => {
+    const res = await fetch(`${app.url}/api/v1/health`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(await res.json()).toEqual({ detail: 'Method Not Allowed' });
+  });
+
+  it('a body over 64 KiB is 413 with the Chinese detail; malformed JSON is 400', async () => {
+    const big = await fetch(`${app.url}/api/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'a'.repeat(70 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ detail: '请求体过大' });
+    const bad = await fetch(`${app.url}/api/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).detail).toMatch(/JSON/);
+  });
+
+  it('/docs serves the OpenAPI UI and document', async () => {
+    const ui = await fetch(`${app.url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toMatch(/swagger/i);
+    const doc = await (await fetch(`${app.url}/docs/openapi.json`)).json();
+    expect(Object.keys(doc.paths)).toContain('/api/v1/health');
+  });
+
+  it('migrations built every table on the empty database and recorded themselves once', async () => {
+    const ds = app.app.get(DatabaseService).dataSource;
+    const tables: string[] =
+      kind === 'mysql'
+        ? (await ds.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: { t: string }) => r.t)
+        : (await ds.query("SELECT name AS t FROM sqlite_master WHERE type = 'table'")).map((r: { t: string }) => r.t);
+    for (const t of [...LEGACY_TABLES, ...NEW_TABLES, 'typeorm_migrations']) expect(tables).toContain(t);
+    const applied = await ds.query('SELECT name FROM typeorm_migrations');
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['InitialSchema1732000000000']);
+    expect(await ds.showMigrations()).toBe(false); // nothing pending
+  });
+
+  it('a restart on the migrated database applies nothing and keeps serving', async () => {
+    const second = await startApp({ ...db.env });
+    try {
+      await second.app.get(DatabaseService).whenReady();
+      const applied = await second.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM typeorm_migrations');
+      expect(Number(applied[0].n)).toBe(1);
+      expect((await fetch(`${second.url}/api/v1/health`)).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  if (kind === 'mysql') {
+    it('new tables and columns are utf8mb4_unicode_ci (joins with legacy columns never hit error 1267)', async () => {
+      const c = await mysqlAdmin(db.mysqlName);
+      try {
+        const [rows] = await c.query(
+          "SELECT table_name AS t, column_name AS c, collation_name AS k FROM information_schema.columns WHERE table_schema = DATABASE() AND collation_name IS NOT NULL AND table_name <> 'typeorm_migrations'",
+        );
+        const wrong = (rows as Array<{ t: string; c: string; k: string }>).filter((r) => r.k !== 'utf8mb4_unicode_ci');
+        expect(wrong).toEqual([]);
+      } finally {
+        await c.end();
+      }
+    });
+  }
+});
