@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { PaymentModule } from './payment/payment.module';
+import { SandboxModule } from './sandbox/sandbox.module';
 import { UserModule } from './user/user.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 
@@ -28,6 +29,8 @@ export class AppModule {
       WechatCallbackModule,
     ];
     if (config.role !== 'web') imports.push(DatabaseModule, AuthModule, PaymentModule, UserModule);
+    // Never in production: loadConfig refuses WECHAT_SANDBOX there, and the module refuses itself.
+    if (config.wechat.sandbox) imports.push(SandboxModule);
     return { module: AppModule, imports };
   }
 }

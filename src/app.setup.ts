@@ -36,7 +36,16 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
 
   // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike).
   app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: BODY_LIMIT }));
-  app.use(express.json({ limit: BODY_LIMIT }));
+  // `rawBody` keeps the exact bytes for code that verifies signatures over a JSON body.
+  const keepRaw = (req: Request & { rawBody?: Buffer }, _res: Response, buf: Buffer) => {
+    req.rawBody = buf;
+  };
+  if (config.wechat.sandbox) {
+    // The simulator speaks WeChat Pay v2 (XML) and verifies v3 signatures over raw bytes.
+    app.use('/sandbox', express.raw({ type: ['text/xml', 'application/xml'], limit: '1mb' }));
+    app.use('/sandbox', express.json({ limit: '1mb', verify: keepRaw }));
+  }
+  app.use(express.json({ limit: BODY_LIMIT, verify: keepRaw }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   // Parser errors (too large, malformed JSON) get the API's error shape, not Express's HTML page.
   app.use((err: { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
