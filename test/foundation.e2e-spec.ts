@@ -24,7 +24,7 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
     const res = await fetch(`${app.url}/api/v1/health`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 'healthy', database: 'connected', role: 'all', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
   });
@@ -56,14 +56,14 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
     expect(await big.json()).toEqual({ detail: '请求体过大' });
     const bad = await fetch(`${app.url}/api/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).detail).toMatch(/JSON/);
+    expect(((await bad.json()) as { detail: string }).detail).toMatch(/JSON/);
   });
 
   it('/docs serves the OpenAPI UI and document', async () => {
     const ui = await fetch(`${app.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toMatch(/swagger/i);
-    const doc = await (await fetch(`${app.url}/docs/openapi.json`)).json();
+    const doc = (await (await fetch(`${app.url}/docs/openapi.json`)).json()) as { paths: object };
     expect(Object.keys(doc.paths)).toContain('/api/v1/health');
   });
 
