@@ -1,13 +1,29 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
+import { AxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
-import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { ServiceUnavailableError } from '../common/errors';
-import { InternalApi, InternalHealth } from './internal-api';
+import { DomainError, ServiceUnavailableError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import {
+  ApplyPaymentRequest,
+  CallOptions,
+  ClaimNonceRequest,
+  ConsumeCreditsRequest,
+  CreateOrUpdateUserRequest,
+  InternalApi,
+  RefundCreditsRequest,
+  UpdateBindingRequest,
+} from './internal-api';
 import { internalSignature } from './internal-signature';
 
-/** Over-HTTP adapter (role `web`): signed calls to the app server's internal endpoints. */
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * Over-HTTP adapter (role `web`): signed calls to the app server's `/api/v1/internal/*`, within the
+ * caller's remaining budget, one retry on connection errors only (every operation is idempotent).
+ * HTTP errors become the same typed errors the local adapter throws.
+ */
 @Injectable()
 export class HttpInternalApi extends InternalApi {
   constructor(
@@ -18,22 +34,67 @@ export class HttpInternalApi extends InternalApi {
     super();
   }
 
-  async health(): Promise<InternalHealth> {
-    const target = '/api/v1/internal/health';
-    const ts = String(this.clock.nowSeconds());
-    try {
-      const res = await firstValueFrom(
-        this.http.get<InternalHealth>(this.config.internal.baseUrl + target, {
-          timeout: Math.min(2000, this.config.internal.timeoutMs),
-          headers: {
-            'X-Internal-Timestamp': ts,
-            'X-Internal-Signature': internalSignature(this.config.internal.secret, 'GET', target, ts, ''),
-          },
-        }),
-      );
-      return res.data;
-    } catch (err) {
-      throw new ServiceUnavailableError(err);
+  health(opts?: CallOptions) {
+    return this.call<{ success: boolean; database: 'connected' | 'disconnected' }>('GET', '/api/v1/internal/health', undefined, opts);
+  }
+  createOrUpdateUser(req: CreateOrUpdateUserRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['createOrUpdateUser']>>>('POST', '/api/v1/internal/user/create-or-update', req, opts);
+  }
+  createBinding(clientId: string, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['createBinding']>>>('POST', '/api/v1/internal/binding/create', { client_id: clientId }, opts);
+  }
+  updateBinding(req: UpdateBindingRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['updateBinding']>>>('PUT', '/api/v1/internal/binding/update', req, opts);
+  }
+  applyPayment(req: ApplyPaymentRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['applyPayment']>>>('PUT', '/api/v1/internal/payment/order/update', req, opts);
+  }
+  claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['claimCallbackNonce']>>>('POST', '/api/v1/internal/callback/nonce', req, opts);
+  }
+  consumeCredits(req: ConsumeCreditsRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['consumeCredits']>>>('POST', '/api/v1/internal/credits/consume', req, opts);
+  }
+  refundCredits(req: RefundCreditsRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['refundCredits']>>>('POST', '/api/v1/internal/credits/refund', req, opts);
+  }
+  resolveClient(clientId: string, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>('GET', `/api/v1/internal/client/${encodeURIComponent(clientId)}`, undefined, opts);
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'PUT', target: string, body: unknown, opts?: CallOptions): Promise<T> {
+    const deadline = opts?.deadline ?? Date.now() + this.config.internal.timeoutMs;
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new ServiceUnavailableError(new Error('internal call budget exhausted'));
+      const ts = String(this.clock.nowSeconds());
+      try {
+        const res = await firstValueFrom(
+          this.http.request<T>({
+            method,
+            url: this.config.internal.baseUrl + target,
+            data: payload || undefined,
+            timeout: remaining,
+            transformRequest: [(d) => d],
+            headers: {
+              'Content-Type': 'application/json',
+              'X-Internal-Timestamp': ts,
+              'X-Internal-Signature': internalSignature(this.config.internal.secret, method, target, ts, payload),
+            },
+          }),
+        );
+        return res.data;
+      } catch (err) {
+        const e = err as AxiosError<{ detail?: string }>;
+        if (e.response) {
+          const status = e.response.status;
+          if (status === 503 || status >= 500) throw new ServiceUnavailableError(new Error(`app server answered ${status}`));
+          throw new DomainError(status, String(e.response.data?.detail ?? e.message));
+        }
+        if (attempt === 0 && e.code && RETRYABLE.has(e.code)) continue;
+        throw new ServiceUnavailableError(new Error(`app server unreachable: ${e.code ?? e.message}`));
+      }
     }
   }
 }

@@ -1,15 +1,47 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService } from '../database/database.service';
-import { InternalApi, InternalHealth } from './internal-api';
+import {
+  ApplyPaymentRequest,
+  ClaimNonceRequest,
+  ConsumeCreditsRequest,
+  CreateOrUpdateUserRequest,
+  InternalApi,
+  RefundCreditsRequest,
+  UpdateBindingRequest,
+} from './internal-api';
+import { InternalService } from './internal.service';
 
 /** In-process adapter (roles `all` and `app`): direct calls, no HTTP, no serialisation. */
 @Injectable()
 export class LocalInternalApi extends InternalApi {
-  constructor(private readonly db: DatabaseService) {
+  constructor(private readonly svc: InternalService) {
     super();
   }
 
-  async health(): Promise<InternalHealth> {
-    return { success: true, database: (await this.db.ping()) ? 'connected' : 'disconnected' };
+  health() {
+    return this.svc.health();
+  }
+  createOrUpdateUser(req: CreateOrUpdateUserRequest) {
+    return this.svc.createOrUpdateUser(req);
+  }
+  createBinding(clientId: string) {
+    return this.svc.createBinding(clientId);
+  }
+  updateBinding(req: UpdateBindingRequest) {
+    return this.svc.updateBinding(req);
+  }
+  applyPayment(req: ApplyPaymentRequest) {
+    return this.svc.applyPayment(req);
+  }
+  claimCallbackNonce(req: ClaimNonceRequest) {
+    return this.svc.claimCallbackNonce(req);
+  }
+  consumeCredits(req: ConsumeCreditsRequest) {
+    return this.svc.consumeCredits(req);
+  }
+  refundCredits(req: RefundCreditsRequest) {
+    return this.svc.refundCredits(req);
+  }
+  resolveClient(clientId: string) {
+    return this.svc.resolveClient(clientId);
   }
 }

@@ -1,13 +1,113 @@
 /**
- * The port the WeChat callback controllers depend on (internal.md). Two implementations: the
- * local adapter calls this process's services; the HTTP adapter calls the app server's
- * `/api/v1/internal/*` endpoints, signed. Which one is bound is configuration only.
+ * The port the WeChat callback controllers depend on (internal.md). Operations map one-to-one to
+ * the `/api/v1/internal/*` endpoints and use their JSON shapes. Two implementations: the local
+ * adapter calls this process's services; the HTTP adapter calls the app server, signed. Both throw
+ * the same typed errors (DomainError with status + detail; ServiceUnavailableError when the
+ * database or the app server cannot be reached) and pass one contract suite.
  */
+
 export interface InternalHealth {
   success: boolean;
   database: 'connected' | 'disconnected';
 }
 
+export type UserEventSource = 'subscribe' | 'scan' | 'oauth' | 'unsubscribe';
+
+export interface CreateOrUpdateUserRequest {
+  openid: string;
+  source: UserEventSource;
+  /** ISO 8601; WeChat's CreateTime of the event. */
+  event_time?: string;
+}
+
+export interface CreateOrUpdateUserResponse {
+  success: true;
+  created: boolean;
+  credits_granted: number;
+  user: { openid: string; remaining_credits: number; is_member: boolean; subscribed: boolean } | null;
+}
+
+export interface CreateBindingResponse {
+  success: true;
+  binding: { id: number; client_id: string; status: string; openid: string | null };
+}
+
+export interface UpdateBindingRequest {
+  scene: string;
+  openid: string;
+  event: 'subscribe' | 'scan';
+}
+
+export interface UpdateBindingResponse {
+  success: true;
+  bound: boolean;
+  reason?: 'expired' | 'unknown' | 'not_pending';
+}
+
+export interface ApplyPaymentRequest {
+  order_no: string;
+  status: 'paid' | 'failed' | 'closed';
+  transaction_id?: string;
+  total_fen?: number;
+  payer_openid?: string;
+  /** ISO 8601 */
+  paid_at?: string;
+  raw?: string;
+}
+
+export interface ApplyPaymentResponse {
+  success: true;
+  applied: boolean;
+  order_status: string;
+}
+
+export interface ClaimNonceRequest {
+  timestamp: string;
+  nonce: string;
+  body_sha256: string;
+}
+
+export interface ConsumeCreditsRequest {
+  openid?: string;
+  client_id?: string;
+  task_id: string;
+  task_type: string;
+  amount: number;
+  request_image_count?: number;
+  success_image_count?: number;
+}
+
+export interface RefundCreditsRequest {
+  task_id: string;
+  task_type: string;
+  amount?: number;
+}
+
+export interface ResolveClientResponse {
+  success: true;
+  openid: string | null;
+  subscribed: boolean;
+  is_member: boolean;
+}
+
+/** Per-call options: the callback's remaining budget (internal.md: one budget per callback). */
+export interface CallOptions {
+  /** Absolute deadline (ms since epoch) for this call, retries included. */
+  deadline?: number;
+}
+
 export abstract class InternalApi {
-  abstract health(): Promise<InternalHealth>;
+  abstract health(opts?: CallOptions): Promise<InternalHealth>;
+  abstract createOrUpdateUser(req: CreateOrUpdateUserRequest, opts?: CallOptions): Promise<CreateOrUpdateUserResponse>;
+  abstract createBinding(clientId: string, opts?: CallOptions): Promise<CreateBindingResponse>;
+  abstract updateBinding(req: UpdateBindingRequest, opts?: CallOptions): Promise<UpdateBindingResponse>;
+  /** 404 订单不存在; 409 金额与订单不符 / 付款人与订单不符. (Implemented with payments.) */
+  abstract applyPayment(req: ApplyPaymentRequest, opts?: CallOptions): Promise<ApplyPaymentResponse>;
+  /** fresh=false: the same pair with the same body (a WeChat retry); 409 with another body. */
+  abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
+  /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */
+  abstract consumeCredits(req: ConsumeCreditsRequest, opts?: CallOptions): Promise<{ success: true; consumed: number; remaining_credits: number }>;
+  /** At most what the task consumed, once; unknown task → 404 任务不存在. */
+  abstract refundCredits(req: RefundCreditsRequest, opts?: CallOptions): Promise<{ success: true; refunded: number; remaining_credits: number }>;
+  abstract resolveClient(clientId: string, opts?: CallOptions): Promise<ResolveClientResponse>;
 }

@@ -1,0 +1,54 @@
+import type { EntityManager } from 'typeorm';
+
+export interface WriteResult {
+  /** Rows the statement changed (MySQL affectedRows, SQLite changes()). */
+  affected: number;
+  /** The new row's id, when `affected` is 1 and the statement inserted. */
+  insertId?: number;
+}
+
+/**
+ * Runs a write and reports what it changed — the primitive behind every conditional update and
+ * insert-if-absent. TypeORM's plain `query()` on better-sqlite3 returns a number that does not say
+ * whether a row changed; the structured result does, on both drivers.
+ */
+export async function execute(em: EntityManager, sql: string, params: unknown[] = []): Promise<WriteResult> {
+  const own = !em.queryRunner;
+  const qr = em.queryRunner ?? em.connection.createQueryRunner();
+  try {
+    const res = await qr.query(sql, bindable(em, params), true);
+    const affected = Number(res.affected ?? 0);
+    const rawId = typeof res.raw === 'number' || typeof res.raw === 'bigint' ? res.raw : (res.raw as { insertId?: number } | undefined)?.insertId;
+    return { affected, insertId: affected === 1 && rawId ? Number(rawId) : undefined };
+  } finally {
+    if (own) await qr.release();
+  }
+}
+
+/** `INSERT IGNORE` (MySQL) / `INSERT OR IGNORE` (SQLite): insert unless a unique key exists. */
+export function insertIgnore(em: EntityManager): string {
+  return em.connection.options.type === 'mysql' ? 'INSERT IGNORE INTO' : 'INSERT OR IGNORE INTO';
+}
+
+/** A raw read with the same parameter conversion as `execute`. */
+export async function select<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  return em.query(sql, bindable(em, params));
+}
+
+/**
+ * better-sqlite3 binds neither Date nor boolean: datetimes become the UTC text TypeORM itself
+ * stores ('YYYY-MM-DD HH:MM:SS.SSS', which also compares correctly as text), booleans 1/0.
+ * mysql2 formats Dates itself (timezone 'Z').
+ */
+function bindable(em: EntityManager, params: unknown[]): unknown[] {
+  if (em.connection.options.type === 'mysql') return params;
+  return params.map((p) => (p instanceof Date ? p.toISOString().replace('T', ' ').replace('Z', '') : typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+/** A datetime read by raw SQL: a Date on MySQL, UTC text on SQLite. */
+export function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v;
+  const s = String(v);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+}

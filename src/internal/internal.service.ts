@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/errors';
+import { DatabaseService } from '../database/database.service';
+import { BindingService } from '../user/binding.service';
+import { CreditsService } from '../user/credits.service';
+import { NotFollowedError } from '../user/user.errors';
+import { UserService } from '../user/user.service';
+import {
+  ApplyPaymentRequest,
+  ApplyPaymentResponse,
+  ClaimNonceRequest,
+  ConsumeCreditsRequest,
+  CreateBindingResponse,
+  CreateOrUpdateUserRequest,
+  CreateOrUpdateUserResponse,
+  InternalHealth,
+  RefundCreditsRequest,
+  ResolveClientResponse,
+  UpdateBindingRequest,
+  UpdateBindingResponse,
+} from './internal-api';
+import { NonceService } from './nonce.service';
+
+/**
+ * The internal operations on the app side: what the local adapter calls directly and the internal
+ * controller exposes over HTTP. Composes the user (and later payment) services; no rules of its own.
+ */
+@Injectable()
+export class InternalService {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly users: UserService,
+    private readonly bindings: BindingService,
+    private readonly credits: CreditsService,
+    private readonly nonces: NonceService,
+  ) {}
+
+  async health(): Promise<InternalHealth> {
+    return { success: true, database: (await this.db.ping()) ? 'connected' : 'disconnected' };
+  }
+
+  async createOrUpdateUser(req: CreateOrUpdateUserRequest): Promise<CreateOrUpdateUserResponse> {
+    const r = await this.users.upsert(req.openid, req.source, req.event_time ? new Date(req.event_time) : undefined);
+    return { success: true, ...r };
+  }
+
+  async createBinding(clientId: string): Promise<CreateBindingResponse> {
+    return { success: true, binding: await this.bindings.createBinding(clientId) };
+  }
+
+  async updateBinding(req: UpdateBindingRequest): Promise<UpdateBindingResponse> {
+    return { success: true, ...(await this.bindings.updateBinding(req.scene, req.openid, req.event)) };
+  }
+
+  async applyPayment(_req: ApplyPaymentRequest): Promise<ApplyPaymentResponse> {
+    // Arrives with the payment module (issue: payments).
+    throw new DomainError(501, '支付处理尚未启用');
+  }
+
+  async claimCallbackNonce(req: ClaimNonceRequest): Promise<{ success: true; fresh: boolean }> {
+    return { success: true, ...(await this.nonces.claim(req.timestamp, req.nonce, req.body_sha256)) };
+  }
+
+  async consumeCredits(req: ConsumeCreditsRequest): Promise<{ success: true; consumed: number; remaining_credits: number }> {
+    let openid = req.openid;
+    if (!openid && req.client_id) {
+      openid = (await this.bindings.resolveClient(req.client_id)).openid ?? undefined;
+      if (!openid) throw new NotFollowedError();
+    }
+    if (!openid) throw new DomainError(400, 'openid: openid or client_id is required');
+    const r = await this.credits.consume({
+      openid,
+      taskId: req.task_id,
+      taskType: req.task_type,
+      amount: req.amount,
+      requestImageCount: req.request_image_count,
+      successImageCount: req.success_image_count,
+    });
+    return { success: true, ...r };
+  }
+
+  async refundCredits(req: RefundCreditsRequest): Promise<{ success: true; refunded: number; remaining_credits: number }> {
+    return { success: true, ...(await this.credits.refund(req.task_type, req.task_id, req.amount)) };
+  }
+
+  async resolveClient(clientId: string): Promise<ResolveClientResponse> {
+    return { success: true, ...(await this.bindings.resolveClient(clientId)) };
+  }
+}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { DatabaseService } from '../database/database.service';
+import { execute, insertIgnore, select, toDate } from '../database/sql';
+import { QrcodeBinding } from './entities/qrcode-binding.entity';
+import { WechatUser } from './entities/wechat-user.entity';
+import { isActiveMember } from './user.service';
+
+export interface BindingView {
+  id: number;
+  client_id: string;
+  status: string;
+  openid: string | null;
+}
+
+export type BindEvent = 'subscribe' | 'scan';
+export type BindOutcome = { bound: true } | { bound: false; reason: 'expired' | 'unknown' | 'not_pending' };
+
+/** Scenes of the temporary codes this service hands out. */
+export const STRING_SCENE_PREFIX = 'bind_';
+
+/**
+ * QR binding of desktop clients (callbacks.md "Binding rules"): string scenes `bind_…` from
+ * `wechat_qr_scenes` while unexpired (re-binding allowed: that is how a desktop switches account);
+ * decimal scenes only for the old service's rows (`legacy_scene`) with their stricter rules.
+ */
+@Injectable()
+export class BindingService {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates or returns the client's binding row. */
+  createBinding(clientId: string): Promise<BindingView> {
+    return this.db.transaction(async (em) => {
+      await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
+        clientId,
+        this.clock.now(),
+      ]);
+      const b = await em.findOneByOrFail(QrcodeBinding, { clientId });
+      return view(b);
+    });
+  }
+
+  updateBinding(scene: string, openid: string, event: BindEvent): Promise<BindOutcome> {
+    return this.db.transaction(async (em): Promise<BindOutcome> => {
+      const now = this.clock.now();
+      if (scene.startsWith(STRING_SCENE_PREFIX)) {
+        const [row] = await select<{ client_id: string; expire_at: unknown }>(em, 'SELECT client_id, expire_at FROM wechat_qr_scenes WHERE scene_str = ?', [scene]);
+        if (!row) return { bound: false, reason: 'unknown' };
+        if (toDate(row.expire_at)!.getTime() <= now.getTime()) return { bound: false, reason: 'expired' };
+        await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
+          row.client_id,
+          now,
+        ]);
+        await execute(em, "UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE client_id = ?", [openid, now, row.client_id]);
+        return { bound: true };
+      }
+      if (/^\d{1,10}$/.test(scene)) {
+        // Legacy permanent code: binding id, only rows of the old service. SCAN binds a pending row;
+        // subscribe also re-confirms a row already bound to the same openid. Never re-bound to another.
+        const id = Number(scene);
+        const [legacy] = await select(em, 'SELECT 1 AS x FROM wechat_qrcode_bindings WHERE id = ? AND legacy_scene = 1', [id]);
+        if (!legacy) return { bound: false, reason: 'unknown' };
+        const condition = event === 'scan' ? "status = 'pending'" : "(status = 'pending' OR (status = 'completed' AND openid = ?))";
+        const params = event === 'scan' ? [openid, now, id] : [openid, now, id, openid];
+        const res = await execute(em, `UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE id = ? AND legacy_scene = 1 AND ${condition}`, params);
+        return res.affected === 1 ? { bound: true } : { bound: false, reason: 'not_pending' };
+      }
+      return { bound: false, reason: 'unknown' };
+    });
+  }
+
+  /** The client's binding (null when the client never asked for a code). */
+  find(clientId: string): Promise<QrcodeBinding | null> {
+    return this.db.run((em) => em.findOneBy(QrcodeBinding, { clientId }));
+  }
+
+  /** client_id → its user, as the internal API reports it. */
+  async resolveClient(clientId: string): Promise<{ openid: string | null; subscribed: boolean; is_member: boolean }> {
+    return this.db.run(async (em) => {
+      const b = await em.findOneBy(QrcodeBinding, { clientId });
+      if (!b?.openid) return { openid: null, subscribed: false, is_member: false };
+      const u = await em.findOneBy(WechatUser, { openid: b.openid });
+      return { openid: b.openid, subscribed: !!u?.subscribed, is_member: u ? isActiveMember(u, this.clock.now()) : false };
+    });
+  }
+}
+
+function view(b: QrcodeBinding): BindingView {
+  return { id: b.id, client_id: b.clientId, status: b.status, openid: b.openid };
+}

@@ -1,0 +1,26 @@
+import { DomainError } from '../common/errors';
+
+/** The Chinese details are matched by the shipped desktop app and pages (api.md, internal.md). */
+export class InsufficientCreditsError extends DomainError {
+  constructor() {
+    super(402, '额度不足');
+  }
+}
+
+export class NotFollowedError extends DomainError {
+  constructor() {
+    super(404, '用户未关注公众号');
+  }
+}
+
+export class UserNotFoundError extends DomainError {
+  constructor() {
+    super(404, '用户不存在');
+  }
+}
+
+export class TaskNotFoundError extends DomainError {
+  constructor() {
+    super(404, '任务不存在');
+  }
+}
