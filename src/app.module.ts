@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
@@ -28,7 +29,26 @@ export class AppModule {
       HealthModule,
       WechatCallbackModule,
     ];
-    if (config.role !== 'web') imports.push(DatabaseModule, AuthModule, PaymentModule, UserModule);
+    if (config.role !== 'web') {
+      imports.push(
+        // Rate limits live in process memory: the limit applies per process (deploy.md). Routes opt
+        // in with @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
+        // `qrPerClient` counts QR creation per client_id and is skipped everywhere else.
+        ThrottlerModule.forRoot([
+          { name: 'perIp', ttl: 60_000, limit: config.http.rateLimitPerMinute },
+          {
+            name: 'qrPerClient',
+            ttl: 60_000,
+            limit: 10,
+            getTracker: (req: Record<string, unknown>) => String((req.body as { client_id?: unknown } | undefined)?.client_id ?? '').trim(),
+          },
+        ]),
+        DatabaseModule,
+        AuthModule,
+        PaymentModule,
+        UserModule,
+      );
+    }
     // Never in production: loadConfig refuses WECHAT_SANDBOX there, and the module refuses itself.
     if (config.wechat.sandbox) imports.push(SandboxModule);
     return { module: AppModule, imports };
