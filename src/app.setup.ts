@@ -34,6 +34,11 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // api.md: personal data and sessions are never cached by WeChat's webview or a proxy.
+  app.use(['/api/v1/user', '/api/v1/payment/orders', '/api/v1/auth'], (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike).
   app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: BODY_LIMIT }));
   // `rawBody` keeps the exact bytes for code that verifies signatures over a JSON body.
