@@ -1,0 +1,139 @@
+import { Clock, SystemClock } from '../src/common/clock';
+import { DatabaseService } from '../src/database/database.service';
+import { internalSignature } from '../src/internal/internal-signature';
+import { expectInvariants } from './setup/invariants';
+import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+
+const SECRET = 'internal-endpoint-secret-0123456789';
+
+async function signed(app: TestApp, method: string, target: string, body?: unknown, opts: { secret?: string; ts?: number } = {}) {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const ts = String(opts.ts ?? Math.floor(Date.now() / 1000));
+  const res = await fetch(app.url + target, {
+    method,
+    body: payload || undefined,
+    headers: {
+      'content-type': 'application/json',
+      'x-internal-timestamp': ts,
+      'x-internal-signature': internalSignature(opts.secret ?? SECRET, method, target, ts, payload),
+    },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe.each(dbKinds())('internal endpoints [%s]', (kind) => {
+  let db: TestDatabase;
+  let app: TestApp;
+  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p);
+
+  beforeAll(async () => {
+    db = await TestDatabase.create(kind);
+    app = await startApp({ ...db.env, INTERNAL_API_SECRET: SECRET });
+    await app.app.get(DatabaseService).whenReady();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  afterEach(async () => expectInvariants((sql) => q(sql)));
+
+  describe('authentication', () => {
+    const denied = { detail: '内部接口认证失败' };
+
+    it('a correctly signed request passes, including a query string signed as sent', async () => {
+      expect(await signed(app, 'GET', '/api/v1/internal/health')).toEqual({ status: 200, body: { success: true, database: 'connected' } });
+      expect((await signed(app, 'GET', '/api/v1/internal/client/PC_1_abc?x=%20y')).status).toBe(200);
+    });
+
+    it('no signature, a wrong one, another secret, or a tampered body → 401 and nothing changes', async () => {
+      expect(await fetch(`${app.url}/api/v1/internal/health`).then(async (r) => [r.status, await r.json()])).toEqual([401, denied]);
+      const ts = String(Math.floor(Date.now() / 1000));
+      const wrong = await fetch(`${app.url}/api/v1/internal/health`, { headers: { 'x-internal-timestamp': ts, 'x-internal-signature': 'f'.repeat(64) } });
+      expect(wrong.status).toBe(401);
+      expect((await signed(app, 'GET', '/api/v1/internal/health', undefined, { secret: 'another-secret-0123456789abcdef' })).status).toBe(401);
+
+      // Sign one body, send another.
+      const body = JSON.stringify({ openid: 'oTamper0001', source: 'subscribe' });
+      const sig = internalSignature(SECRET, 'POST', '/api/v1/internal/user/create-or-update', ts, body);
+      const tampered = await fetch(`${app.url}/api/v1/internal/user/create-or-update`, {
+        method: 'POST',
+        body: body.replace('oTamper0001', 'oTamper0002'),
+        headers: { 'content-type': 'application/json', 'x-internal-timestamp': ts, 'x-internal-signature': sig },
+      });
+      expect(tampered.status).toBe(401);
+      expect(await q("SELECT openid FROM wechat_users WHERE openid LIKE 'oTamper%'")).toEqual([]);
+    });
+
+    it('a timestamp more than 300 s off, or a request replayed after 5 minutes → 401', async () => {
+      expect((await signed(app, 'GET', '/api/v1/internal/health', undefined, { ts: Math.floor(Date.now() / 1000) - 301 })).status).toBe(401);
+      expect((await signed(app, 'GET', '/api/v1/internal/health', undefined, { ts: Math.floor(Date.now() / 1000) + 301 })).status).toBe(401);
+      // Capture a valid request, then replay it verbatim after the app's clock moved 6 minutes.
+      const ts = String(Math.floor(Date.now() / 1000));
+      const headers = { 'x-internal-timestamp': ts, 'x-internal-signature': internalSignature(SECRET, 'GET', '/api/v1/internal/health', ts, '') };
+      expect((await fetch(`${app.url}/api/v1/internal/health`, { headers })).status).toBe(200);
+      const clock = app.app.get(Clock) as SystemClock;
+      clock.shift(6 * 60 * 1000);
+      try {
+        expect((await fetch(`${app.url}/api/v1/internal/health`, { headers })).status).toBe(401);
+      } finally {
+        clock.shift(-6 * 60 * 1000);
+      }
+    });
+
+    it('without INTERNAL_API_SECRET the internal endpoints do not exist (404)', async () => {
+      const plain = await startApp({ ...db.env, DB_MIGRATE_ON_START: 'false' });
+      try {
+        expect((await signed(plain, 'GET', '/api/v1/internal/health')).status).toBe(404);
+      } finally {
+        await plain.close();
+      }
+    });
+
+    it('invalid input → 400 with the field named', async () => {
+      expect(await signed(app, 'POST', '/api/v1/internal/credits/consume', { openid: 'oX', task_id: 't', task_type: 'x', amount: 0 })).toEqual({
+        status: 400,
+        body: { detail: expect.stringMatching(/^amount: /) },
+      });
+      expect(await signed(app, 'POST', '/api/v1/internal/binding/create', { client_id: 'has space inside' })).toEqual({ status: 400, body: { detail: 'client_id格式错误' } });
+    });
+  });
+
+  describe('consume and refund under concurrency', () => {
+    it('20 concurrent consumes of the same task charge once and all answer the same', async () => {
+      const openid = `oConc${kind}${Date.now()}`;
+      await signed(app, 'POST', '/api/v1/internal/user/create-or-update', { openid, source: 'subscribe' });
+      const task = { openid, task_id: `task-${Date.now()}`, task_type: 'image_edit', amount: 3 };
+      const results = await Promise.all(Array.from({ length: 20 }, () => signed(app, 'POST', '/api/v1/internal/credits/consume', task)));
+      for (const r of results) expect(r).toEqual({ status: 200, body: { success: true, consumed: 3, remaining_credits: 7 } });
+      expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE reason = 'consume' AND openid = ?", [openid])).toEqual([{ n: 1 }]);
+      expect(await q('SELECT COUNT(*) AS n FROM credits_usage WHERE openid = ?', [openid])).toEqual([{ n: 1 }]);
+    });
+
+    it('concurrent different tasks never take more than the balance: the rest get 402 and write nothing', async () => {
+      const openid = `oDrain${kind}${Date.now()}`;
+      await signed(app, 'POST', '/api/v1/internal/user/create-or-update', { openid, source: 'subscribe' });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => signed(app, 'POST', '/api/v1/internal/credits/consume', { openid, task_id: `drain-${i}`, task_type: 'image_edit', amount: 3 })),
+      );
+      const ok = results.filter((r) => r.status === 200);
+      const short = results.filter((r) => r.status === 402);
+      expect(ok).toHaveLength(3); // 10 credits: three tasks of 3
+      expect(short).toHaveLength(5);
+      for (const r of short) expect(r.body).toEqual({ detail: '额度不足' });
+      expect(await q('SELECT remaining_credits, used_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 1, used_credits: 9 }]);
+      expect(await q('SELECT COUNT(*) AS n FROM credits_usage WHERE openid = ?', [openid])).toEqual([{ n: 3 }]);
+    });
+
+    it('10 concurrent refunds of one task give back once', async () => {
+      const openid = `oRef${kind}${Date.now()}`;
+      await signed(app, 'POST', '/api/v1/internal/user/create-or-update', { openid, source: 'subscribe' });
+      const task = { task_id: `rtask-${Date.now()}`, task_type: 'image_edit' };
+      await signed(app, 'POST', '/api/v1/internal/credits/consume', { openid, ...task, amount: 5 });
+      const results = await Promise.all(Array.from({ length: 10 }, () => signed(app, 'POST', '/api/v1/internal/credits/refund', { ...task, amount: 2 })));
+      for (const r of results) expect(r).toEqual({ status: 200, body: { success: true, refunded: 2, remaining_credits: 7 } });
+      expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE reason = 'refund' AND openid = ?", [openid])).toEqual([{ n: 1 }]);
+    });
+  });
+});

@@ -1,0 +1,154 @@
+import type { DataSource } from 'typeorm';
+import { DomainError } from '../../src/common/errors';
+import type { InternalApi } from '../../src/internal/internal-api';
+import { expectInvariants } from '../setup/invariants';
+import { insertLegacyBinding, insertQrScene } from './seed';
+
+export interface ContractSubject {
+  api: InternalApi;
+  /** The data owner's database, to seed and inspect. */
+  ds: DataSource;
+}
+
+async function expectDomainError(p: Promise<unknown>, status: number, detail: string): Promise<void> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DomainError);
+  expect({ status: (err as DomainError).status, detail: (err as DomainError).detail }).toEqual({ status, detail });
+}
+
+let seq = 0;
+const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`.slice(0, 60);
+
+/**
+ * One contract for every InternalApi implementation (internal.md): the same calls give the same
+ * results and the same typed errors whether in-process or over signed HTTP.
+ */
+export function internalApiContract(subject: () => ContractSubject): void {
+  const api = () => subject().api;
+  const q = (sql: string, params: unknown[] = []) => subject().ds.query(sql, params) as Promise<Array<Record<string, unknown>>>;
+
+  afterEach(async () => {
+    await expectInvariants((sql) => q(sql));
+  });
+
+  it('health reports the database', async () => {
+    expect(await api().health()).toEqual({ success: true, database: 'connected' });
+  });
+
+  it('createOrUpdateUser: a subscribe creates the user with the initial credits once', async () => {
+    const openid = uid('oSub');
+    const first = await api().createOrUpdateUser({ openid, source: 'subscribe', event_time: new Date().toISOString() });
+    expect(first).toEqual({ success: true, created: true, credits_granted: 10, user: { openid, remaining_credits: 10, is_member: false, subscribed: true } });
+    const again = await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    expect(again).toMatchObject({ created: false, credits_granted: 0, user: { remaining_credits: 10 } });
+    expect(await q("SELECT reason FROM credit_ledger WHERE openid = ?", [openid])).toEqual([{ reason: 'signup_bonus' }]);
+  });
+
+  it('unsubscribe keeps credits and clears the subscription; a scan follows again without new credits', async () => {
+    const openid = uid('oUns');
+    await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    expect(await api().createOrUpdateUser({ openid, source: 'unsubscribe' })).toMatchObject({ created: false, user: { subscribed: false, remaining_credits: 10 } });
+    expect(await api().createOrUpdateUser({ openid, source: 'scan' })).toMatchObject({ credits_granted: 0, user: { subscribed: true } });
+  });
+
+  it('an OAuth login creates an unfollowed user with the initial credits; unsubscribe of an unknown openid creates nothing', async () => {
+    const openid = uid('oOauth');
+    expect(await api().createOrUpdateUser({ openid, source: 'oauth' })).toMatchObject({ created: true, credits_granted: 10, user: { subscribed: false } });
+    const ghost = uid('oGhost');
+    expect(await api().createOrUpdateUser({ openid: ghost, source: 'unsubscribe' })).toEqual({ success: true, created: false, credits_granted: 0, user: null });
+    expect(await q('SELECT openid FROM wechat_users WHERE openid = ?', [ghost])).toEqual([]);
+  });
+
+  it('createBinding creates once and returns the same row after', async () => {
+    const clientId = uid('PC_contract_');
+    const a = await api().createBinding(clientId);
+    expect(a).toEqual({ success: true, binding: { id: expect.any(Number), client_id: clientId, status: 'pending', openid: null } });
+    expect((await api().createBinding(clientId)).binding.id).toBe(a.binding.id);
+  });
+
+  it('updateBinding: live string scene binds (and re-binds to another openid); expired and unknown do not', async () => {
+    const clientId = uid('PC_scene_');
+    const live = uid('bind_live');
+    const expired = uid('bind_old');
+    await insertQrScene(subject().ds, { sceneStr: live, clientId, expireAt: new Date(Date.now() + 600_000) });
+    await insertQrScene(subject().ds, { sceneStr: expired, clientId, expireAt: new Date(Date.now() - 1000) });
+    const [u1, u2] = [uid('oBind1'), uid('oBind2')];
+    expect(await api().updateBinding({ scene: live, openid: u1, event: 'subscribe' })).toEqual({ success: true, bound: true });
+    expect(await api().resolveClient(clientId)).toMatchObject({ openid: u1 });
+    expect(await api().updateBinding({ scene: live, openid: u2, event: 'scan' })).toEqual({ success: true, bound: true });
+    expect(await api().resolveClient(clientId)).toMatchObject({ openid: u2 });
+    expect(await api().updateBinding({ scene: expired, openid: u1, event: 'scan' })).toEqual({ success: true, bound: false, reason: 'expired' });
+    expect(await api().updateBinding({ scene: uid('bind_none'), openid: u1, event: 'scan' })).toEqual({ success: true, bound: false, reason: 'unknown' });
+  });
+
+  it('updateBinding: legacy integer scenes follow the old rules and new rows never answer them', async () => {
+    const base = 900000 + Math.floor(Math.random() * 90000);
+    const [owner, other] = [uid('oLegA'), uid('oLegB')];
+    await insertLegacyBinding(subject().ds, { id: base, clientId: uid('PC_leg_p_') });
+    await insertLegacyBinding(subject().ds, { id: base + 1, clientId: uid('PC_leg_c_'), openid: owner });
+    const fresh = await api().createBinding(uid('PC_new_'));
+    // SCAN binds a pending legacy row only.
+    expect(await api().updateBinding({ scene: String(base), openid: owner, event: 'scan' })).toMatchObject({ bound: true });
+    expect(await api().updateBinding({ scene: String(base + 1), openid: owner, event: 'scan' })).toMatchObject({ bound: false, reason: 'not_pending' });
+    // subscribe re-confirms the same openid, never re-binds to another.
+    expect(await api().updateBinding({ scene: String(base + 1), openid: owner, event: 'subscribe' })).toMatchObject({ bound: true });
+    expect(await api().updateBinding({ scene: String(base + 1), openid: other, event: 'subscribe' })).toMatchObject({ bound: false, reason: 'not_pending' });
+    expect(await api().updateBinding({ scene: String(fresh.binding.id), openid: other, event: 'subscribe' })).toMatchObject({ bound: false, reason: 'unknown' });
+  });
+
+  it('claimCallbackNonce: fresh once, a retry with the same body is not fresh, another body is 409', async () => {
+    const req = { timestamp: String(Math.floor(Date.now() / 1000)), nonce: uid('n'), body_sha256: 'a'.repeat(64) };
+    expect(await api().claimCallbackNonce(req)).toEqual({ success: true, fresh: true });
+    expect(await api().claimCallbackNonce(req)).toEqual({ success: true, fresh: false });
+    await expectDomainError(api().claimCallbackNonce({ ...req, body_sha256: 'b'.repeat(64) }), 409, '重放请求');
+  });
+
+  it('consumeCredits: charges once per task, by openid or bound client_id; short → 402 and nothing written', async () => {
+    const openid = uid('oSpend');
+    await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    const task = { openid, task_id: uid('t'), task_type: 'image_edit', amount: 3, request_image_count: 3, success_image_count: 2 };
+    expect(await api().consumeCredits(task)).toEqual({ success: true, consumed: 3, remaining_credits: 7 });
+    expect(await api().consumeCredits(task)).toEqual({ success: true, consumed: 3, remaining_credits: 7 });
+    expect(await q('SELECT credits_used, request_image_count, success_image_count FROM credits_usage WHERE openid = ?', [openid])).toEqual([
+      { credits_used: 3, request_image_count: 3, success_image_count: 2 },
+    ]);
+    const before = await q('SELECT COUNT(*) AS n FROM credit_ledger WHERE openid = ?', [openid]);
+    await expectDomainError(api().consumeCredits({ openid, task_id: uid('t'), task_type: 'image_edit', amount: 8 }), 402, '额度不足');
+    expect(await q('SELECT COUNT(*) AS n FROM credit_ledger WHERE openid = ?', [openid])).toEqual(before);
+    expect(await q('SELECT remaining_credits, used_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 7, used_credits: 3 }]);
+
+    await expectDomainError(api().consumeCredits({ client_id: uid('PC_unbound_'), task_id: uid('t'), task_type: 'x', amount: 1 }), 404, '用户未关注公众号');
+    const clientId = uid('PC_spend_');
+    const scene = uid('bind_spend');
+    await insertQrScene(subject().ds, { sceneStr: scene, clientId, expireAt: new Date(Date.now() + 600_000) });
+    await api().updateBinding({ scene, openid, event: 'scan' });
+    expect(await api().consumeCredits({ client_id: ` ${clientId} `.trim(), task_id: uid('t'), task_type: 'x', amount: 2 })).toMatchObject({ consumed: 2, remaining_credits: 5 });
+  });
+
+  it('refundCredits: at most what the task consumed, once; unknown task → 404', async () => {
+    const openid = uid('oRefund');
+    await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    const task = { task_id: uid('t'), task_type: 'image_edit' };
+    await api().consumeCredits({ openid, ...task, amount: 4 });
+    expect(await api().refundCredits({ ...task, amount: 99 })).toEqual({ success: true, refunded: 4, remaining_credits: 10 });
+    expect(await api().refundCredits({ ...task, amount: 1 })).toEqual({ success: true, refunded: 4, remaining_credits: 10 });
+    await expectDomainError(api().refundCredits({ task_id: uid('none'), task_type: 'image_edit' }), 404, '任务不存在');
+    expect(await q('SELECT total_credits, used_credits, remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([
+      { total_credits: 10, used_credits: 0, remaining_credits: 10 },
+    ]);
+  });
+
+  it('resolveClient: unbound client has no openid; a bound one reports its user', async () => {
+    expect(await api().resolveClient(uid('PC_nobody_'))).toEqual({ success: true, openid: null, subscribed: false, is_member: false });
+    const clientId = uid('PC_resolve_');
+    const scene = uid('bind_res');
+    const openid = uid('oRes');
+    await insertQrScene(subject().ds, { sceneStr: scene, clientId, expireAt: new Date(Date.now() + 600_000) });
+    await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    await api().updateBinding({ scene, openid, event: 'subscribe' });
+    expect(await api().resolveClient(clientId)).toEqual({ success: true, openid, subscribed: true, is_member: false });
+  });
+}

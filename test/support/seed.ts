@@ -1,0 +1,30 @@
+import type { DataSource } from 'typeorm';
+
+/** Direct inserts for scenarios whose setup is another module's job (QR creation, the legacy service). */
+
+function dbTime(ds: DataSource, d: Date): Date | string {
+  return ds.options.type === 'mysql' ? d : d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export async function insertQrScene(ds: DataSource, s: { sceneStr: string; clientId: string; expireAt: Date; ticket?: string }): Promise<void> {
+  await ds.query(
+    'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    [s.sceneStr, s.clientId, s.ticket ?? `ticket-${s.sceneStr}`, `http://weixin.qq.com/q/${s.sceneStr}`, dbTime(ds, s.expireAt), dbTime(ds, new Date())],
+  );
+}
+
+/** A binding row as the old Python service left it (permanent integer scene = id). */
+export async function insertLegacyBinding(ds: DataSource, b: { id: number; clientId: string; openid?: string | null; status?: 'pending' | 'completed' }): Promise<void> {
+  await ds.query('INSERT INTO wechat_qrcode_bindings (id, client_id, scene_id, openid, status, legacy_scene, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)', [
+    b.id,
+    b.clientId,
+    b.id,
+    b.openid ?? null,
+    b.status ?? (b.openid ? 'completed' : 'pending'),
+    dbTime(ds, new Date()),
+  ]);
+}
+
+export async function rows(ds: DataSource, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  return ds.query(sql, params);
+}
