@@ -1,5 +1,6 @@
 import { HttpModule } from '@nestjs/axios';
 import { DynamicModule, Module } from '@nestjs/common';
+import { PaymentModule } from '../payment/payment.module';
 import { UserModule } from '../user/user.module';
 import { InternalApi } from './internal-api';
 import { HttpInternalApi } from './internal-api.http';
@@ -29,7 +30,7 @@ export class InternalModule {
     return {
       module: InternalModule,
       global: true,
-      imports: [UserModule],
+      imports: [UserModule, PaymentModule],
       controllers: [InternalController],
       providers: [InternalService, NonceService, InternalAuthGuard, { provide: InternalApi, useClass: LocalInternalApi }],
       exports: [InternalApi],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors';
 import { DatabaseService } from '../database/database.service';
+import { PaymentApplyService } from '../payment/payment-apply.service';
 import { BindingService } from '../user/binding.service';
 import { CreditsService } from '../user/credits.service';
 import { NotFollowedError } from '../user/user.errors';
@@ -33,6 +34,7 @@ export class InternalService {
     private readonly bindings: BindingService,
     private readonly credits: CreditsService,
     private readonly nonces: NonceService,
+    private readonly payments: PaymentApplyService,
   ) {}
 
   async health(): Promise<InternalHealth> {
@@ -52,9 +54,17 @@ export class InternalService {
     return { success: true, ...(await this.bindings.updateBinding(req.scene, req.openid, req.event)) };
   }
 
-  async applyPayment(_req: ApplyPaymentRequest): Promise<ApplyPaymentResponse> {
-    // Arrives with the payment module (issue: payments).
-    throw new DomainError(501, '支付处理尚未启用');
+  async applyPayment(req: ApplyPaymentRequest): Promise<ApplyPaymentResponse> {
+    const r = await this.payments.apply({
+      orderNo: req.order_no,
+      status: req.status,
+      transactionId: req.transaction_id,
+      totalFen: req.total_fen,
+      payerOpenid: req.payer_openid,
+      paidAt: req.paid_at ? new Date(req.paid_at) : undefined,
+      raw: req.raw,
+    });
+    return { success: true, applied: r.applied, order_status: r.orderStatus };
   }
 
   async claimCallbackNonce(req: ClaimNonceRequest): Promise<{ success: true; fresh: boolean }> {

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../src/common/errors';
 import type { InternalApi } from '../../src/internal/internal-api';
 import { expectInvariants } from '../setup/invariants';
-import { insertLegacyBinding, insertQrScene } from './seed';
+import { insertLegacyBinding, insertOrder, insertQrScene } from './seed';
 
 export interface ContractSubject {
   api: InternalApi;
@@ -150,5 +150,72 @@ export function internalApiContract(subject: () => ContractSubject): void {
     await api().createOrUpdateUser({ openid, source: 'subscribe' });
     await api().updateBinding({ scene, openid, event: 'subscribe' });
     expect(await api().resolveClient(clientId)).toEqual({ success: true, openid, subscribed: true, is_member: false });
+  });
+
+  describe('applyPayment', () => {
+    async function buyer(prefix: string) {
+      const openid = uid(prefix);
+      await api().createOrUpdateUser({ openid, source: 'subscribe' });
+      return openid;
+    }
+
+    it('credits a paid credits order exactly once and records the payment', async () => {
+      const openid = await buyer('oPay');
+      const orderNo = uid('ORDC');
+      await insertOrder(subject().ds, { orderNo, openid, type: 'credits', amountFen: 990, credits: 10 });
+      const paid = { order_no: orderNo, status: 'paid' as const, transaction_id: uid('4200'), total_fen: 990, payer_openid: openid, paid_at: new Date().toISOString(), raw: '<xml/>' };
+      expect(await api().applyPayment(paid)).toEqual({ success: true, applied: true, order_status: 'paid' });
+      expect(await api().applyPayment(paid)).toEqual({ success: true, applied: false, order_status: 'paid' });
+      expect(await q('SELECT remaining_credits, total_credits, total_paid_amount FROM wechat_users WHERE openid = ?', [openid])).toEqual([
+        { remaining_credits: 20, total_credits: 20, total_paid_amount: expect.anything() },
+      ]);
+      expect(Number((await q('SELECT total_paid_amount AS t FROM wechat_users WHERE openid = ?', [openid]))[0].t)).toBeCloseTo(9.9, 5);
+      expect(await q("SELECT reason, delta FROM credit_ledger WHERE openid = ? AND reason = 'purchase'", [openid])).toEqual([{ reason: 'purchase', delta: 10 }]);
+      expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
+    });
+
+    it('a lifetime membership sets the member flags and grants the bonus; bought again it is applied and flagged', async () => {
+      const openid = await buyer('oMem');
+      for (const n of [1, 2]) {
+        const orderNo = uid(`ORDM${n}`);
+        await insertOrder(subject().ds, { orderNo, openid, type: 'member', amountFen: 2990 });
+        expect(await api().applyPayment({ order_no: orderNo, status: 'paid', transaction_id: uid('4200'), total_fen: 2990, payer_openid: openid })).toMatchObject({
+          applied: true,
+        });
+      }
+      expect(await q('SELECT is_member, member_lifetime, remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([
+        { is_member: 1, member_lifetime: 1, remaining_credits: 30 },
+      ]);
+      expect(await q("SELECT kind FROM payment_anomalies WHERE kind = 'duplicate_membership' AND order_no LIKE 'ORDM2%' AND detail LIKE '%lifetime%'")).not.toEqual([]);
+    });
+
+    it('amount or payer mismatch → 409 with an anomaly and nothing credited; unknown order → 404', async () => {
+      const openid = await buyer('oMis');
+      const orderNo = uid('ORDX');
+      await insertOrder(subject().ds, { orderNo, openid, type: 'credits', amountFen: 990, credits: 10 });
+      await expectDomainError(api().applyPayment({ order_no: orderNo, status: 'paid', transaction_id: uid('t'), total_fen: 1, payer_openid: openid }), 409, '金额与订单不符');
+      await expectDomainError(api().applyPayment({ order_no: orderNo, status: 'paid', transaction_id: uid('t'), total_fen: 990, payer_openid: uid('oOther') }), 409, '付款人与订单不符');
+      await expectDomainError(api().applyPayment({ order_no: uid('ORDNONE'), status: 'paid', transaction_id: uid('t'), total_fen: 990 }), 404, '订单不存在');
+      expect(await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo])).toEqual([{ status: 'pending' }]);
+      expect(await q('SELECT remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 10 }]);
+      expect((await q('SELECT kind FROM payment_anomalies WHERE order_no = ? ORDER BY id', [orderNo])).map((r) => r.kind)).toEqual(['amount_mismatch', 'payer_mismatch']);
+    });
+
+    it('paid wins over closed (with a paid_after_close anomaly) but never over refunded; failed/closed only move pending', async () => {
+      const openid = await buyer('oWin');
+      const closed = uid('ORDCL');
+      const refunded = uid('ORDRF');
+      const pending = uid('ORDPN');
+      await insertOrder(subject().ds, { orderNo: closed, openid, type: 'credits', amountFen: 990, credits: 10, status: 'closed' });
+      await insertOrder(subject().ds, { orderNo: refunded, openid, type: 'credits', amountFen: 990, credits: 10, status: 'refunded' });
+      await insertOrder(subject().ds, { orderNo: pending, openid, type: 'credits', amountFen: 990, credits: 10 });
+      expect(await api().applyPayment({ order_no: closed, status: 'paid', transaction_id: uid('t'), total_fen: 990 })).toMatchObject({ applied: true, order_status: 'paid' });
+      expect(await q('SELECT kind FROM payment_anomalies WHERE order_no = ?', [closed])).toEqual([{ kind: 'paid_after_close' }]);
+      expect(await api().applyPayment({ order_no: refunded, status: 'paid', transaction_id: uid('t'), total_fen: 990 })).toMatchObject({ applied: false, order_status: 'refunded' });
+      expect(await api().applyPayment({ order_no: closed, status: 'failed' })).toMatchObject({ applied: false, order_status: 'paid' });
+      expect(await api().applyPayment({ order_no: pending, status: 'failed' })).toMatchObject({ applied: true, order_status: 'failed' });
+      expect(await api().applyPayment({ order_no: pending, status: 'closed' })).toMatchObject({ applied: false, order_status: 'failed' });
+      expect(await q('SELECT remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 20 }]);
+    });
   });
 }

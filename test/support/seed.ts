@@ -28,3 +28,15 @@ export async function insertLegacyBinding(ds: DataSource, b: { id: number; clien
 export async function rows(ds: DataSource, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
   return ds.query(sql, params);
 }
+
+export async function insertOrder(
+  ds: DataSource,
+  o: { orderNo: string; openid: string; type: 'member' | 'credits'; amountFen: number; credits?: number | null; status?: string; expireAt?: Date },
+): Promise<void> {
+  const yuan = `${Math.floor(o.amountFen / 100)}.${String(o.amountFen % 100).padStart(2, '0')}`;
+  await ds.query(
+    `INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at, expire_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'v2', ?, ?)`,
+    [o.orderNo, o.openid, o.type, yuan, o.amountFen, o.credits ?? null, o.status ?? 'pending', dbTime(ds, new Date()), dbTime(ds, o.expireAt ?? new Date(Date.now() + 1800_000))],
+  );
+}

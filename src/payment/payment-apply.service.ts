@@ -1,0 +1,166 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { maskId } from '../common/redact';
+import { AppConfig } from '../config/app-config';
+import { fenToYuanString, yuanToFen } from '../config/money';
+import { DatabaseService } from '../database/database.service';
+import { execute, insertIgnore, select, toDate } from '../database/sql';
+import { grant, LedgerService } from '../user/ledger.service';
+import { AnomalyService } from './anomaly.service';
+import type { OrderStatus } from './entities/payment-order.entity';
+import { DomainError } from '../common/errors';
+import { AmountMismatchError, OrderNotFoundError, PayerMismatchError } from './payment.errors';
+
+export interface ApplyPaymentInput {
+  orderNo: string;
+  status: 'paid' | 'failed' | 'closed';
+  transactionId?: string;
+  totalFen?: number;
+  payerOpenid?: string;
+  paidAt?: Date;
+  raw?: string;
+  /** Why a failed/closed result came (logged on the order). */
+  reason?: string;
+}
+
+export interface ApplyPaymentOutcome {
+  applied: boolean;
+  orderStatus: OrderStatus;
+}
+
+interface OrderRow {
+  order_no: string;
+  openid: string;
+  order_type: 'member' | 'credits';
+  amount: string | number;
+  amount_fen: number | null;
+  credits_amount: number | null;
+  status: OrderStatus;
+}
+
+/**
+ * Applying a payment result (data.md "Applying a payment"): one transaction, exactly once.
+ * A verified "paid" wins over pending / failed / closed (the customer's money was taken) but never
+ * over refunded; amount and payer are checked against the order; the conditional status update is
+ * the single gate every notification, active query and reconciliation passes through.
+ */
+@Injectable()
+export class PaymentApplyService {
+  private readonly logger = new Logger(PaymentApplyService.name);
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly ledger: LedgerService,
+    private readonly anomalies: AnomalyService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async apply(input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
+    const order = await this.db.run(async (em) => (await select<OrderRow>(em, 'SELECT * FROM payment_orders WHERE order_no = ?', [input.orderNo]))[0]);
+    if (!order) {
+      if (input.status === 'paid') await this.anomalies.record(input.orderNo, 'unknown_order', `transaction ${input.transactionId ?? '?'} for an order we never created`);
+      throw new OrderNotFoundError();
+    }
+    if (input.status !== 'paid') return this.applyUnpaid(order, input);
+
+    const amountFen = order.amount_fen ?? yuanToFen(String(order.amount));
+    if (input.totalFen !== amountFen) {
+      await this.anomalies.record(order.order_no, 'amount_mismatch', `paid ${input.totalFen ?? '?'} fen, order is ${amountFen} fen (transaction ${input.transactionId ?? '?'})`);
+      throw new AmountMismatchError();
+    }
+    if (input.payerOpenid && input.payerOpenid !== order.openid) {
+      await this.anomalies.record(order.order_no, 'payer_mismatch', `payer ${maskId(input.payerOpenid)} is not the order's owner ${maskId(order.openid)}`);
+      throw new PayerMismatchError();
+    }
+    if (!input.transactionId) throw new DomainError(400, 'transaction_id: required when status is paid');
+
+    return this.db.transaction(async (em) => {
+      const now = this.clock.now();
+      const [before] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
+      const gate = await execute(
+        em,
+        `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
+         WHERE order_no = ? AND status IN ('pending', 'failed', 'closed')`,
+        [input.paidAt ?? now, input.transactionId, input.transactionId, amountFen, order.order_no],
+      );
+      if (gate.affected !== 1) {
+        const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
+        return { applied: false, orderStatus: current.status };
+      }
+      await execute(
+        em,
+        `INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_method, payment_time, notify_data, created_at)
+         VALUES (?, ?, ?, ?, 'wechat_pay', ?, ?, ?)`,
+        [order.order_no, order.openid, input.transactionId, fenToYuanString(amountFen), input.paidAt ?? now, input.raw ?? null, now],
+      );
+      await this.ensureUser(em, order.openid);
+      if (order.order_type === 'member') await this.grantMembership(em, order, now);
+      else await this.ledger.apply(em, { openid: order.openid, reason: 'purchase', ref: order.order_no, change: grant(order.credits_amount ?? 0) });
+      await execute(em, `UPDATE wechat_users SET total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?`, [
+        fenToYuanString(amountFen),
+        now,
+        order.openid,
+      ]);
+      if (before?.status === 'closed') {
+        await this.anomalies.recordIn(em, order.order_no, 'paid_after_close', `paid by transaction ${input.transactionId} after the order was closed`);
+      }
+      this.logger.log(`order ${order.order_no} paid (${order.order_type}, ${amountFen} fen)`);
+      return { applied: true, orderStatus: 'paid' as const };
+    });
+  }
+
+  /** failed / closed only move a pending order; anything else is already decided. */
+  private async applyUnpaid(order: OrderRow, input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
+    return this.db.transaction(async (em) => {
+      const now = this.clock.now();
+      const res =
+        input.status === 'failed'
+          ? await execute(em, "UPDATE payment_orders SET status = 'failed', failure_reason = ? WHERE order_no = ? AND status = 'pending'", [
+              (input.reason ?? 'payment failed').slice(0, 255),
+              order.order_no,
+            ])
+          : await execute(em, "UPDATE payment_orders SET status = 'closed', closed_at = ? WHERE order_no = ? AND status = 'pending'", [now, order.order_no]);
+      const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
+      return { applied: res.affected === 1, orderStatus: current.status };
+    });
+  }
+
+  /**
+   * Lifetime by default; timed membership extends from max(now, current expiry). A membership
+   * bought by someone already a lifetime member is still applied (money was taken) and flagged.
+   */
+  private async grantMembership(em: EntityManager, order: OrderRow, now: Date): Promise<void> {
+    const [u] = await select<{ is_member: number; member_lifetime: number; member_expire_at: unknown }>(
+      em,
+      'SELECT is_member, member_lifetime, member_expire_at FROM wechat_users WHERE openid = ?',
+      [order.openid],
+    );
+    const days = this.config.pricing.memberDurationDays;
+    if (Number(u.is_member) === 1 && Number(u.member_lifetime) === 1) {
+      await this.anomalies.recordIn(em, order.order_no, 'duplicate_membership', 'membership bought by a lifetime member: refund candidate');
+    }
+    if (days === 0) {
+      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, updated_at = ? WHERE openid = ?', [now, order.openid]);
+    } else {
+      const current = toDate(u.member_expire_at);
+      const from = current && current.getTime() > now.getTime() && Number(u.is_member) === 1 ? current : now;
+      const expiry = new Date(from.getTime() + days * 86400_000);
+      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, updated_at = ? WHERE openid = ?', [expiry, now, order.openid]);
+    }
+    const bonus = this.config.pricing.memberBonusCredits;
+    if (bonus > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'member_bonus', ref: order.order_no, change: grant(bonus) });
+  }
+
+  /** A paying openid normally has a row (orders need a caller); the old service may differ. */
+  private async ensureUser(em: EntityManager, openid: string): Promise<void> {
+    const now = this.clock.now();
+    await execute(
+      em,
+      `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits, remaining_credits,
+         subscribed, last_active_time, created_at, updated_at) VALUES (?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?)`,
+      [openid, now, now, now],
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { DomainError } from '../common/errors';
+
+/** Chinese details of the contract (api.md, internal.md). */
+export class OrderNotFoundError extends DomainError {
+  constructor() {
+    super(404, '订单不存在');
+  }
+}
+
+export class AmountMismatchError extends DomainError {
+  constructor() {
+    super(409, '金额与订单不符');
+  }
+}
+
+export class PayerMismatchError extends DomainError {
+  constructor() {
+    super(409, '付款人与订单不符');
+  }
+}
