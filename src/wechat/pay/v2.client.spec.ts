@@ -1,0 +1,232 @@
+import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig } from '../../config/app-config';
+import { loadConfig } from '../../config/load-config';
+import { PayNotificationError } from './pay-errors';
+import { buildV2JsapiPaymentParams, formatV2Time, parseV2Time, verifyV2Notification, verifyV2ResponseSign } from './v2.client';
+
+const APPID = 'wxd930ea5d5a258f4f';
+const MCHID = '10000100';
+const KEY = '192006250b4c09247ec02edce69f6a2d';
+
+let dir: string;
+const configs: Record<'MD5' | 'HMAC-SHA256', AppConfig> = {} as never;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pay-v2-spec-'));
+  for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
+    configs[signType] = loadConfig(
+      {
+        NODE_ENV: 'test',
+        SESSION_SECRET: 'x'.repeat(40),
+        WECHAT_APPID: APPID,
+        WECHAT_PAY_VERSION: 'v2',
+        WECHAT_PAY_MCHID: MCHID,
+        WECHAT_PAY_API_KEY: KEY,
+        WECHAT_PAY_SIGN_TYPE: signType,
+      },
+      { cwd: dir },
+    );
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** WeChat's v2 signature, written out independently of v2-sign.ts. */
+function sign(fields: Record<string, string>, signType: 'MD5' | 'HMAC-SHA256', key = KEY): string {
+  const text = `${Object.keys(fields)
+    .filter((k) => k !== 'sign' && fields[k] !== '')
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&')}&key=${key}`;
+  return (signType === 'MD5' ? createHash('md5').update(text) : createHmac('sha256', key).update(text)).digest('hex').toUpperCase();
+}
+
+function xml(fields: Record<string, string>): Buffer {
+  return Buffer.from(`<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`);
+}
+
+function paidFields(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    appid: APPID,
+    bank_type: 'CFT',
+    cash_fee: '2990',
+    fee_type: 'CNY',
+    is_subscribe: 'Y',
+    mch_id: MCHID,
+    nonce_str: '5d2b6c2a8db53831f7eda20af46e531c',
+    openid: 'oUpF8uMEb4qRXf22hE3X68TekukE',
+    out_trade_no: 'ORD20240425100000ABC123',
+    result_code: 'SUCCESS',
+    return_code: 'SUCCESS',
+    time_end: '20240425100509',
+    total_fee: '2990',
+    trade_type: 'JSAPI',
+    transaction_id: '4200002216202404251234567890',
+    ...overrides,
+  };
+}
+
+function notification(fields: Record<string, string>, signType: 'MD5' | 'HMAC-SHA256' = 'MD5', key = KEY): Buffer {
+  return xml({ ...fields, sign: sign(fields, signType, key) });
+}
+
+async function rejection(body: Buffer, config = configs.MD5, headers = {}): Promise<string> {
+  try {
+    await verifyV2Notification(config, headers, body);
+  } catch (err) {
+    if (err instanceof PayNotificationError) return err.reason;
+    throw err;
+  }
+  throw new Error('notification was accepted');
+}
+
+describe('v2 times (yyyyMMddHHmmss, Asia/Shanghai)', () => {
+  it('formats a UTC instant as Shanghai wall time', () => {
+    expect(formatV2Time(new Date('2024-04-25T02:05:09Z'))).toBe('20240425100509');
+    expect(formatV2Time(new Date('2024-12-31T16:00:00Z'))).toBe('20250101000000');
+  });
+
+  it('parses time_end back to the same instant', () => {
+    expect(parseV2Time('20240425100509')?.toISOString()).toBe('2024-04-25T02:05:09.000Z');
+    expect(parseV2Time('20250101000000')?.toISOString()).toBe('2024-12-31T16:00:00.000Z');
+  });
+
+  it.each(['', '2024042510050', '202404251005091', '20240231100000', '20241301000000', '20240425240000', '20240425106000', '2024-04-25 10:05', undefined])(
+    'refuses %p',
+    (value) => {
+      expect(parseV2Time(value)).toBeNull();
+    },
+  );
+});
+
+describe('v2 JSAPI payment parameters', () => {
+  it('MD5: paySign over appId, nonceStr, package, signType, timeStamp with the API key', () => {
+    const params = buildV2JsapiPaymentParams(APPID, 'wx2017033010242291fcfe0db70013231072', KEY, 'MD5', '1490840662', '5K8264ILTKCH16CQ2502SI8ZNMTM67VS');
+    const expected = createHash('md5')
+      .update(`appId=${APPID}&nonceStr=5K8264ILTKCH16CQ2502SI8ZNMTM67VS&package=prepay_id=wx2017033010242291fcfe0db70013231072&signType=MD5&timeStamp=1490840662&key=${KEY}`)
+      .digest('hex')
+      .toUpperCase();
+    expect(params).toEqual({
+      appId: APPID,
+      timeStamp: '1490840662',
+      nonceStr: '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+      package: 'prepay_id=wx2017033010242291fcfe0db70013231072',
+      signType: 'MD5',
+      paySign: expected,
+    });
+  });
+
+  it('HMAC-SHA256: the same fields, HMAC keyed with the API key, upper hex', () => {
+    const params = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'HMAC-SHA256', '1490840662', 'abc');
+    const text = `appId=${APPID}&nonceStr=abc&package=prepay_id=wx01&signType=HMAC-SHA256&timeStamp=1490840662&key=${KEY}`;
+    expect(params.signType).toBe('HMAC-SHA256');
+    expect(params.paySign).toBe(createHmac('sha256', KEY).update(text).digest('hex').toUpperCase());
+    expect(params.paySign).toMatch(/^[0-9A-F]{64}$/);
+  });
+
+  it('every value is a string and the nonce is random when not given', () => {
+    const a = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'MD5', '1');
+    const b = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'MD5', '1');
+    for (const value of Object.values(a)) expect(typeof value).toBe('string');
+    expect(a.nonceStr).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(a.nonceStr).not.toBe(b.nonceStr);
+  });
+});
+
+describe('v2 answer signatures', () => {
+  const answer = { return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', result_code: 'SUCCESS', prepay_id: 'wx01' };
+
+  it('an answer without sign_type is checked with the type of the request', () => {
+    const hmac = { ...answer, sign: sign(answer, 'HMAC-SHA256') };
+    expect(verifyV2ResponseSign(hmac, KEY, 'HMAC-SHA256')).toBe(true);
+    expect(verifyV2ResponseSign(hmac, KEY, 'MD5')).toBe(false);
+    const md5 = { ...answer, sign: sign(answer, 'MD5') };
+    expect(verifyV2ResponseSign(md5, KEY, 'MD5')).toBe(true);
+  });
+
+  it('a missing, altered or foreign-key sign fails', () => {
+    expect(verifyV2ResponseSign(answer, KEY, 'MD5')).toBe(false);
+    expect(verifyV2ResponseSign({ ...answer, prepay_id: 'wx02', sign: sign(answer, 'MD5') }, KEY, 'MD5')).toBe(false);
+    expect(verifyV2ResponseSign({ ...answer, sign: sign(answer, 'MD5', 'f'.repeat(32)) }, KEY, 'MD5')).toBe(false);
+  });
+});
+
+describe('v2 payment notification', () => {
+  it('a paid MD5 notification decodes to a successful payment', async () => {
+    const body = notification(paidFields());
+    const result = await verifyV2Notification(configs.MD5, {}, body);
+    expect(result).toEqual({
+      kind: 'payment',
+      success: true,
+      orderNo: 'ORD20240425100000ABC123',
+      transactionId: '4200002216202404251234567890',
+      totalFen: 2990,
+      payerOpenid: 'oUpF8uMEb4qRXf22hE3X68TekukE',
+      paidAt: new Date('2024-04-25T02:05:09Z'),
+      raw: body.toString('utf8'),
+    });
+  });
+
+  it('an HMAC-SHA256 notification carrying sign_type verifies under either configured type', async () => {
+    const body = notification(paidFields({ sign_type: 'HMAC-SHA256' }), 'HMAC-SHA256');
+    await expect(verifyV2Notification(configs.MD5, {}, body)).resolves.toMatchObject({ kind: 'payment', success: true, totalFen: 2990 });
+    await expect(verifyV2Notification(configs['HMAC-SHA256'], {}, body)).resolves.toMatchObject({ kind: 'payment', success: true });
+  });
+
+  it('an unlabelled HMAC-SHA256 notification is accepted only when the merchant signs with HMAC-SHA256', async () => {
+    const body = notification(paidFields(), 'HMAC-SHA256');
+    await expect(verifyV2Notification(configs['HMAC-SHA256'], {}, body)).resolves.toMatchObject({ success: true });
+    expect(await rejection(body, configs.MD5)).toBe('bad_signature');
+  });
+
+  it('a bad, missing or foreign-key sign is bad_signature', async () => {
+    const tampered = xml({ ...paidFields(), sign: sign(paidFields(), 'MD5') }).toString().replace('<total_fee><![CDATA[2990]]>', '<total_fee><![CDATA[1]]>');
+    expect(await rejection(Buffer.from(tampered))).toBe('bad_signature');
+    expect(await rejection(xml(paidFields()))).toBe('bad_signature');
+    expect(await rejection(notification(paidFields(), 'MD5', 'a'.repeat(32)))).toBe('bad_signature');
+  });
+
+  it('another appid or mch_id is wrong_merchant, even correctly signed', async () => {
+    expect(await rejection(notification(paidFields({ appid: 'wx0000000000000000' })))).toBe('wrong_merchant');
+    expect(await rejection(notification(paidFields({ mch_id: '19999999' })))).toBe('wrong_merchant');
+  });
+
+  it('return_code FAIL is return_fail', async () => {
+    expect(await rejection(xml({ return_code: 'FAIL', return_msg: '签名失败' }))).toBe('return_fail');
+  });
+
+  it('result_code FAIL is a failed payment, not an error', async () => {
+    const fields = paidFields({ result_code: 'FAIL', err_code: 'PAYERROR', err_code_des: '支付失败' });
+    delete (fields as Partial<typeof fields>).transaction_id;
+    delete (fields as Partial<typeof fields>).time_end;
+    const result = await verifyV2Notification(configs.MD5, {}, notification(fields));
+    expect(result).toMatchObject({ kind: 'payment', success: false, orderNo: 'ORD20240425100000ABC123', transactionId: '' });
+    expect(result.kind === 'payment' && result.paidAt).toBeUndefined();
+  });
+
+  it('a refund notification (req_info, no sign) is refund_not_handled', async () => {
+    const body = xml({ return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', req_info: 'T87GAHG17TGAHG1TGHAHAHA1Y1CIOA9UGJH1GAHV871HAGAGQYQQPOOJMXNBCXBVNMNMAJAA' });
+    expect(await rejection(body)).toBe('refund_not_handled');
+  });
+
+  it('a DOCTYPE / entity body is refused as malformed before parsing', async () => {
+    const body = Buffer.from('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><return_code>&x;</return_code></xml>');
+    expect(await rejection(body)).toBe('malformed');
+    expect(await rejection(Buffer.from('<xml><return_code>SUCCESS</return_code>'))).toBe('malformed');
+  });
+
+  it('a v3 JSON notification under the v2 configuration is wrong_protocol', async () => {
+    const body = Buffer.from('{"id":"EV-1","event_type":"TRANSACTION.SUCCESS","resource":{"ciphertext":"x"}}');
+    expect(await rejection(body, configs.MD5, { 'Wechatpay-Signature': 'abc', 'Wechatpay-Serial': 'PUB_KEY_ID_1' })).toBe('wrong_protocol');
+  });
+
+  it('a signed success without transaction_id or with a non-integer total_fee is malformed', async () => {
+    const fields = paidFields();
+    delete (fields as Partial<typeof fields>).transaction_id;
+    expect(await rejection(notification(fields))).toBe('malformed');
+    expect(await rejection(notification(paidFields({ total_fee: '29.90' })))).toBe('malformed');
+  });
+});

@@ -1,0 +1,277 @@
+import { HttpService } from '@nestjs/axios';
+import { Logger } from '@nestjs/common';
+import { firstValueFrom } from 'rxjs';
+import { Clock } from '../../common/clock';
+import { maskId } from '../../common/redact';
+import { AppConfig } from '../../config/app-config';
+import { XmlRejectedError } from '../errors';
+import { randomNonce } from '../nonce';
+import { safeEqual } from '../signature';
+import { buildXml, parseWechatXml } from '../xml';
+import {
+  bodyShape,
+  CreatedJsapiOrder,
+  CreateJsapiOrderInput,
+  DEFAULT_PAY_TIMEOUT_MS,
+  headerValue,
+  isTradeState,
+  JsapiPaymentParams,
+  NotificationHeaders,
+  OrderQueryResult,
+  parseFen,
+  PayClient,
+  PayNotification,
+} from './pay.client';
+import { PayApiError, PayNotificationError, PayResponseSignatureError, PayUnavailableError, unavailableFrom } from './pay-errors';
+import { V2Params, v2Sign, V2SignType, v2Verify } from './v2-sign';
+
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
+
+/** `yyyyMMddHHmmss` in Asia/Shanghai (v2 `time_expire`, `time_start`). China has no DST: +08:00 is exact. */
+export function formatV2Time(date: Date): string {
+  const iso = new Date(date.getTime() + SHANGHAI_OFFSET_MS).toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
+  return iso.slice(0, 19).replace(/[-T:]/g, '');
+}
+
+/** v2 `time_end` (`yyyyMMddHHmmss`, Asia/Shanghai) → Date; null for anything not a real time. */
+export function parseV2Time(value: string | undefined): Date | null {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value ?? '');
+  if (!match) return null;
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s) - SHANGHAI_OFFSET_MS);
+  // Date.UTC rolls 20240231 over to March; a round trip catches every out-of-range field.
+  return formatV2Time(date) === value ? date : null;
+}
+
+/**
+ * The v2 JSAPI parameters: `paySign` over appId, timeStamp, nonceStr, package, signType with the
+ * API key, in the configured sign type (the same type the order was placed with).
+ */
+export function buildV2JsapiPaymentParams(
+  appId: string,
+  prepayId: string,
+  apiKey: string,
+  signType: V2SignType,
+  timeStamp: string,
+  nonceStr: string = randomNonce(32),
+): JsapiPaymentParams {
+  const unsigned = { appId, timeStamp, nonceStr, package: `prepay_id=${prepayId}`, signType };
+  return { ...unsigned, paySign: v2Sign(unsigned, apiKey, signType) };
+}
+
+/**
+ * Verifies a v2 response's `sign`. WeChat does not echo `sign_type` in responses: it signs them
+ * with the type of the request, which is always the configured one. A `sign_type` in the response
+ * (signed like any field) wins.
+ */
+export function verifyV2ResponseSign(fields: Record<string, string>, apiKey: string, requestSignType: V2SignType): boolean {
+  const sign = fields.sign;
+  if (!sign) return false;
+  const declared = fields.sign_type || requestSignType;
+  if (declared !== 'MD5' && declared !== 'HMAC-SHA256') return false;
+  return safeEqual(v2Sign(fields, apiKey, declared), sign);
+}
+
+/**
+ * Verifies and decodes a v2 payment notification (callbacks.md §3). Pure: config in, result out.
+ *
+ * Notifications are verified by their own `sign_type` (absent → MD5). WeChat has been seen to sign
+ * notifications of HMAC-SHA256 merchants with HMAC without saying so, so when the configured type
+ * is HMAC-SHA256 an unlabelled notification may match either; both are keyed with the API key, so
+ * this widens nothing an attacker could use.
+ */
+export async function verifyV2Notification(config: AppConfig, headers: NotificationHeaders, rawBody: Buffer): Promise<PayNotification> {
+  const shape = bodyShape(rawBody);
+  if (shape === 'json' || (shape !== 'xml' && headerValue(headers, 'wechatpay-signature') !== undefined)) {
+    throw new PayNotificationError('wrong_protocol', 'v3 notification sent to a v2 configuration');
+  }
+  let fields: Record<string, string>;
+  try {
+    fields = await parseWechatXml(rawBody);
+  } catch (err) {
+    const why = err instanceof XmlRejectedError ? err.reason : 'unparseable';
+    throw new PayNotificationError('malformed', `notification XML rejected (${why})`);
+  }
+  if (fields.req_info !== undefined) throw new PayNotificationError('refund_not_handled', 'refund notifications not handled here');
+  if (fields.return_code !== 'SUCCESS') throw new PayNotificationError('return_fail', `return_code ${fields.return_code ?? '(missing)'}`);
+
+  const { apiKey, signType } = config.pay;
+  const signed = v2Verify(fields, apiKey) || (!fields.sign_type && signType === 'HMAC-SHA256' && verifyV2ResponseSign(fields, apiKey, 'HMAC-SHA256'));
+  if (!signed) throw new PayNotificationError('bad_signature', 'notification sign does not verify');
+  if (fields.appid !== config.wechat.appId || fields.mch_id !== config.pay.mchId) {
+    throw new PayNotificationError('wrong_merchant', 'notification appid/mch_id is not this merchant');
+  }
+
+  const orderNo = fields.out_trade_no;
+  if (!orderNo) throw new PayNotificationError('malformed', 'notification without out_trade_no');
+  const raw = rawBody.toString('utf8');
+  const paidAt = parseV2Time(fields.time_end) ?? undefined;
+  if (fields.result_code !== 'SUCCESS') {
+    return {
+      kind: 'payment',
+      success: false,
+      orderNo,
+      transactionId: fields.transaction_id ?? '',
+      totalFen: parseFen(fields.total_fee) ?? 0,
+      payerOpenid: fields.openid ?? '',
+      paidAt,
+      raw,
+    };
+  }
+  const totalFen = parseFen(fields.total_fee);
+  if (!fields.transaction_id || totalFen === null || !fields.openid) {
+    throw new PayNotificationError('malformed', 'successful payment notification misses transaction_id, total_fee or openid');
+  }
+  return { kind: 'payment', success: true, orderNo, transactionId: fields.transaction_id, totalFen, payerOpenid: fields.openid, paidAt, raw };
+}
+
+interface V2Answer {
+  fields: Record<string, string>;
+  raw: string;
+}
+
+/**
+ * WeChat Pay v2 (XML over HTTPS): `pay/unifiedorder`, `pay/orderquery`, `pay/closeorder`. Every
+ * request is signed with the API key in the configured sign type; every answer with return_code
+ * SUCCESS must carry a valid `sign` and this merchant's appid/mch_id before any field is used.
+ */
+export class PayV2Client extends PayClient {
+  readonly version = 'v2' as const;
+  private readonly logger = new Logger(PayV2Client.name);
+
+  constructor(
+    private readonly http: HttpService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async createJsapiOrder(input: CreateJsapiOrderInput): Promise<CreatedJsapiOrder> {
+    if (!Number.isSafeInteger(input.amountFen) || input.amountFen <= 0) throw new TypeError('amountFen must be a positive integer');
+    const { fields } = await this.call('pay/unifiedorder', {
+      body: input.description,
+      out_trade_no: input.orderNo,
+      total_fee: input.amountFen,
+      spbill_create_ip: input.payerIp,
+      time_expire: formatV2Time(input.expireAt),
+      notify_url: input.notifyUrl,
+      trade_type: 'JSAPI',
+      openid: input.payerOpenid,
+    });
+    if (fields.result_code !== 'SUCCESS') throw this.businessError('pay/unifiedorder', fields);
+    const prepayId = fields.prepay_id;
+    if (!prepayId) throw new PayUnavailableError('pay/unifiedorder: answer without prepay_id');
+    const { appId } = this.config.wechat;
+    const { apiKey, signType } = this.config.pay;
+    return {
+      prepayId,
+      paymentParams: buildV2JsapiPaymentParams(appId, prepayId, apiKey, signType, String(this.clock.nowSeconds())),
+    };
+  }
+
+  async queryOrder(orderNo: string): Promise<OrderQueryResult> {
+    const { fields, raw } = await this.call('pay/orderquery', { out_trade_no: orderNo });
+    if (fields.result_code !== 'SUCCESS') {
+      if (fields.err_code === 'ORDERNOTEXIST') return { state: 'NOT_FOUND', raw };
+      throw this.businessError('pay/orderquery', fields);
+    }
+    if (!isTradeState(fields.trade_state)) throw new PayUnavailableError(`pay/orderquery: unknown trade_state ${fields.trade_state ?? '(missing)'}`);
+    const paid = fields.trade_state === 'SUCCESS';
+    return {
+      state: fields.trade_state,
+      transactionId: fields.transaction_id || undefined,
+      totalFen: parseFen(fields.total_fee) ?? undefined,
+      payerOpenid: fields.openid || undefined,
+      paidAt: paid ? (parseV2Time(fields.time_end) ?? undefined) : undefined,
+      appId: fields.appid,
+      mchId: fields.mch_id,
+      raw,
+    };
+  }
+
+  async closeOrder(orderNo: string): Promise<void> {
+    const { fields } = await this.call('pay/closeorder', { out_trade_no: orderNo });
+    if (fields.result_code === 'SUCCESS' || fields.err_code === 'ORDERCLOSED') return;
+    throw this.businessError('pay/closeorder', fields);
+  }
+
+  verifyNotification(headers: NotificationHeaders, rawBody: Buffer): Promise<PayNotification> {
+    return verifyV2Notification(this.config, headers, rawBody);
+  }
+
+  /** Signs and posts one request; returns the verified answer (result_code is the caller's to judge). */
+  private async call(api: string, params: V2Params): Promise<V2Answer> {
+    const { appId } = this.config.wechat;
+    const { mchId, apiKey, signType, base } = this.config.pay;
+    const request: V2Params = { appid: appId, mch_id: mchId, nonce_str: randomNonce(32), ...params };
+    // MD5 is the default and WeChat's examples omit sign_type for it; HMAC must be declared.
+    if (signType === 'HMAC-SHA256') request.sign_type = signType;
+    request.sign = v2Sign(request, apiKey, signType);
+    const xml = buildXml(xmlFields(request));
+
+    let status: number;
+    let raw: string;
+    try {
+      const res = await firstValueFrom(
+        this.http.request<string>({
+          method: 'POST',
+          url: `${base}/${api}`,
+          data: xml,
+          headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml, application/xml' },
+          responseType: 'text',
+          transformRequest: [(d: unknown) => d],
+          transformResponse: [(d: unknown) => d],
+          timeout: this.http.axiosRef.defaults.timeout || DEFAULT_PAY_TIMEOUT_MS,
+          maxRedirects: 0,
+          maxContentLength: MAX_RESPONSE_BYTES,
+          validateStatus: () => true,
+        }),
+      );
+      status = res.status;
+      raw = typeof res.data === 'string' ? res.data : String(res.data ?? '');
+    } catch (err) {
+      throw unavailableFrom(api, err);
+    }
+    if (status < 200 || status >= 300) throw new PayUnavailableError(`${api}: HTTP ${status}`);
+
+    let fields: Record<string, string>;
+    try {
+      fields = await parseWechatXml(raw, MAX_RESPONSE_BYTES);
+    } catch {
+      throw new PayUnavailableError(`${api}: unreadable answer`);
+    }
+    if (fields.return_code !== 'SUCCESS') {
+      // Communication-level refusal (bad sign, bad parameters…): unsigned, carries only return_msg.
+      const message = fields.return_msg ?? '';
+      throw new PayApiError(/签名错误|签名失败/.test(message) ? 'SIGNERROR' : 'RETURN_FAIL', `${api}: ${message || 'return_code FAIL'}`);
+    }
+    if (!verifyV2ResponseSign(fields, apiKey, signType)) {
+      this.logger.warn(`${api}: answer sign missing or invalid; answer discarded`);
+      throw new PayResponseSignatureError(`${api}: answer sign missing or invalid`);
+    }
+    if (fields.appid !== appId || fields.mch_id !== mchId) {
+      this.logger.warn(`${api}: answer for another merchant (appid ${maskId(fields.appid)}, mch_id ${fields.mch_id ?? ''})`);
+      throw new PayResponseSignatureError(`${api}: answer appid/mch_id is not this merchant`);
+    }
+    return { fields, raw };
+  }
+
+  private businessError(api: string, fields: Record<string, string>): Error {
+    const code = fields.err_code || 'FAIL';
+    const message = `${api}: ${code}${fields.err_code_des ? ` ${fields.err_code_des}` : ''}`;
+    // WeChat's "system busy, retry with the same parameters": an outage, not a refusal.
+    if (code === 'SYSTEMERROR') return new PayUnavailableError(message);
+    return new PayApiError(code, message);
+  }
+}
+
+function xmlFields(params: V2Params): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    out[name] = typeof value === 'number' ? value : String(value);
+  }
+  return out;
+}
