@@ -1,12 +1,17 @@
 import { Module } from '@nestjs/common';
 import { BindingService } from './binding.service';
+import { CallerIdentityService } from './caller-identity.service';
 import { CreditsService } from './credits.service';
 import { LedgerService } from './ledger.service';
+import { UserQueryService } from './user-query.service';
+import { UserController } from './user.controller';
 import { UserService } from './user.service';
 
 /** Users, credits (the ledger), desktop bindings; the credits/membership endpoints for pages and the desktop app. */
 @Module({
-  providers: [LedgerService, UserService, CreditsService, BindingService],
-  exports: [LedgerService, UserService, CreditsService, BindingService],
+  controllers: [UserController],
+  providers: [LedgerService, UserService, CreditsService, BindingService, CallerIdentityService, UserQueryService],
+  // CallerIdentityService lets importing modules mark routes "caller required" with @RequireCaller (caller.ts).
+  exports: [LedgerService, UserService, CreditsService, BindingService, CallerIdentityService],
 })
 export class UserModule {}
