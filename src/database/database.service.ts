@@ -7,6 +7,7 @@ import { buildDataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
 
 const MAX_BACKOFF_MS = 15_000;
+const DEADLOCK_RETRIES = 5;
 
 /**
  * Owns the connection: connects in the background with backoff (the process listens and reports
@@ -87,7 +88,24 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
    * default REPEATABLE READ its snapshot predates that commit and the row would be invisible.
    */
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    return this.guard(() => (this.isMysql ? this.dataSource.transaction('READ COMMITTED', work) : this.dataSource.transaction(work)));
+    if (!this.isMysql) return this.guard(() => this.dataSource.transaction(work));
+    return this.guard(() => this.retryDeadlocks(() => this.dataSource.transaction('READ COMMITTED', work)));
+  }
+
+  /**
+   * InnoDB resolves a deadlock by rolling the victim transaction back entirely (e.g. concurrent
+   * INSERT IGNORE of the same key, each then upgrading its shared lock to update the row). The
+   * work inside a transaction is database work only, so running it again is safe.
+   */
+  private async retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+        await sleep(5 + Math.random() * 20 * attempt);
+      }
+    }
   }
 
   /** Runs non-transactional work (reads, single conditional statements), serialised on SQLite. */
@@ -122,6 +140,12 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     this.ready = false;
   }
+}
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
+  const d = e?.driverError ?? e;
+  return d?.code === 'ER_LOCK_DEADLOCK' || d?.errno === 1213;
 }
 
 function sleep(ms: number): Promise<void> {

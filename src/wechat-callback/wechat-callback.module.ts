@@ -1,5 +1,17 @@
 import { Module } from '@nestjs/common';
+import { CallbackCrypto } from './callback-crypto';
+import { PushEventHandler } from './push-event.handler';
+import { PushReplyBuilder } from './push-reply.builder';
+import { PushVerifier } from './push-verifier.service';
+import { WechatVerifyController } from './wechat-verify.controller';
 
-/** What WeChat calls: server verification, message push, pay notify. Verifies and decodes, then calls InternalApi; never touches the database. */
-@Module({})
+/**
+ * What WeChat calls: server verification, message push, pay notify. Verifies and decodes, then
+ * calls InternalApi (provided globally by InternalModule, local or HTTP); never touches the
+ * database, so it is the same in every role.
+ */
+@Module({
+  controllers: [WechatVerifyController],
+  providers: [CallbackCrypto, PushVerifier, PushEventHandler, PushReplyBuilder],
+})
 export class WechatCallbackModule {}

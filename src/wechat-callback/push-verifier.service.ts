@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors';
+import { maskId } from '../common/redact';
+import { AppConfig } from '../config/app-config';
+import { InternalApi } from '../internal/internal-api';
+import { WechatCryptoError, XmlRejectedError } from '../wechat/errors';
+import { isFreshTimestamp, safeEqual, sha1Signature } from '../wechat/signature';
+import { parseWechatXml } from '../wechat/xml';
+import { CallbackBudget } from './callback-budget';
+import { CallbackCrypto } from './callback-crypto';
+import { CallbackRejection } from './callback-rejection';
+import { CallbackQuery, PushMessage, PushMode } from './push-message';
+
+/** What the internal API accepts as an openid (and what WeChat sends: 28 url-safe chars). */
+const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The replay-guard table stores nonces up to 64 chars; WeChat's are short digit strings. */
+const NONCE = /^[\x21-\x7e]{1,64}$/;
+/** Same ceiling as the body parser: a larger body never reaches us (413 there). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Authenticity and decoding of what arrives on the verify URL (callbacks.md §1–2): signatures,
+ * timestamp skew, the plaintext replay guard, safe-mode decryption, XML parsing. Throws
+ * CallbackRejection (403/400/413) before anything changes; the only effect it has is the
+ * replay-guard claim, made once the push is known to be usable.
+ */
+@Injectable()
+export class PushVerifier {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly crypto: CallbackCrypto,
+    private readonly api: InternalApi,
+  ) {}
+
+  /** Server URL verification: the echostr to answer (decrypted in safe mode). */
+  verifyEcho(query: CallbackQuery): string {
+    const { timestamp, nonce, echostr } = this.checkCommon(query);
+    if (echostr === undefined || echostr === '') throw CallbackRejection.forbidden('echostr missing');
+    if (query.msg_signature !== undefined) {
+      const crypto = this.requireCrypto();
+      try {
+        return crypto.verifyAndDecrypt(query.msg_signature, timestamp, nonce, echostr);
+      } catch (err) {
+        throw CallbackRejection.forbidden(`echostr: ${cryptoReason(err)}`);
+      }
+    }
+    this.checkServerSignature(query, timestamp, nonce);
+    return echostr;
+  }
+
+  /** A message/event push: verified, replay-checked (plaintext) and decoded. */
+  async verifyPush(query: CallbackQuery, body: Buffer, budget: CallbackBudget): Promise<PushMessage> {
+    const { timestamp, nonce } = this.checkCommon(query);
+    const encrypted = query.encrypt_type?.toLowerCase() === 'aes';
+
+    if (!encrypted) {
+      // The signature covers no byte of the body: check it before even looking at the body.
+      this.checkServerSignature(query, timestamp, nonce);
+      const fields = await parseBody(body, 'body');
+      // An Encrypt element means WeChat sent this in compatible/safe mode with encrypt_type=aes;
+      // without it, someone stripped the parameter to have the unauthenticated clear copy used.
+      if (fields.Encrypt !== undefined) throw CallbackRejection.forbidden('Encrypt element without encrypt_type=aes (downgrade)');
+      const message = toMessage(fields, 'plaintext');
+      await this.claimNonce(timestamp, nonce, body, budget, message.openid);
+      return message;
+    }
+
+    const crypto = this.requireCrypto();
+    const msgSignature = query.msg_signature;
+    if (!msgSignature) throw CallbackRejection.forbidden('msg_signature missing');
+    // msg_signature covers the Encrypt element, so the envelope has to be parsed to check it.
+    const outer = await parseBody(body, 'body');
+    const encrypt = outer.Encrypt;
+    if (!encrypt) throw CallbackRejection.forbidden('encrypt_type=aes without an Encrypt element');
+    let inner: string;
+    try {
+      inner = crypto.verifyAndDecrypt(msgSignature, timestamp, nonce, encrypt);
+    } catch (err) {
+      throw CallbackRejection.forbidden(cryptoReason(err));
+    }
+    // Compatible mode repeats the fields in clear, unauthenticated: only the decrypted ones count.
+    const mode: PushMode = outer.FromUserName !== undefined || outer.MsgType !== undefined ? 'compatible' : 'safe';
+    return toMessage(await parseBody(inner, 'Encrypt'), mode);
+  }
+
+  /** timestamp + nonce present, well-formed and fresh; the token configured. */
+  private checkCommon(query: CallbackQuery): { timestamp: string; nonce: string; echostr?: string } {
+    if (!this.config.wechat.token) throw CallbackRejection.forbidden('WECHAT_TOKEN is not configured');
+    const { timestamp, nonce } = query;
+    if (!timestamp || !nonce) throw CallbackRejection.forbidden('timestamp or nonce missing');
+    if (!NONCE.test(nonce)) throw CallbackRejection.forbidden('nonce malformed');
+    if (!isFreshTimestamp(timestamp, this.clock.nowSeconds(), this.config.wechat.callbackMaxSkewSeconds)) {
+      throw CallbackRejection.forbidden('timestamp malformed or outside the accepted skew');
+    }
+    return { timestamp, nonce, echostr: query.echostr };
+  }
+
+  private checkServerSignature(query: CallbackQuery, timestamp: string, nonce: string): void {
+    if (!query.signature) throw CallbackRejection.forbidden('signature missing');
+    if (!safeEqual(sha1Signature(this.config.wechat.token, timestamp, nonce), query.signature)) {
+      throw CallbackRejection.forbidden('signature mismatch');
+    }
+  }
+
+  private requireCrypto() {
+    const crypto = this.crypto.messageCrypto;
+    if (!crypto) throw CallbackRejection.forbidden('encrypted request but WECHAT_ENCODING_AES_KEY is not configured');
+    return crypto;
+  }
+
+  /** Plaintext replay guard: same pair + same body = WeChat retry; same pair + other body = 403. */
+  private async claimNonce(timestamp: string, nonce: string, body: Buffer, budget: CallbackBudget, openid: string): Promise<void> {
+    const bodySha256 = createHash('sha256').update(body).digest('hex');
+    try {
+      await budget.run((opts) => this.api.claimCallbackNonce({ timestamp, nonce, body_sha256: bodySha256 }, opts));
+    } catch (err) {
+      if (err instanceof DomainError && err.status === 409) {
+        throw CallbackRejection.forbidden(`replay: timestamp/nonce already used with another body (openid ${maskId(openid)})`);
+      }
+      throw err;
+    }
+  }
+}
+
+async function parseBody(body: Buffer | string, what: 'body' | 'Encrypt'): Promise<Record<string, string>> {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (size === 0) throw CallbackRejection.badRequest(`${what}: empty`);
+  try {
+    return await parseWechatXml(body, MAX_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof XmlRejectedError) {
+      if (err.reason === 'too_large') throw new CallbackRejection(413, '请求体过大', `${what}: too large`);
+      const detail = err.reason === 'doctype' ? `${what}: DOCTYPE/ENTITY not allowed` : `${what}: not well-formed XML`;
+      throw CallbackRejection.badRequest(detail, `${detail} (${err.reason})`);
+    }
+    throw err;
+  }
+}
+
+function toMessage(fields: Record<string, string>, mode: PushMode): PushMessage {
+  const openid = fields.FromUserName;
+  if (!openid) throw CallbackRejection.badRequest('FromUserName: required');
+  if (!OPENID.test(openid)) throw CallbackRejection.badRequest('FromUserName: invalid');
+  if (!fields.MsgType) throw CallbackRejection.badRequest('MsgType: required');
+  const createTime = /^[0-9]{1,12}$/.test(fields.CreateTime ?? '') ? Number(fields.CreateTime) : undefined;
+  return {
+    mode,
+    openid,
+    toUserName: fields.ToUserName ?? '',
+    msgType: fields.MsgType,
+    event: fields.Event ?? '',
+    eventKey: fields.EventKey ?? '',
+    createTime,
+  };
+}
+
+function cryptoReason(err: unknown): string {
+  if (err instanceof WechatCryptoError) return err.code === 'bad_signature' ? 'msg_signature mismatch' : `decryption refused (${err.code})`;
+  return 'decryption failed';
+}
