@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { WechatPayModule } from '../wechat/pay/pay.module';
 import { CallbackCrypto } from './callback-crypto';
+import { PayNotifyController } from './pay-notify.controller';
 import { PushEventHandler } from './push-event.handler';
 import { PushReplyBuilder } from './push-reply.builder';
 import { PushVerifier } from './push-verifier.service';
@@ -11,7 +13,8 @@ import { WechatVerifyController } from './wechat-verify.controller';
  * database, so it is the same in every role.
  */
 @Module({
-  controllers: [WechatVerifyController],
+  imports: [WechatPayModule],
+  controllers: [WechatVerifyController, PayNotifyController],
   providers: [CallbackCrypto, PushVerifier, PushEventHandler, PushReplyBuilder],
 })
 export class WechatCallbackModule {}
