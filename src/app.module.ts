@@ -18,6 +18,11 @@ import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
  * One build, three roles (internal.md): the role only changes which modules are imported and
  * which InternalApi adapter is bound. Role `web` imports no database module at all.
  */
+function clientIdOf(req: Record<string, unknown>): string {
+  const id = (req.body as { client_id?: unknown } | undefined)?.client_id;
+  return typeof id === 'string' ? id.trim() : '';
+}
+
 @Module({})
 export class AppModule {
   static register(config: AppConfig): DynamicModule {
@@ -40,7 +45,9 @@ export class AppModule {
             name: 'qrPerClient',
             ttl: 60_000,
             limit: 10,
-            getTracker: (req: Record<string, unknown>) => String((req.body as { client_id?: unknown } | undefined)?.client_id ?? '').trim(),
+            getTracker: (req: Record<string, unknown>) => clientIdOf(req),
+            // No client_id: nothing to count per client (the request gets its 400 instead).
+            skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
           },
         ]),
         DatabaseModule,

@@ -1,6 +1,19 @@
 import { Module } from '@nestjs/common';
+import { UserModule } from '../user/user.module';
 import { WechatModule } from '../wechat/wechat.module';
+import { AdminKeyGuard } from './admin-key.guard';
+import { AuthController } from './auth.controller';
+import { MenuController } from './menu.controller';
+import { MenuService } from './menu.service';
+import { QrBindingService } from './qr-binding.service';
+import { WechatOAuthService } from './wechat-oauth.service';
 
 /** Web OAuth (code → session token), QR binding of the desktop app, admin menu. */
-@Module({ imports: [WechatModule] })
+@Module({
+  imports: [WechatModule, UserModule],
+  controllers: [AuthController, MenuController],
+  providers: [WechatOAuthService, QrBindingService, MenuService, AdminKeyGuard],
+  // The admin-key check is shared with the ops endpoints.
+  exports: [AdminKeyGuard],
+})
 export class AuthModule {}

@@ -1,0 +1,41 @@
+import { AppConfig } from '../config/app-config';
+import { OfficialAccountClient } from '../wechat/official-account.client';
+import { MenuService } from './menu.service';
+
+const config = {
+  http: { publicBaseUrl: 'https://www.example.com', homepageUrl: 'https://album.example.com/' },
+  wechat: { appId: 'wx1234567890abcdef', oauthBase: 'https://open.weixin.qq.com' },
+} as AppConfig;
+
+describe('MenuService.defaultMenu', () => {
+  const menu = new MenuService({} as OfficialAccountClient, config).defaultMenu();
+
+  it('is the menu api.md prescribes: the album link and the three member pages through snsapi_base OAuth', () => {
+    const link = (page: string, state: string) =>
+      `https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx1234567890abcdef&redirect_uri=https%3A%2F%2Fwww.example.com%2Fwechat%2F${page}` +
+      `&response_type=code&scope=snsapi_base&state=${state}#wechat_redirect`;
+    expect(menu).toEqual({
+      button: [
+        { type: 'view', name: '芯图相册', url: 'https://album.example.com/' },
+        {
+          name: '会员服务',
+          sub_button: [
+            { type: 'view', name: '开通会员', url: link('member.html', 'member') },
+            { type: 'view', name: '购买额度', url: link('credits.html', 'credits') },
+            { type: 'view', name: '额度查询', url: link('credits_info.html', 'credits_info') },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("keeps WeChat's limits: top-level names ≤ 16 bytes, sub-button names ≤ 60 bytes, URLs ≤ 1024 bytes", () => {
+    for (const b of menu.button as Array<{ name: string; sub_button?: Array<{ name: string; url: string }> }>) {
+      expect(Buffer.byteLength(b.name)).toBeLessThanOrEqual(16);
+      for (const s of b.sub_button ?? []) {
+        expect(Buffer.byteLength(s.name)).toBeLessThanOrEqual(60);
+        expect(Buffer.byteLength(s.url)).toBeLessThanOrEqual(1024);
+      }
+    }
+  });
+});
