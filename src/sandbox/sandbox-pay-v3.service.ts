@@ -1,0 +1,269 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import { Clock } from '../common/clock';
+import { toIsoShanghai } from '../common/time-format';
+import { AppConfig } from '../config/app-config';
+import { randomNonce } from '../wechat/nonce';
+import { aesGcmEncrypt } from '../wechat/pay/aes-gcm';
+import { parseV3Authorization, v3RequestMessage, v3ResponseMessage, v3SignRsa, v3VerifyRsa } from '../wechat/pay/v3-sign';
+import { isFreshTimestamp } from '../wechat/signature';
+import { V3_MAX_SKEW_SECONDS } from './sandbox.constants';
+import { SandboxReply } from './sandbox-reply';
+import { SandboxFaultsService } from './sandbox-faults.service';
+import { SandboxKeysService } from './sandbox-keys.service';
+import { SandboxPayOrdersService, TRADE_STATE_DESC } from './sandbox-pay-orders.service';
+import { SandboxOrder, SandboxStore } from './sandbox.store';
+
+type Json = Record<string, unknown>;
+
+const TRADE_STATE_DESC_V3: Record<SandboxOrder['state'], string> = {
+  ...TRADE_STATE_DESC,
+  NOTPAY: '未支付',
+  CLOSED: '已关闭',
+};
+
+function isObject(x: unknown): x is Json {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Signed response headers of WeChat Pay APIv3 (and of its notifications). */
+export interface V3SignedHeaders {
+  'Wechatpay-Timestamp': string;
+  'Wechatpay-Nonce': string;
+  'Wechatpay-Signature': string;
+  'Wechatpay-Serial': string;
+  'Wechatpay-Signature-Type': string;
+}
+
+/**
+ * WeChat Pay APIv3 (JSON). Every request must carry the merchant's
+ * `Authorization: WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,signature=…,timestamp=…,serial_no=…`
+ * signed over `METHOD\nPATH_WITH_QUERY\nTIMESTAMP\nNONCE\nBODY\n`, where PATH_WITH_QUERY is the
+ * request target exactly as it arrived on the wire (`req.originalUrl`, so it includes the
+ * `/sandbox/pay` prefix of the sandbox base URL — what WeChat's SDKs sign: the full URL path of the
+ * request) and BODY the exact body bytes. Every response is signed with the platform key over
+ * `TIMESTAMP\nNONCE\nBODY\n` in `Wechatpay-*` headers.
+ */
+@Injectable()
+export class SandboxPayV3Service {
+  private readonly logger = new Logger('Sandbox');
+
+  constructor(
+    private readonly store: SandboxStore,
+    private readonly orders: SandboxPayOrdersService,
+    private readonly faults: SandboxFaultsService,
+    private readonly keys: SandboxKeysService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Null when the Authorization header verifies; otherwise the 401 WeChat answers. */
+  authenticate(req: Request, rawBody: Buffer): SandboxReply | null {
+    this.store.count('pay_requests_v3');
+    const refuse = (message: string) => {
+      this.store.count('pay_auth_failures');
+      this.logger.debug(`v3 ${req.method} refused: ${message}`);
+      return this.error(401, 'SIGN_ERROR', message);
+    };
+    const header = req.headers.authorization;
+    const parts = typeof header === 'string' ? parseV3Authorization(header) : null;
+    if (!parts) return refuse('Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》');
+    if (parts.mchid !== this.config.pay.mchId) return refuse('Http头Authorization中的mchid与商户号不匹配');
+    if (parts.serialNo.toUpperCase() !== this.config.pay.certSerial.toUpperCase()) {
+      return refuse('商户证书序列号有误。请使用签名私钥匹配的证书序列号');
+    }
+    if (!isFreshTimestamp(parts.timestamp, this.clock.nowSeconds(), V3_MAX_SKEW_SECONDS)) {
+      return refuse('Http头Authorization中的timestamp与发起请求的时间不得超过5分钟');
+    }
+    const body = rawBody.toString('utf8');
+    const message = v3RequestMessage(req.method, req.originalUrl, parts.timestamp, parts.nonceStr, body);
+    if (!v3VerifyRsa(message, parts.signature, this.keys.keys.merchantPublicKey)) return refuse('错误的签名，验签失败');
+    return null;
+  }
+
+  /** `POST /v3/pay/transactions/jsapi`. */
+  jsapi(body: unknown): SandboxReply {
+    if (!isObject(body)) return this.error(400, 'PARAM_ERROR', '请求体不是合法的JSON对象');
+    const amount = isObject(body.amount) ? body.amount : undefined;
+    const payer = isObject(body.payer) ? body.payer : undefined;
+    const required: Array<[string, unknown]> = [
+      ['appid', body.appid],
+      ['mchid', body.mchid],
+      ['description', body.description],
+      ['out_trade_no', body.out_trade_no],
+      ['notify_url', body.notify_url],
+    ];
+    for (const [name, value] of required) {
+      if (typeof value !== 'string' || value === '') return this.missing(name);
+    }
+    if (!amount || amount.total === undefined) return this.missing('amount/total');
+    if (!payer || payer.openid === undefined) return this.missing('payer/openid');
+    const b = body as Record<string, string>;
+    if (typeof amount.total !== 'number' || !Number.isInteger(amount.total) || amount.total < 1 || amount.total > 2 ** 31 - 1) {
+      return this.invalid('amount/total');
+    }
+    if (amount.currency !== undefined && amount.currency !== 'CNY') return this.invalid('amount/currency');
+    if (typeof payer.openid !== 'string' || payer.openid === '') return this.invalid('payer/openid');
+    if (!/^[A-Za-z0-9_\-|*]{6,32}$/.test(b.out_trade_no)) return this.invalid('out_trade_no');
+    if (b.description.length > 127) return this.invalid('description');
+    if (!URL.canParse(b.notify_url) || !/^https?:\/\//i.test(b.notify_url)) return this.invalid('notify_url');
+    if (body.attach !== undefined && (typeof body.attach !== 'string' || body.attach.length > 128)) return this.invalid('attach');
+    let expiresAt: number | undefined;
+    if (body.time_expire !== undefined) {
+      const parsed = typeof body.time_expire === 'string' ? Date.parse(body.time_expire) : NaN;
+      if (!Number.isFinite(parsed)) return this.invalid('time_expire');
+      expiresAt = parsed;
+    }
+    if (b.mchid !== this.config.pay.mchId) return this.error(400, 'MCH_NOT_EXISTS', '商户号不存在');
+    if (b.appid !== this.config.wechat.appId) return this.error(400, 'APPID_MCHID_NOT_MATCH', 'AppID和mch_id不匹配');
+    const placed = this.orders.place({
+      version: 'v3',
+      appid: b.appid,
+      mchid: b.mchid,
+      outTradeNo: b.out_trade_no,
+      description: b.description,
+      totalFen: amount.total,
+      currency: 'CNY',
+      openid: payer.openid,
+      notifyUrl: b.notify_url,
+      attach: typeof body.attach === 'string' ? body.attach : '',
+      tradeType: 'JSAPI',
+      signType: 'MD5',
+      expiresAt,
+    });
+    if (!placed.ok) {
+      if (placed.code === 'ORDERPAID') return this.error(400, 'ORDERPAID', '该订单已支付');
+      if (placed.code === 'ORDERCLOSED') return this.error(400, 'ORDER_CLOSED', '订单已关闭');
+      return this.error(403, 'OUT_TRADE_NO_USED', '商户订单号重复');
+    }
+    return this.signedJson(200, { prepay_id: placed.order.prepayId });
+  }
+
+  /** `GET /v3/pay/transactions/out-trade-no/{no}?mchid=` and `…/id/{transaction_id}?mchid=`. */
+  query(by: 'out_trade_no' | 'transaction_id', id: string, mchid: unknown): SandboxReply {
+    if (typeof mchid !== 'string' || mchid === '') return this.missing('mchid', 'query');
+    if (mchid !== this.config.pay.mchId) return this.error(400, 'MCH_NOT_EXISTS', '商户号不存在');
+    const order = by === 'out_trade_no' ? this.store.orderByOutTradeNo(id) : this.store.orderByTransactionId(id);
+    if (!order) return this.error(404, 'ORDER_NOT_EXIST', '订单不存在');
+    return this.signedJson(200, this.transaction(order));
+  }
+
+  /** `POST /v3/pay/transactions/out-trade-no/{no}/close {mchid}` → 204. */
+  close(no: string, body: unknown): SandboxReply {
+    const mchid = isObject(body) ? body.mchid : undefined;
+    if (typeof mchid !== 'string' || mchid === '') return this.missing('mchid');
+    if (mchid !== this.config.pay.mchId) return this.error(400, 'MCH_NOT_EXISTS', '商户号不存在');
+    const order = this.store.orderByOutTradeNo(no);
+    if (!order) return this.error(404, 'ORDER_NOT_EXIST', '订单不存在');
+    if (this.orders.close(order) === 'paid') return this.error(400, 'ORDERPAID', '订单已支付');
+    return this.signedJson(204, undefined);
+  }
+
+  /** `GET /v3/certificates`: the platform certificate, AES-256-GCM encrypted with the APIv3 key. */
+  certificates(): SandboxReply {
+    const certificate = this.keys.platformCertificate;
+    const nonce = randomNonce(12);
+    let ciphertext: string;
+    try {
+      ciphertext = aesGcmEncrypt({ key: this.config.pay.apiV3Key, nonce, associatedData: 'certificate', plaintext: certificate.pem });
+    } catch {
+      return this.error(500, 'SYSTEM_ERROR', 'APIv3密钥未设置或长度不是32字节');
+    }
+    return this.signedJson(200, {
+      data: [
+        {
+          serial_no: certificate.serial,
+          effective_time: toIsoShanghai(certificate.notBefore),
+          expire_time: toIsoShanghai(certificate.notAfter),
+          encrypt_certificate: { algorithm: 'AEAD_AES_256_GCM', nonce, associated_data: 'certificate', ciphertext },
+        },
+      ],
+    });
+  }
+
+  /** The transaction object of queries and of the encrypted notification resource. */
+  transaction(order: SandboxOrder): Json {
+    const paid = order.state === 'SUCCESS';
+    const t: Json = {
+      appid: order.appid,
+      mchid: order.mchid,
+      out_trade_no: order.outTradeNo,
+      trade_type: order.tradeType,
+      trade_state: order.state,
+      trade_state_desc: TRADE_STATE_DESC_V3[order.state],
+      attach: order.attach,
+      payer: { openid: order.openid },
+      amount: paid
+        ? { total: order.totalFen, payer_total: order.totalFen, currency: order.currency, payer_currency: order.currency }
+        : { total: order.totalFen, currency: order.currency, payer_currency: order.currency },
+    };
+    if (paid) {
+      t.transaction_id = order.transactionId;
+      t.bank_type = 'OTHERS';
+      t.success_time = toIsoShanghai(new Date(order.paidAt ?? this.clock.nowMs()));
+    }
+    return t;
+  }
+
+  /** The notification body for a paid order (one `id` per notification; retries resend this body). */
+  notificationBody(order: SandboxOrder): string {
+    const nonce = randomNonce(12);
+    const ciphertext = aesGcmEncrypt({
+      key: this.config.pay.apiV3Key,
+      nonce,
+      associatedData: 'transaction',
+      plaintext: JSON.stringify(this.transaction(order)),
+    });
+    return JSON.stringify({
+      id: randomUUID(),
+      create_time: toIsoShanghai(this.clock.now()),
+      resource_type: 'encrypt-resource',
+      event_type: 'TRANSACTION.SUCCESS',
+      summary: '支付成功',
+      resource: { original_type: 'transaction', algorithm: 'AEAD_AES_256_GCM', ciphertext, associated_data: 'transaction', nonce },
+    });
+  }
+
+  /**
+   * Fresh `Wechatpay-*` headers over `body`, signed with the platform private key. The serial is the
+   * public key id unless the `v3_serial` knob asks for the certificate serial; the `bad_signature`
+   * fault signs a different message.
+   */
+  signHeaders(body: string): V3SignedHeaders {
+    const timestamp = String(this.clock.nowSeconds());
+    const nonce = randomNonce(32);
+    const signed = this.faults.badSignature ? `${body} ` : body;
+    return {
+      'Wechatpay-Timestamp': timestamp,
+      'Wechatpay-Nonce': nonce,
+      'Wechatpay-Signature': v3SignRsa(v3ResponseMessage(timestamp, nonce, signed), this.keys.keys.platformPrivateKey),
+      'Wechatpay-Serial': this.keys.responseSerial(this.store.faults.v3_serial),
+      'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
+    };
+  }
+
+  private signedJson(status: number, payload: unknown): SandboxReply {
+    const body = payload === undefined ? '' : JSON.stringify(payload);
+    const headers: Record<string, string> = { ...this.signHeaders(body), 'Request-ID': randomUUID() };
+    if (body) headers['Content-Type'] = 'application/json; charset=utf-8';
+    return { status, headers, body };
+  }
+
+  private error(status: number, code: string, message: string): SandboxReply {
+    return this.signedJson(status, { code, message });
+  }
+
+  private missing(field: string, source: 'body' | 'query' = 'body'): SandboxReply {
+    return this.error(400, 'PARAM_ERROR', `输入源“/${source}/${field}”映射到值字段“${field}”必填性规则校验失败，此字段为必填项`);
+  }
+
+  private invalid(field: string): SandboxReply {
+    return this.error(400, 'PARAM_ERROR', `输入源“/body/${field}”映射到值字段“${field}”格式或取值错误`);
+  }
+
+  /** Whether a JSAPI RSA paySign verifies with the merchant's public key. */
+  verifyRsaPaySign(message: string, paySign: string): boolean {
+    return v3VerifyRsa(message, paySign, this.keys.keys.merchantPublicKey);
+  }
+}

@@ -1,0 +1,84 @@
+import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { rawBodyOf, SandboxRequest } from './sandbox-body';
+import { SandboxFaultsService } from './sandbox-faults.service';
+import { SandboxPayV2Service, V2Endpoint } from './sandbox-pay-v2.service';
+import { SandboxPayV3Service } from './sandbox-pay-v3.service';
+import { SandboxReply, sendReply } from './sandbox-reply';
+
+/**
+ * WeChat Pay (api.mch.weixin.qq.com) under `/sandbox/pay`: v2 XML at `/sandbox/pay/pay/*`, APIv3
+ * JSON at `/sandbox/pay/v3/*`. Every route passes the `pay` fault gate first.
+ */
+@ApiExcludeController()
+@Controller('sandbox/pay')
+export class SandboxPayController {
+  constructor(
+    private readonly faults: SandboxFaultsService,
+    private readonly v2: SandboxPayV2Service,
+    private readonly v3: SandboxPayV3Service,
+  ) {}
+
+  @Post('pay/unifiedorder')
+  unifiedOrder(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('unifiedorder', req, res);
+  }
+
+  @Post('pay/orderquery')
+  orderQuery(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('orderquery', req, res);
+  }
+
+  @Post('pay/closeorder')
+  closeOrder(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('closeorder', req, res);
+  }
+
+  @Post('v3/pay/transactions/jsapi')
+  jsapi(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v3Call(req, res, (body) => this.v3.jsapi(body));
+  }
+
+  @Get('v3/pay/transactions/out-trade-no/:no')
+  queryByOutTradeNo(@Req() req: SandboxRequest, @Res() res: Response, @Param('no') no: string, @Query('mchid') mchid: unknown) {
+    return this.v3Call(req, res, () => this.v3.query('out_trade_no', no, mchid));
+  }
+
+  @Get('v3/pay/transactions/id/:id')
+  queryByTransactionId(@Req() req: SandboxRequest, @Res() res: Response, @Param('id') id: string, @Query('mchid') mchid: unknown) {
+    return this.v3Call(req, res, () => this.v3.query('transaction_id', id, mchid));
+  }
+
+  @Post('v3/pay/transactions/out-trade-no/:no/close')
+  close(@Req() req: SandboxRequest, @Res() res: Response, @Param('no') no: string) {
+    return this.v3Call(req, res, (body) => this.v3.close(no, body));
+  }
+
+  @Get('v3/certificates')
+  certificates(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v3Call(req, res, () => this.v3.certificates());
+  }
+
+  private async v2Call(endpoint: V2Endpoint, req: SandboxRequest, res: Response): Promise<void> {
+    if (!(await this.faults.pass('pay', req))) return;
+    sendReply(res, await this.v2.handle(endpoint, await rawBodyOf(req)));
+  }
+
+  /** Fault gate → Authorization over the exact bytes → the call with the parsed JSON body. */
+  private async v3Call(req: SandboxRequest, res: Response, run: (body: unknown) => SandboxReply): Promise<void> {
+    if (!(await this.faults.pass('pay', req))) return;
+    const raw = await rawBodyOf(req);
+    const refused = this.v3.authenticate(req, raw);
+    if (refused) return sendReply(res, refused);
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        body = null;
+      }
+    }
+    sendReply(res, run(body));
+  }
+}
