@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfig } from '../../src/config/app-config';
+import { SANDBOX_KEY_FILES } from '../../src/config/sandbox-defaults';
+import { randomNonce } from '../../src/wechat/nonce';
+import { aesGcmEncrypt } from '../../src/wechat/pay/aes-gcm';
+import { v2Sign } from '../../src/wechat/pay/v2-sign';
+import { v3ResponseMessage, v3SignRsa } from '../../src/wechat/pay/v3-sign';
+import { buildXml } from '../../src/wechat/xml';
+
+/**
+ * WeChat Pay notifications built the way WeChat builds them, with the sandbox's keys, so tests can
+ * send storms, forgeries and replays that the sandbox's own pay action does not produce.
+ */
+export interface PaidFacts {
+  orderNo: string;
+  totalFen: number;
+  openid: string;
+  transactionId: string;
+  paidAt?: Date;
+}
+
+export interface BuiltNotification {
+  headers: Record<string, string>;
+  body: string;
+}
+
+function shanghaiCompact(d: Date): string {
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+}
+
+export function v2Notification(config: AppConfig, f: PaidFacts, tweak: Record<string, string> = {}, opts: { key?: string; signType?: 'MD5' | 'HMAC-SHA256' } = {}): BuiltNotification {
+  const fields: Record<string, string> = {
+    appid: config.wechat.appId,
+    mch_id: config.pay.mchId,
+    nonce_str: randomNonce(16),
+    result_code: 'SUCCESS',
+    return_code: 'SUCCESS',
+    openid: f.openid,
+    out_trade_no: f.orderNo,
+    total_fee: String(f.totalFen),
+    cash_fee: String(f.totalFen),
+    fee_type: 'CNY',
+    trade_type: 'JSAPI',
+    bank_type: 'OTHERS',
+    transaction_id: f.transactionId,
+    time_end: shanghaiCompact(f.paidAt ?? new Date()),
+    ...tweak,
+  };
+  const signType = opts.signType ?? 'MD5';
+  if (signType === 'HMAC-SHA256') fields.sign_type = 'HMAC-SHA256';
+  fields.sign = v2Sign(fields, opts.key ?? config.pay.apiKey, signType);
+  return { headers: { 'content-type': 'text/xml' }, body: buildXml(fields) };
+}
+
+export function sandboxPlatformKey(config: AppConfig): string {
+  return readFileSync(join(config.dataDir, 'sandbox', SANDBOX_KEY_FILES.platformPrivateKey), 'utf8');
+}
+
+export function v3Notification(
+  config: AppConfig,
+  f: PaidFacts,
+  opts: { tweak?: Record<string, unknown>; timestamp?: number; serial?: string; signature?: string; tamper?: boolean; apiV3Key?: string; eventType?: string } = {},
+): BuiltNotification {
+  const transaction = {
+    appid: config.wechat.appId,
+    mchid: config.pay.mchId,
+    out_trade_no: f.orderNo,
+    transaction_id: f.transactionId,
+    trade_type: 'JSAPI',
+    trade_state: 'SUCCESS',
+    trade_state_desc: '支付成功',
+    bank_type: 'OTHERS',
+    success_time: new Date((f.paidAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00',
+    payer: { openid: f.openid },
+    amount: { total: f.totalFen, payer_total: f.totalFen, currency: 'CNY', payer_currency: 'CNY' },
+    ...opts.tweak,
+  };
+  const nonce = randomNonce(12);
+  let ciphertext = aesGcmEncrypt({ key: opts.apiV3Key ?? config.pay.apiV3Key, nonce, associatedData: 'transaction', plaintext: JSON.stringify(transaction) });
+  if (opts.tamper) {
+    const raw = Buffer.from(ciphertext, 'base64');
+    raw[3] ^= 0x01;
+    ciphertext = raw.toString('base64');
+  }
+  const body = JSON.stringify({
+    id: randomNonce(24),
+    create_time: new Date().toISOString(),
+    resource_type: 'encrypt-resource',
+    event_type: opts.eventType ?? 'TRANSACTION.SUCCESS',
+    summary: '支付成功',
+    resource: { original_type: 'transaction', algorithm: 'AEAD_AES_256_GCM', ciphertext, associated_data: 'transaction', nonce },
+  });
+  const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const headerNonce = randomNonce(32);
+  const signature = opts.signature ?? v3SignRsa(v3ResponseMessage(timestamp, headerNonce, body), sandboxPlatformKey(config));
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': headerNonce,
+      'wechatpay-signature': signature,
+      'wechatpay-serial': opts.serial ?? config.pay.publicKeyId,
+    },
+    body,
+  };
+}
