@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
@@ -25,6 +25,7 @@ export class PaymentController {
   }
 
   @Post('create-order')
+  @HttpCode(200)
   @RequireCaller({ allowClientId: false })
   @ApiOperation({ summary: 'Create an order and the signed JSAPI payment parameters' })
   createOrder(@CurrentCaller() caller: Caller, @Body() dto: CreateOrderDto, @Req() req: Request) {
