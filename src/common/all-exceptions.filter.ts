@@ -20,10 +20,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
     const { status, detail } = this.toReply(exception, req);
-    if (status >= 500 && status !== 503) {
-      this.logger.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
+    if (exception instanceof DomainError) {
+      // Anticipated outcomes (upstream refused, database down): one line, no stack.
+      if (status >= 500) this.logger.warn(`${req.method} ${req.path}: ${status} ${detail}`);
     } else if (status === 503) {
       this.logger.warn(`${req.method} ${req.path}: unavailable (${(exception as Error)?.message})`);
+    } else if (status >= 500) {
+      this.logger.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
     }
     if (res.headersSent) return;
     res.status(status).json({ detail });
