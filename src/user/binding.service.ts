@@ -77,6 +77,22 @@ export class BindingService {
     return this.db.run((em) => em.findOneBy(QrcodeBinding, { clientId }));
   }
 
+  /** The desktops bound to an openid (members manage them on credits_info.html). */
+  listForOpenid(openid: string): Promise<QrcodeBinding[]> {
+    return this.db.run((em) => em.find(QrcodeBinding, { where: { openid, status: 'completed' }, order: { completedAt: 'DESC', id: 'DESC' } }));
+  }
+
+  /**
+   * Unbinds one of the member's own desktops (openid cleared, back to pending): that desktop gets
+   * 404 用户未关注公众号 and shows its QR again. Someone else's binding is not found (false).
+   */
+  async unbind(openid: string, bindingId: number): Promise<boolean> {
+    const res = await this.db.run((em) =>
+      execute(em, "UPDATE wechat_qrcode_bindings SET openid = NULL, status = 'pending' WHERE id = ? AND openid = ?", [bindingId, openid]),
+    );
+    return res.affected === 1;
+  }
+
   /** client_id → its user, as the internal API reports it. */
   async resolveClient(clientId: string): Promise<{ openid: string | null; subscribed: boolean; is_member: boolean }> {
     return this.db.run(async (em) => {
