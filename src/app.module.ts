@@ -11,6 +11,8 @@ import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { PaymentModule } from './payment/payment.module';
 import { SandboxModule } from './sandbox/sandbox.module';
+import { SupportModule } from './support/support.module';
+import { StaticModule } from './static/static.module';
 import { UserModule } from './user/user.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 
@@ -54,6 +56,9 @@ export class AppModule {
         AuthModule,
         PaymentModule,
         UserModule,
+        SupportModule,
+        // The member pages and public/ (api.md "Static pages"); role web serves none of them.
+        StaticModule,
       );
     }
     // Never in production: loadConfig refuses WECHAT_SANDBOX there, and the module refuses itself.
