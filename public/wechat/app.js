@@ -555,6 +555,35 @@
     return li;
   }
 
+  function deviceRow(d) {
+    var side = el('div', 'side');
+    var button = el('button', 'unbind', '解绑');
+    button.type = 'button';
+    button.setAttribute('data-device-id', String(d.id));
+    button.addEventListener(
+      'click',
+      function () {
+        if (!window.confirm('解绑后，这台电脑需要重新扫码才能使用额度。确定解绑？')) return;
+        button.disabled = true;
+        api('/user/devices/' + encodeURIComponent(String(d.id)), { method: 'DELETE' }).then(loadDevices, function (err) {
+          button.disabled = false;
+          if (!err.handled) window.alert(err.message);
+        });
+      },
+      false
+    );
+    side.appendChild(button);
+    var li = row(d.client, el('span', 'meta', '绑定于 ' + formatDate(d.bound_at)), side);
+    li.setAttribute('data-kind', 'device');
+    return li;
+  }
+
+  function loadDevices() {
+    return api('/user/devices').then(function (r) {
+      fillList(byId('devices-list'), r.devices, '暂无绑定的电脑', deviceRow);
+    });
+  }
+
   function renderInfo(credits, usage, ledger, orders) {
     setText('stat-remaining', credits.remaining_credits);
     setText('stat-used', credits.used_credits);
@@ -577,8 +606,10 @@
       api('/user/credits-usage?limit=20'),
       api('/user/credits-ledger?limit=20'),
       api('/payment/orders'),
+      api('/user/devices'),
     ]).then(function (r) {
       renderInfo(r[0], r[1], r[2], r[3]);
+      fillList(byId('devices-list'), r[4].devices, '暂无绑定的电脑', deviceRow);
     });
   }
 

@@ -351,11 +351,7 @@ describe('pages [sqlite]', () => {
     expect(await texts(page.locator('#usage-list li'))).toEqual(['暂无消费记录']);
     expect(await texts(page.locator('#orders-list li'))).toEqual(['暂无订单']);
     expect(await texts(page.locator('#ledger-list li .title'))).toEqual(['新用户赠送']);
-    // The place kept for the future 已绑定的电脑 list exists, empty and hidden.
-    const bound = page.locator('#bound-computers');
-    expect(await bound.count()).toBe(1);
-    expect(await bound.isVisible()).toBe(false);
-    expect(await bound.evaluate((el) => el.childElementCount)).toBe(0);
+    expect(await texts(page.locator('#devices-list li'))).toEqual(['暂无绑定的电脑']);
 
     await consume(openid, 'classify', 'task-a', 3, 4, 3);
     await consume(openid, 'classify', 'task-b', 2, 2, 2);
@@ -404,6 +400,37 @@ describe('pages [sqlite]', () => {
     expect(await texts(orderRows.first().locator('.title, .delta, .status-pill'))).toEqual(['购买额度 50张', yuan(orders[0].amount), ORDER_STATUS[orders[0].status]]);
     expect(await texts(orderRows.first().locator('.title, .delta, .status-pill'))).toEqual(['购买额度 50张', '¥39.00', '待支付']);
     expect(await orderRows.first().locator('.meta').textContent()).toBe(`${shownTime(orders[0].created_at)} · ${orders[0].order_no}`);
+  });
+
+  it('credits_info.html: 已绑定的电脑 lists the desktop; 解绑 asks first, and only a confirmed unbind cuts the desktop off', async () => {
+    const openid = newOpenid();
+    const clientId = `PC_${Date.now()}_browser01`;
+    const qr = (await (
+      await fetch(`${t.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: clientId }) })
+    ).json()) as { ticket: string };
+    await h.sandbox('/actions/scan', { ticket: qr.ticket, openid });
+    const desktopCredits = () => fetch(`${t.url}/api/v1/user/credits?client_id=${clientId}`).then((r) => r.status);
+    expect(await desktopCredits()).toBe(200);
+
+    const page = await h.newPage();
+    await h.arrive(page, 'credits_info', openid);
+    const rows = page.locator('#devices-list li');
+    expect(await texts(rows.locator('.title'))).toEqual([`${clientId.slice(0, 7)}…${clientId.slice(-4)}`]);
+
+    // Declining the confirmation (the harness dismisses dialogs) leaves the desktop bound.
+    const watch = h.watch(page)!;
+    await rows.first().locator('button.unbind').click();
+    await eventually(async () => watch.dialogs.length === 1);
+    expect(watch.dialogs[0]).toContain('确定解绑');
+    expect(await desktopCredits()).toBe(200);
+
+    page.removeAllListeners('dialog');
+    page.on('dialog', (d) => void d.accept());
+    await rows.first().locator('button.unbind').click();
+    await page.locator('#devices-list li.empty').waitFor();
+    expect(await texts(page.locator('#devices-list li'))).toEqual(['暂无绑定的电脑']);
+    expect(await desktopCredits()).toBe(404);
+    watch.dialogs.length = 0; // the one confirmation above was expected
   });
 
   it('a reload keeps the session: no new login, same token, same data', async () => {
@@ -486,6 +513,6 @@ describe('pages [sqlite]', () => {
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('#content script, #content img').count()).toBe(0);
     const scripts = await page.locator('script').evaluateAll((els) => els.map((e) => (e as any).getAttribute('src') as string | null)); // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(scripts).toEqual(['/wechat/env.js', '/sandbox/jsbridge.js', 'app.js?v=1']);
+    expect(scripts).toEqual(['/wechat/env.js', '/sandbox/jsbridge.js', 'app.js?v=2']);
   });
 });

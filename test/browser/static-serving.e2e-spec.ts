@@ -73,7 +73,7 @@ describe('static pages [sqlite]', () => {
   });
 
   it('the shared script and stylesheet are served; a versioned URL may be cached, an unversioned one revalidates', async () => {
-    const js = await fetch(`${t.url}/wechat/app.js?v=1`);
+    const js = await fetch(`${t.url}/wechat/app.js?v=2`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
     expect(js.headers.get('cache-control')).toMatch(/max-age=\d+/);
