@@ -9,6 +9,8 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { OpsModule } from './ops/ops.module';
 import { PaymentModule } from './payment/payment.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { SupportModule } from './support/support.module';
@@ -32,6 +34,7 @@ export class AppModule {
       ConfigModule.forRoot(config),
       LoggerModule.forRoot(loggerParams(config)),
       CommonModule,
+      MetricsModule,
       InternalModule.forTransport(config.internal.transport),
       HealthModule,
       WechatCallbackModule,
@@ -55,6 +58,7 @@ export class AppModule {
         DatabaseModule,
         AuthModule,
         PaymentModule,
+        OpsModule,
         UserModule,
         SupportModule,
         // The member pages and public/ (api.md "Static pages"); role web serves none of them.

@@ -9,6 +9,7 @@ import { DETAIL } from './common/errors';
 import { CALLBACK_PATHS } from './common/redact';
 import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 
 /** Raw callback bodies are capped at 64 KiB (callbacks.md); JSON API bodies likewise. */
 export const BODY_LIMIT = '64kb';
@@ -33,6 +34,17 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // Request durations by route pattern (never the raw URL: ids and tokens would become labels).
+  const durations = app.get(MetricsService).httpDurations;
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const end = durations.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl ?? ''}${String(req.route.path)}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
 
   // api.md: personal data and sessions are never cached by WeChat's webview or a proxy.
   app.use(['/api/v1/user', '/api/v1/payment/orders', '/api/v1/auth'], (_req: Request, res: Response, next: NextFunction) => {

@@ -1,8 +1,9 @@
 import { DatabaseService } from '../src/database/database.service';
+import { MIGRATIONS } from '../src/database/migrations';
 import { mysqlAdmin } from './setup/mysql';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
 
-const NEW_TABLES = ['credit_ledger', 'wechat_qr_scenes', 'wechat_access_tokens', 'wechat_callback_nonces', 'payment_anomalies'];
+const NEW_TABLES = ['credit_ledger', 'wechat_qr_scenes', 'wechat_access_tokens', 'wechat_callback_nonces', 'payment_anomalies', 'payment_refunds', 'reconciliation_runs'];
 const LEGACY_TABLES = ['wechat_users', 'credits_usage', 'wechat_qrcode_bindings', 'payment_orders', 'payment_records'];
 
 describe.each(dbKinds())('foundation [%s]', (kind) => {
@@ -75,7 +76,7 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
         : (await ds.query("SELECT name AS t FROM sqlite_master WHERE type = 'table'")).map((r: { t: string }) => r.t);
     for (const t of [...LEGACY_TABLES, ...NEW_TABLES, 'typeorm_migrations']) expect(tables).toContain(t);
     const applied = await ds.query('SELECT name FROM typeorm_migrations');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['InitialSchema1732000000000']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await ds.showMigrations()).toBe(false); // nothing pending
   });
 
@@ -84,7 +85,7 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
     try {
       await second.app.get(DatabaseService).whenReady();
       const applied = await second.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM typeorm_migrations');
-      expect(Number(applied[0].n)).toBe(1);
+      expect(Number(applied[0].n)).toBe(MIGRATIONS.length);
       expect((await fetch(`${second.url}/api/v1/health`)).status).toBe(200);
     } finally {
       await second.close();

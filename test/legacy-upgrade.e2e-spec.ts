@@ -42,6 +42,9 @@ describeMysql('legacy database upgrade [mysql]', () => {
     conn = await mysqlAdmin(db.mysqlName);
     before = await snapshot(conn, LEGACY_TABLES);
     expect(before.wechat_users).toHaveLength(2);
+    // Let the clock pass a second boundary: an UPDATE that fires the legacy tables'
+    // `ON UPDATE CURRENT_TIMESTAMP` would then change last_active_time/updated_at visibly.
+    await new Promise((r) => setTimeout(r, 1100));
 
     // The app migrates at boot, exactly as in production.
     const app = await startApp({ ...db.env });

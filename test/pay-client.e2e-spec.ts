@@ -1,5 +1,6 @@
 import { createHash, createHmac, createVerify, generateKeyPairSync, KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpService } from '@nestjs/axios';
@@ -388,6 +389,145 @@ describe('PayV3Client', () => {
     const slow = await failure(pay.queryOrder('ORDSLOW'));
     expect(slow).toBeInstanceOf(PayUnavailableError);
     expect(slow.message).toMatch(/timed out/);
+  });
+});
+
+/** A trade bill in WeChat's current layout, written here independently of src/wechat/pay/trade-bill.ts. */
+function billText(lines: Array<{ time: string; orderNo: string; state: 'SUCCESS' | 'REFUND'; yuan: string; refundNo?: string; refundYuan?: string }>): string {
+  const header =
+    '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注';
+  const rows = lines.map((l) =>
+    [l.time, APPID, MCHID, '0', '', '4200000000000000000001', l.orderNo, OPENID, 'JSAPI', l.state, 'OTHERS', 'CNY', l.yuan, '0.00', l.refundNo ? '5000001' : '0', l.refundNo ?? '0', l.refundYuan ?? '0.00', '0.00', l.refundNo ? 'ORIGINAL' : '', l.refundNo ? 'SUCCESS' : '', '额度', '', '0.06000', '0.60%', l.yuan, l.refundYuan ?? '0.00', '']
+      .map((v) => `\`${v}`)
+      .join(','),
+  );
+  return [header, ...rows, '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额', `\`${lines.length},\`0.00,\`0.00,\`0.00,\`0.00,\`0.00,\`0.00`, ''].join('\r\n');
+}
+
+describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client refunds and bills with %s', (signType) => {
+  const client = () => new PayV2Client(http(), config({ WECHAT_PAY_VERSION: 'v2', WECHAT_PAY_SIGN_TYPE: signType }), clock);
+
+  it('refund → PROCESSING (same out_refund_no again is the same refund) → query follows WeChat to SUCCESS; unknown → NOT_FOUND', async () => {
+    const orderNo = `ORDRF${signType.slice(0, 3)}${Date.now()}`;
+    fake.seedPaidOrder(orderNo, 2990, OPENID);
+    const input = { orderNo, refundNo: `RF${orderNo}`, totalFen: 2990, refundFen: 1000, notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify', reason: '用户申请' };
+    const first = await client().refund(input);
+    expect(first).toMatchObject({ state: 'PROCESSING', refundNo: input.refundNo, orderNo, refundFen: 1000, totalFen: 2990, wxRefundId: expect.stringMatching(/^50/) });
+    expect((await client().refund(input)).wxRefundId).toBe(first.wxRefundId);
+    const sent = fake.last('/secapi/pay/refund')!.body;
+    expect(sent).toMatchObject({ out_trade_no: orderNo, out_refund_no: input.refundNo, total_fee: '2990', refund_fee: '1000', refund_desc: '用户申请', notify_url: input.notifyUrl });
+    expect(await client().queryRefund(input.refundNo)).toMatchObject({ state: 'PROCESSING' });
+    fake.finishRefund(input.refundNo, 'SUCCESS');
+    const done = await client().queryRefund(input.refundNo);
+    expect(done).toMatchObject({ state: 'SUCCESS', refundFen: 1000, totalFen: 2990 });
+    expect(done.successAt).toBeInstanceOf(Date);
+    expect(await client().queryRefund('RFNOSUCHREFUND')).toMatchObject({ state: 'NOT_FOUND' });
+    fake.finishRefund(input.refundNo, 'CLOSED');
+    expect(await client().queryRefund(input.refundNo)).toMatchObject({ state: 'CLOSED' });
+  });
+
+  it("WeChat's refusals keep their code (PayApiError); an unpaid order cannot be refunded", async () => {
+    const err = await failure(client().refund({ orderNo: 'ORDRFNONE', refundNo: 'RFNONE1', totalFen: 990, refundFen: 990, notifyUrl: 'https://x.example/n' }));
+    expect(err).toBeInstanceOf(PayApiError);
+    expect((err as PayApiError).code).toBe('ORDERNOTEXIST');
+  });
+
+  it('downloadbill: the bill text is parsed; "No Bill Exist" is an empty bill; a truncated bill is an outage', async () => {
+    fake.bills.set('2024-04-25', billText([
+      { time: '2024-04-25 10:05:09', orderNo: 'ORDA', state: 'SUCCESS', yuan: '29.90' },
+      { time: '2024-04-25 11:00:00', orderNo: 'ORDA', state: 'REFUND', yuan: '29.90', refundNo: 'RFA', refundYuan: '10.00' },
+    ]));
+    const rows = await client().downloadTradeBill('2024-04-25');
+    expect(rows.map((r) => [r.orderNo, r.tradeState, r.totalFen, r.refundNo, r.refundFen])).toEqual([
+      ['ORDA', 'SUCCESS', 2990, '', 0],
+      ['ORDA', 'REFUND', 2990, 'RFA', 1000],
+    ]);
+    expect(fake.last('/pay/downloadbill')!.body).toMatchObject({ bill_date: '20240425', bill_type: 'ALL' });
+    expect(await client().downloadTradeBill('2024-04-26')).toEqual([]);
+    fake.bills.set('2024-04-27', billText([{ time: '2024-04-27 10:05:09', orderNo: 'ORDB', state: 'SUCCESS', yuan: '9.90' }]).split('总交易单数')[0]);
+    expect(await failure(client().downloadTradeBill('2024-04-27'))).toBeInstanceOf(PayUnavailableError);
+  });
+});
+
+describe('PayV2Client refunds over TLS with the merchant API client certificate', () => {
+  let tlsDir: string;
+  let tlsFake: FakeWechatPay;
+  const sh = (args: string[]) => execFileSync('openssl', args, { cwd: tlsDir, stdio: 'pipe' });
+
+  beforeAll(async () => {
+    // A CA standing in for Tenpay's, the server certificate of "api.mch.weixin.qq.com", and the
+    // merchant's apiclient_cert.p12 (password = mch id), as WeChat hands it out.
+    tlsDir = mkdtempSync(join(tmpdir(), 'pay-client-tls-'));
+    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Fake Tenpay CA']);
+    sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(tlsDir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    sh(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+    sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${MCHID}`]);
+    sh(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2']);
+    sh(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'ca.pem', '-passout', `pass:${MCHID}`, '-out', 'apiclient_cert.p12']);
+    sh(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'ca.pem', '-passout', 'pass:not-the-mch-id', '-out', 'wrong_password.p12']);
+    const read = (f: string) => readFileSync(join(tlsDir, f), 'utf8');
+    tlsFake = await FakeWechatPay.start({ ...fake.options, tls: { key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem') } });
+  });
+
+  afterAll(async () => {
+    await tlsFake?.close();
+    rmSync(tlsDir, { recursive: true, force: true });
+  });
+
+  const tlsClient = (p12?: string) =>
+    new PayV2Client(http(), config({ WECHAT_PAY_VERSION: 'v2', WECHAT_PAY_BASE: tlsFake.url, ...(p12 ? { WECHAT_PAY_CLIENT_CERT_P12_PATH: join(tlsDir, p12) } : {}) }), clock);
+  const input = (orderNo: string) => ({ orderNo, refundNo: `RF${orderNo}`, totalFen: 990, refundFen: 990, notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify' });
+
+  it('secapi/pay/refund presents apiclient_cert.p12 (password = mch id) and WeChat accepts it', async () => {
+    tlsFake.seedPaidOrder('ORDTLS1', 990, OPENID);
+    await expect(tlsClient('apiclient_cert.p12').refund(input('ORDTLS1'))).resolves.toMatchObject({ state: 'PROCESSING' });
+    expect(tlsFake.refunds.get('RFORDTLS1')?.clientCertCn).toBe(MCHID);
+  });
+
+  it('without a certificate nothing is sent; an unusable one is refused before sending', async () => {
+    tlsFake.seedPaidOrder('ORDTLS2', 990, OPENID);
+    const before = tlsFake.count('/secapi/pay/refund');
+    const missing = await failure(tlsClient().refund(input('ORDTLS2')));
+    expect(missing).toBeInstanceOf(PayApiError);
+    expect((missing as PayApiError).code).toBe('CLIENT_CERT_MISSING');
+    const wrong = await failure(tlsClient('wrong_password.p12').refund(input('ORDTLS2')));
+    expect((wrong as PayApiError).code).toBe('CLIENT_CERT_INVALID');
+    const absent = await failure(tlsClient('no_such_file.p12').refund(input('ORDTLS2')));
+    expect((absent as PayApiError).code).toBe('CLIENT_CERT_UNREADABLE');
+    expect(tlsFake.count('/secapi/pay/refund')).toBe(before);
+    expect(tlsFake.refunds.has('RFORDTLS2')).toBe(false);
+  });
+});
+
+describe('PayV3Client refunds and bills', () => {
+  const v3client = () => new PayV3Client(http(), config({ WECHAT_PAY_VERSION: 'v3' }), clock);
+
+  it('refund → PROCESSING → query SUCCESS; unknown refund → NOT_FOUND; a refused refund keeps WeChat’s code', async () => {
+    fake.seedPaidOrder('ORDV3RF1', 1800, OPENID);
+    const input = { orderNo: 'ORDV3RF1', refundNo: 'RFORDV3RF1', totalFen: 1800, refundFen: 500, notifyUrl: 'https://www.example.com/api/v1/payment/notify', reason: '部分退款' };
+    await expect(v3client().refund(input)).resolves.toMatchObject({ state: 'PROCESSING', refundNo: 'RFORDV3RF1', orderNo: 'ORDV3RF1', refundFen: 500, totalFen: 1800 });
+    expect(fake.last('/v3/refund/domestic/refunds')!.body).toEqual({
+      out_trade_no: 'ORDV3RF1',
+      out_refund_no: 'RFORDV3RF1',
+      notify_url: 'https://www.example.com/api/v1/payment/notify',
+      reason: '部分退款',
+      amount: { refund: 500, total: 1800, currency: 'CNY' },
+    });
+    fake.finishRefund('RFORDV3RF1', 'SUCCESS');
+    await expect(v3client().queryRefund('RFORDV3RF1')).resolves.toMatchObject({ state: 'SUCCESS', successAt: expect.any(Date) });
+    await expect(v3client().queryRefund('RFNOSUCH')).resolves.toMatchObject({ state: 'NOT_FOUND' });
+    const refused = await failure(v3client().refund({ ...input, refundNo: 'RFORDV3RF2', orderNo: 'ORDV3NONE' }));
+    expect(refused).toBeInstanceOf(PayApiError);
+    expect((refused as PayApiError).code).toBe('RESOURCE_NOT_EXISTS');
+  });
+
+  it('trade bill: signed answer, gzip file from download_url checked against hash_value; no bill → []', async () => {
+    fake.bills.set('2024-05-01', billText([{ time: '2024-05-01 09:00:00', orderNo: 'ORDC', state: 'SUCCESS', yuan: '18.00' }]));
+    const rows = await v3client().downloadTradeBill('2024-05-01');
+    expect(rows.map((r) => [r.orderNo, r.tradeState, r.totalFen, r.tradeTime?.toISOString()])).toEqual([['ORDC', 'SUCCESS', 1800, '2024-05-01T01:00:00.000Z']]);
+    expect(fake.count('/v3/billdownload/file')).toBeGreaterThan(0);
+    await expect(v3client().downloadTradeBill('2024-05-02')).resolves.toEqual([]);
   });
 });
 

@@ -65,6 +65,10 @@ export class AppConfig {
     certSerial: string;
     publicKeyPath: string;
     publicKeyId: string;
+    /** v2 refunds: the merchant API client certificate (PKCS#12, password = mch id); '' = not configured. */
+    clientCertP12Path: string;
+    /** v2 refund notifications (`WECHAT_PAY_REFUND_NOTIFY_URL`). */
+    refundNotifyUrl: string;
   };
   pricing!: {
     useTestPrice: boolean;
@@ -79,4 +83,5 @@ export class AppConfig {
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
   admin!: { apiKey: string };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
+  ops!: { notifyDataRetentionDays: number };
 }

@@ -138,6 +138,13 @@ export class EnvSchema {
   @IsString()
   WECHAT_PAY_PRIVATE_KEY_PATH!: string;
 
+  /** v2 `secapi/pay/refund`: the merchant's API client certificate (apiclient_cert.p12, password = mch id). */
+  @IsString()
+  WECHAT_PAY_CLIENT_CERT_P12_PATH!: string;
+
+  @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query string' })
+  WECHAT_PAY_REFUND_NOTIFY_URL!: string;
+
   @IsString() @Matches(/^[0-9A-Fa-f]{0,64}$/, { message: 'must be the hex certificate serial' })
   WECHAT_PAY_CERT_SERIAL!: string;
 
@@ -236,4 +243,8 @@ export class EnvSchema {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
   RATE_LIMIT_PER_MINUTE!: number;
+
+  /** Raw `notify_data` of payments and refunds is cleared after this many days (amounts, ids, times stay). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(36500)
+  NOTIFY_DATA_RETENTION_DAYS!: number;
 }

@@ -169,6 +169,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     WECHAT_PAY_PRIVATE_KEY_PATH:
       pick(source, 'WECHAT_PAY_PRIVATE_KEY_PATH') ?? (sandbox ? sbKey(SANDBOX_KEY_FILES.merchantPrivateKey) : ''),
     WECHAT_PAY_CERT_SERIAL: pick(source, 'WECHAT_PAY_CERT_SERIAL') ?? sb('WECHAT_PAY_CERT_SERIAL'),
+    WECHAT_PAY_CLIENT_CERT_P12_PATH: pick(source, 'WECHAT_PAY_CLIENT_CERT_P12_PATH') ?? '',
+    WECHAT_PAY_REFUND_NOTIFY_URL: pick(source, 'WECHAT_PAY_REFUND_NOTIFY_URL') ?? `${publicBase}/api/v1/payment/refund-notify`,
     WECHAT_PAY_PUBLIC_KEY_PATH:
       pick(source, 'WECHAT_PAY_PUBLIC_KEY_PATH') ?? (sandbox ? sbKey(SANDBOX_KEY_FILES.platformPublicKey) : ''),
     WECHAT_PAY_PUBLIC_KEY_ID: pick(source, 'WECHAT_PAY_PUBLIC_KEY_ID') ?? sb('WECHAT_PAY_PUBLIC_KEY_ID'),
@@ -202,6 +204,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     DOCS_ENABLED: pick(source, 'DOCS_ENABLED') ?? (isProd ? 'false' : 'true'),
     LOG_LEVEL: (pick(source, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     RATE_LIMIT_PER_MINUTE: pick(source, 'RATE_LIMIT_PER_MINUTE') ?? '120',
+    NOTIFY_DATA_RETENTION_DAYS: pick(source, 'NOTIFY_DATA_RETENTION_DAYS') ?? '180',
   };
 
   const env = plainToInstance(EnvSchema, raw);
@@ -300,6 +303,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       certSerial: env.WECHAT_PAY_CERT_SERIAL.toUpperCase(),
       publicKeyPath: env.WECHAT_PAY_PUBLIC_KEY_PATH ? resolve(cwd, env.WECHAT_PAY_PUBLIC_KEY_PATH) : '',
       publicKeyId: env.WECHAT_PAY_PUBLIC_KEY_ID,
+      clientCertP12Path: env.WECHAT_PAY_CLIENT_CERT_P12_PATH ? resolve(cwd, env.WECHAT_PAY_CLIENT_CERT_P12_PATH) : '',
+      refundNotifyUrl: env.WECHAT_PAY_REFUND_NOTIFY_URL,
     },
     pricing: {
       useTestPrice: env.USE_TEST_PRICE,
@@ -319,6 +324,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       secret: env.INTERNAL_API_SECRET,
       timeoutMs: env.INTERNAL_API_TIMEOUT_MS,
     },
+    ops: { notifyDataRetentionDays: env.NOTIFY_DATA_RETENTION_DAYS },
   } satisfies Omit<AppConfig, never>);
   return Object.freeze(config);
 }
@@ -360,6 +366,7 @@ function refuseInconsistent(env: EnvSchema, source: Env): void {
   if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) fail('SESSION_SECRET', 'is required in production (at least 32 characters)');
   if (!env.PUBLIC_BASE_URL.startsWith('https://')) fail('PUBLIC_BASE_URL', 'must be https in production');
   if (!env.WECHAT_PAY_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_NOTIFY_URL', 'must be https in production');
+  if (!env.WECHAT_PAY_REFUND_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_REFUND_NOTIFY_URL', 'must be https in production');
   if (env.DB_TYPE === 'mysql') {
     if (!source.MYSQL_HOST?.trim()) fail('MYSQL_HOST', 'is required in production when DB_TYPE=mysql');
     if (!source.MYSQL_DATABASE?.trim()) fail('MYSQL_DATABASE', 'is required in production when DB_TYPE=mysql');

@@ -4,6 +4,8 @@ import { CallbackNonce } from '../internal/entities/callback-nonce.entity';
 import { PaymentAnomaly } from '../payment/entities/payment-anomaly.entity';
 import { PaymentOrder } from '../payment/entities/payment-order.entity';
 import { PaymentRecord } from '../payment/entities/payment-record.entity';
+import { PaymentRefund } from '../payment/entities/payment-refund.entity';
+import { ReconciliationRun } from '../payment/entities/reconciliation-run.entity';
 import { CreditLedgerEntry } from '../user/entities/credit-ledger.entity';
 import { CreditsUsage } from '../user/entities/credits-usage.entity';
 import { WechatUser } from '../user/entities/wechat-user.entity';
@@ -19,6 +21,8 @@ export const ENTITIES = [
   PaymentOrder,
   PaymentRecord,
   PaymentAnomaly,
+  PaymentRefund,
+  ReconciliationRun,
   CallbackNonce,
   WechatAccessToken,
 ];

@@ -7,6 +7,7 @@ import { DomainError, ServiceUnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import {
   ApplyPaymentRequest,
+  ApplyRefundRequest,
   CallOptions,
   ClaimNonceRequest,
   ConsumeCreditsRequest,
@@ -48,6 +49,9 @@ export class HttpInternalApi extends InternalApi {
   }
   applyPayment(req: ApplyPaymentRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['applyPayment']>>>('PUT', '/api/v1/internal/payment/order/update', req, opts);
+  }
+  applyRefund(req: ApplyRefundRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['applyRefund']>>>('PUT', '/api/v1/internal/payment/refund/update', req, opts);
   }
   claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['claimCallbackNonce']>>>('POST', '/api/v1/internal/callback/nonce', req, opts);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   ApplyPaymentRequest,
+  ApplyRefundRequest,
   ClaimNonceRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
@@ -31,6 +32,9 @@ export class LocalInternalApi extends InternalApi {
   }
   applyPayment(req: ApplyPaymentRequest) {
     return this.svc.applyPayment(req);
+  }
+  applyRefund(req: ApplyRefundRequest) {
+    return this.svc.applyRefund(req);
   }
   claimCallbackNonce(req: ClaimNonceRequest) {
     return this.svc.claimCallbackNonce(req);

@@ -61,6 +61,26 @@ export interface ApplyPaymentResponse {
   order_status: string;
 }
 
+/** WeChat's result for a refund we asked for (a verified refund notification). */
+export interface ApplyRefundRequest {
+  refund_no: string;
+  order_no: string;
+  status: 'success' | 'closed' | 'abnormal';
+  refund_fen: number;
+  total_fen: number;
+  wx_refund_id?: string;
+  /** ISO 8601 */
+  success_time?: string;
+  raw?: string;
+}
+
+export interface ApplyRefundResponse {
+  success: true;
+  applied: boolean;
+  refund_status: string;
+  order_status: string;
+}
+
 export interface ClaimNonceRequest {
   timestamp: string;
   nonce: string;
@@ -103,6 +123,8 @@ export abstract class InternalApi {
   abstract updateBinding(req: UpdateBindingRequest, opts?: CallOptions): Promise<UpdateBindingResponse>;
   /** 404 订单不存在; 409 金额与订单不符 / 付款人与订单不符. (Implemented with payments.) */
   abstract applyPayment(req: ApplyPaymentRequest, opts?: CallOptions): Promise<ApplyPaymentResponse>;
+  /** Exactly once per refund; 404 退款单不存在 (not one we asked for); 409 退款金额与退款单不符. */
+  abstract applyRefund(req: ApplyRefundRequest, opts?: CallOptions): Promise<ApplyRefundResponse>;
   /** fresh=false: the same pair with the same body (a WeChat retry); 409 with another body. */
   abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
   /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { normalizeClientId } from '../common/client-id';
 import {
   ApplyPaymentDto,
+  ApplyRefundDto,
   ClaimNonceDto,
   ConsumeCreditsDto,
   CreateBindingDto,
@@ -48,6 +49,11 @@ export class InternalController {
   @Put('payment/order/update')
   applyPayment(@Body() dto: ApplyPaymentDto) {
     return this.svc.applyPayment(dto);
+  }
+
+  @Put('payment/refund/update')
+  applyRefund(@Body() dto: ApplyRefundDto) {
+    return this.svc.applyRefund(dto);
   }
 
   @Post('callback/nonce')

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors';
 import { DatabaseService } from '../database/database.service';
 import { PaymentApplyService } from '../payment/payment-apply.service';
+import { RefundService } from '../payment/refund.service';
 import { BindingService } from '../user/binding.service';
 import { CreditsService } from '../user/credits.service';
 import { NotFollowedError } from '../user/user.errors';
@@ -9,6 +10,8 @@ import { UserService } from '../user/user.service';
 import {
   ApplyPaymentRequest,
   ApplyPaymentResponse,
+  ApplyRefundRequest,
+  ApplyRefundResponse,
   ClaimNonceRequest,
   ConsumeCreditsRequest,
   CreateBindingResponse,
@@ -35,6 +38,7 @@ export class InternalService {
     private readonly credits: CreditsService,
     private readonly nonces: NonceService,
     private readonly payments: PaymentApplyService,
+    private readonly refunds: RefundService,
   ) {}
 
   async health(): Promise<InternalHealth> {
@@ -65,6 +69,20 @@ export class InternalService {
       raw: req.raw,
     });
     return { success: true, applied: r.applied, order_status: r.orderStatus };
+  }
+
+  async applyRefund(req: ApplyRefundRequest): Promise<ApplyRefundResponse> {
+    const r = await this.refunds.apply({
+      refundNo: req.refund_no,
+      orderNo: req.order_no,
+      status: req.status,
+      refundFen: req.refund_fen,
+      totalFen: req.total_fen,
+      wxRefundId: req.wx_refund_id,
+      successAt: req.success_time ? new Date(req.success_time) : undefined,
+      raw: req.raw,
+    });
+    return { success: true, applied: r.applied, refund_status: r.refundStatus, order_status: r.orderStatus };
   }
 
   async claimCallbackNonce(req: ClaimNonceRequest): Promise<{ success: true; fresh: boolean }> {

@@ -1,9 +1,10 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { OpenidActionDto, PayActionDto, RenotifyActionDto, ScanActionDto, TextActionDto } from './dto/sandbox-actions.dto';
+import { OpenidActionDto, PayActionDto, RefundActionDto, RenotifyActionDto, ScanActionDto, TextActionDto } from './dto/sandbox-actions.dto';
 import { SandboxCheckoutService } from './sandbox-checkout.service';
 import { SandboxPushService } from './sandbox-push.service';
+import { SandboxRefundActionsService } from './sandbox-refund-actions.service';
 import { json, sendReply } from './sandbox-reply';
 import { SandboxUsersService } from './sandbox-users.service';
 
@@ -18,6 +19,7 @@ export class SandboxActionsController {
     private readonly users: SandboxUsersService,
     private readonly checkout: SandboxCheckoutService,
     private readonly push: SandboxPushService,
+    private readonly refunds: SandboxRefundActionsService,
   ) {}
 
   @Post('scan')
@@ -58,5 +60,10 @@ export class SandboxActionsController {
   @Post('renotify')
   async renotify(@Body() dto: RenotifyActionDto, @Res() res: Response) {
     sendReply(res, await this.checkout.renotify(dto));
+  }
+
+  @Post('refund')
+  async refund(@Body() dto: RefundActionDto, @Res() res: Response) {
+    sendReply(res, await this.refunds.act(dto));
   }
 }

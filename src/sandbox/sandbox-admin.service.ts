@@ -114,6 +114,27 @@ export class SandboxAdminService {
     return json({ deliveries: this.store.recentDeliveries(50) });
   }
 
+  refunds(): SandboxReply {
+    return json({
+      refunds: this.store
+        .allRefunds()
+        .slice(-50)
+        .reverse()
+        .map((r) => ({
+          out_refund_no: r.outRefundNo,
+          out_trade_no: r.outTradeNo,
+          version: r.version,
+          refund_id: r.refundId,
+          refund_fen: r.refundFen,
+          total_fen: r.totalFen,
+          state: r.state,
+          notify_url: r.notifyUrl || null,
+          created_at: iso(r.createdAt),
+          success_at: iso(r.successAt),
+        })),
+    });
+  }
+
   private orderView(o: SandboxOrder): Record<string, unknown> {
     return {
       out_trade_no: o.outTradeNo,
@@ -125,6 +146,10 @@ export class SandboxAdminService {
       openid: o.openid,
       notify_url: o.notifyUrl,
       transaction_id: o.transactionId ?? null,
+      refunded_fen: this.store
+        .refundsOfOrder(o.outTradeNo)
+        .filter((r) => r.state === 'SUCCESS')
+        .reduce((sum, r) => sum + r.refundFen, 0),
       created_at: iso(o.createdAt),
       paid_at: iso(o.paidAt),
       expire_at: iso(o.expiresAt),

@@ -12,6 +12,7 @@ const ALLOWED: { [K in keyof SandboxFaults]: ReadonlyArray<SandboxFaults[K]> | '
   api: ['down', null],
   pay: ['down', 'slow', 'bad_signature', null],
   notify: ['drop', null],
+  refund: ['auto', 'manual'],
   v3_serial: ['public_key', 'certificate'],
   push_mode: ['plain', 'compatible', 'safe'],
   slow_ms: 'number',

@@ -55,6 +55,11 @@ export class SandboxHomeController {
     sendReply(res, this.admin.users());
   }
 
+  @Get('refunds')
+  refunds(@Res() res: Response) {
+    sendReply(res, this.admin.refunds());
+  }
+
   @Get('deliveries')
   deliveries(@Res() res: Response) {
     sendReply(res, this.admin.deliveries());

@@ -6,7 +6,8 @@ import { DEFAULT_LATE_MS, NOTIFY_RETRY_DELAYS_MS, OUTGOING_TIMEOUT_MS } from './
 import { sendHttp, snippet } from './sandbox-http';
 import { SandboxPayV2Service } from './sandbox-pay-v2.service';
 import { SandboxPayV3Service } from './sandbox-pay-v3.service';
-import { DeliveryRecord, DeliveryState, SandboxOrder, SandboxStore } from './sandbox.store';
+import { SandboxRefundsService } from './sandbox-refunds.service';
+import { DeliveryKind, DeliveryRecord, DeliveryState, SandboxOrder, SandboxRefund, SandboxStore } from './sandbox.store';
 import { SandboxTimers } from './sandbox-timers.service';
 
 export type NotifyMode = 'now' | 'never' | 'duplicate' | 'late';
@@ -22,9 +23,19 @@ interface AttemptResult {
   ok: boolean;
 }
 
+/** One notification document and where it goes; the protocol decides headers and what counts as acknowledged. */
+interface Outgoing {
+  version: 'v2' | 'v3';
+  kind: DeliveryKind;
+  target: string;
+  summary: string;
+  body: string;
+}
+
 /**
- * Pay notifications to the order's `notify_url`, as WeChat Pay sends them: v2 XML signed with the
- * API key, v3 JSON with an AES-256-GCM resource and `Wechatpay-*` headers from the platform key.
+ * Pay and refund notifications to the `notify_url` they were placed with, as WeChat Pay sends them:
+ * v2 XML signed with the API key (refunds: `req_info` encrypted instead of signed), v3 JSON with an
+ * AES-256-GCM resource and `Wechatpay-*` headers from the platform key.
  * A FAIL answer, a non-2xx status or no answer is retried on a short schedule (0.5 s, 1 s, 2 s,
  * 4 s, 8 s: six attempts); v2 retries resend the same document, v3 retries the same body with
  * fresh signature headers (what WeChat's own retries look like).
@@ -39,20 +50,54 @@ export class SandboxNotifyService {
     private readonly v3: SandboxPayV3Service,
     private readonly timers: SandboxTimers,
     private readonly clock: Clock,
-  ) {}
+    refunds: SandboxRefundsService,
+  ) {
+    // Refunds the sandbox finishes on its own are notified like WeChat does: at once, retried.
+    refunds.onAutoResult((refund) => void this.deliverRefund(refund, 'now').catch((e) => this.logger.debug(`refund notification failed: ${(e as Error).message}`)));
+  }
 
   async deliver(order: SandboxOrder, mode: NotifyMode, options: { delayMs?: number; copies?: number } = {}): Promise<NotifyOutcome> {
+    const doc = (body: string): Outgoing => ({
+      version: order.version,
+      kind: order.version === 'v2' ? 'pay_v2' : 'pay_v3',
+      target: order.notifyUrl,
+      summary: `${order.outTradeNo} ${order.state} ${order.totalFen} fen`,
+      body,
+    });
     if (order.version === 'v3' && order.state !== 'SUCCESS') {
-      return { mode, deliveries: [this.record(order, 'not_sent')], note: 'APIv3 sends notifications for successful payments only' };
+      return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'APIv3 sends notifications for successful payments only' };
     }
     if (this.store.faults.notify === 'drop') {
-      return { mode, deliveries: [this.record(order, 'dropped')], note: 'notify fault "drop": nothing sent' };
+      return { mode, deliveries: [this.record(doc(''), 'dropped')], note: 'notify fault "drop": nothing sent' };
     }
     if (mode === 'never') return { mode, deliveries: [], note: 'no notification sent (the app must query the order)' };
+    return this.send(doc(order.version === 'v2' ? this.v2.notificationXml(order) : this.v3.notificationBody(order)), mode, options);
+  }
 
-    const body = order.version === 'v2' ? this.v2.notificationXml(order) : this.v3.notificationBody(order);
+  /**
+   * A refund's result notification: v2 to the refund's notify_url with `req_info` (AES-256-ECB),
+   * v3 a REFUND.* event with an AES-256-GCM resource — same retries and duplicates as payments.
+   */
+  async deliverRefund(refund: SandboxRefund, mode: NotifyMode, options: { delayMs?: number; copies?: number } = {}): Promise<NotifyOutcome> {
+    const doc = (body: string): Outgoing => ({
+      version: refund.version,
+      kind: refund.version === 'v2' ? 'refund_v2' : 'refund_v3',
+      target: refund.notifyUrl,
+      summary: `${refund.outRefundNo} (${refund.outTradeNo}) ${refund.state} ${refund.refundFen}/${refund.totalFen} fen`,
+      body,
+    });
+    if (refund.state === 'PROCESSING') return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'the refund has no result yet' };
+    if (!refund.notifyUrl) return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'the refund request named no notify_url' };
+    if (this.store.faults.notify === 'drop') {
+      return { mode, deliveries: [this.record(doc(''), 'dropped')], note: 'notify fault "drop": nothing sent' };
+    }
+    if (mode === 'never') return { mode, deliveries: [], note: 'no notification sent (the app must query the refund)' };
+    return this.send(doc(refund.version === 'v2' ? this.v2.refundNotificationXml(refund) : this.v3.refundNotificationBody(refund)), mode, options);
+  }
+
+  private async send(doc: Outgoing, mode: NotifyMode, options: { delayMs?: number; copies?: number }): Promise<NotifyOutcome> {
     if (mode === 'late') {
-      const record = this.record(order, 'scheduled');
+      const record = this.record(doc, 'scheduled');
       const delayMs = options.delayMs ?? DEFAULT_LATE_MS;
       void (async () => {
         if (!(await this.timers.delay(delayMs))) {
@@ -60,57 +105,55 @@ export class SandboxNotifyService {
           return;
         }
         record.state = 'pending';
-        if (!(await this.attempt(order, body, record)).ok) await this.retry(order, body, record);
+        if (!(await this.attempt(doc, record)).ok) await this.retry(doc, record);
       })();
       return { mode, deliveries: [record], note: `first attempt in ${delayMs} ms` };
     }
 
     const copies = mode === 'duplicate' ? (options.copies ?? 3) : 1;
-    const records = Array.from({ length: copies }, () => this.record(order, 'pending'));
+    const records = Array.from({ length: copies }, () => this.record(doc, 'pending'));
     await Promise.all(
       records.map(async (record) => {
-        if (!(await this.attempt(order, body, record)).ok) void this.retry(order, body, record);
+        if (!(await this.attempt(doc, record)).ok) void this.retry(doc, record);
       }),
     );
     return { mode, deliveries: records };
   }
 
-  private record(order: SandboxOrder, state: DeliveryState): DeliveryRecord {
+  private record(doc: Outgoing, state: DeliveryState): DeliveryRecord {
     return this.store.addDelivery({
       id: randomUUID(),
-      kind: order.version === 'v2' ? 'pay_v2' : 'pay_v3',
-      target: order.notifyUrl,
-      summary: `${order.outTradeNo} ${order.state} ${order.totalFen} fen`,
+      kind: doc.kind,
+      target: doc.target,
+      summary: doc.summary,
       state,
       attempts: [],
       createdAt: this.clock.nowMs(),
     });
   }
 
-  private async retry(order: SandboxOrder, body: string, record: DeliveryRecord): Promise<void> {
+  private async retry(doc: Outgoing, record: DeliveryRecord): Promise<void> {
     for (const pause of NOTIFY_RETRY_DELAYS_MS) {
       if (!(await this.timers.delay(pause))) {
         record.state = 'cancelled';
         return;
       }
-      if ((await this.attempt(order, body, record)).ok) return;
+      if ((await this.attempt(doc, record)).ok) return;
     }
     record.state = 'gave_up';
-    this.logger.debug(`notification for ${order.outTradeNo} gave up after ${record.attempts.length} attempts`);
+    this.logger.debug(`notification ${doc.summary} gave up after ${record.attempts.length} attempts`);
   }
 
-  private async attempt(order: SandboxOrder, body: string, record: DeliveryRecord): Promise<AttemptResult> {
+  private async attempt(doc: Outgoing, record: DeliveryRecord): Promise<AttemptResult> {
     const headers: Record<string, string> =
-      order.version === 'v2'
-        ? { 'Content-Type': 'text/xml' }
-        : { 'Content-Type': 'application/json', ...this.v3.signHeaders(body) };
+      doc.version === 'v2' ? { 'Content-Type': 'text/xml' } : { 'Content-Type': 'application/json', ...this.v3.signHeaders(doc.body) };
     const { signal, release } = this.timers.abortable();
     const at = this.clock.nowMs();
     this.store.count('notifications_sent');
     try {
-      const answer = await sendHttp(order.notifyUrl, { method: 'POST', headers, body, timeoutMs: OUTGOING_TIMEOUT_MS, signal });
+      const answer = await sendHttp(doc.target, { method: 'POST', headers, body: doc.body, timeoutMs: OUTGOING_TIMEOUT_MS, signal });
       const text = answer.body.toString('utf8');
-      const ok = order.version === 'v2' ? answer.status === 200 && (await this.v2Acknowledged(text)) : answer.status >= 200 && answer.status < 300;
+      const ok = doc.version === 'v2' ? answer.status === 200 && (await this.v2Acknowledged(text)) : answer.status >= 200 && answer.status < 300;
       record.attempts.push({ at, ok, status: answer.status, answer: snippet(text) });
       if (ok) {
         record.state = 'delivered';

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { Request } from 'express';
 import { Clock } from '../common/clock';
 import { toIsoShanghai } from '../common/time-format';
@@ -8,14 +9,30 @@ import { randomNonce } from '../wechat/nonce';
 import { aesGcmEncrypt } from '../wechat/pay/aes-gcm';
 import { parseV3Authorization, v3RequestMessage, v3ResponseMessage, v3SignRsa, v3VerifyRsa } from '../wechat/pay/v3-sign';
 import { isFreshTimestamp } from '../wechat/signature';
-import { V3_MAX_SKEW_SECONDS } from './sandbox.constants';
+import { BILL_DOWNLOAD_TTL_MS, V3_MAX_SKEW_SECONDS } from './sandbox.constants';
+import { SandboxBillsService } from './sandbox-bills.service';
+import { RefundRefusal, SandboxRefundsService } from './sandbox-refunds.service';
 import { SandboxReply } from './sandbox-reply';
 import { SandboxFaultsService } from './sandbox-faults.service';
 import { SandboxKeysService } from './sandbox-keys.service';
 import { SandboxPayOrdersService, TRADE_STATE_DESC } from './sandbox-pay-orders.service';
-import { SandboxOrder, SandboxStore } from './sandbox.store';
+import { SandboxOrder, SandboxRefund, SandboxStore } from './sandbox.store';
 
 type Json = Record<string, unknown>;
+
+const V3_REFUND_REFUSAL: Record<RefundRefusal, [number, string, string]> = {
+  ORDER_NOT_EXIST: [404, 'RESOURCE_NOT_EXISTS', '订单不存在'],
+  NOT_PAID: [400, 'INVALID_REQUEST', '订单未支付，不能退款'],
+  TOTAL_MISMATCH: [400, 'PARAM_ERROR', '订单金额与实际支付金额不符'],
+  EXCEEDS: [400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额'],
+  REFUND_NO_REUSED: [400, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试'],
+};
+
+const REFUND_EVENT = {
+  SUCCESS: ['REFUND.SUCCESS', '退款成功'],
+  CLOSED: ['REFUND.CLOSED', '退款关闭'],
+  ABNORMAL: ['REFUND.ABNORMAL', '退款异常'],
+} as const;
 
 const TRADE_STATE_DESC_V3: Record<SandboxOrder['state'], string> = {
   ...TRADE_STATE_DESC,
@@ -54,6 +71,8 @@ export class SandboxPayV3Service {
     private readonly orders: SandboxPayOrdersService,
     private readonly faults: SandboxFaultsService,
     private readonly keys: SandboxKeysService,
+    private readonly refunds: SandboxRefundsService,
+    private readonly bills: SandboxBillsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -146,7 +165,144 @@ export class SandboxPayV3Service {
     if (mchid !== this.config.pay.mchId) return this.error(400, 'MCH_NOT_EXISTS', '商户号不存在');
     const order = by === 'out_trade_no' ? this.store.orderByOutTradeNo(id) : this.store.orderByTransactionId(id);
     if (!order) return this.error(404, 'ORDER_NOT_EXIST', '订单不存在');
-    return this.signedJson(200, this.transaction(order));
+    const t = this.transaction(order);
+    if (order.state === 'SUCCESS' && this.refunds.refunded(order) > 0) {
+      t.trade_state = 'REFUND';
+      t.trade_state_desc = '转入退款';
+    }
+    return this.signedJson(200, t);
+  }
+
+  /** `POST /v3/refund/domestic/refunds` (out_trade_no or transaction_id). */
+  refund(body: unknown): SandboxReply {
+    if (!isObject(body)) return this.error(400, 'PARAM_ERROR', '请求体不是合法的JSON对象');
+    const amount = isObject(body.amount) ? body.amount : undefined;
+    if (typeof body.out_refund_no !== 'string' || body.out_refund_no === '') return this.missing('out_refund_no');
+    if ((typeof body.out_trade_no !== 'string' || body.out_trade_no === '') && (typeof body.transaction_id !== 'string' || body.transaction_id === '')) {
+      return this.missing('out_trade_no');
+    }
+    if (!amount || amount.refund === undefined) return this.missing('amount/refund');
+    if (amount.total === undefined) return this.missing('amount/total');
+    if (amount.currency === undefined) return this.missing('amount/currency');
+    if (!/^[A-Za-z0-9_\-|*@]{1,64}$/.test(body.out_refund_no)) return this.invalid('out_refund_no');
+    for (const field of ['refund', 'total'] as const) {
+      const v = amount[field];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) return this.invalid(`amount/${field}`);
+    }
+    if (amount.currency !== 'CNY') return this.invalid('amount/currency');
+    if ((amount.refund as number) > (amount.total as number)) return this.error(400, 'PARAM_ERROR', '退款金额不能大于订单金额');
+    if (body.reason !== undefined && (typeof body.reason !== 'string' || [...body.reason].length > 80)) return this.invalid('reason');
+    if (body.notify_url !== undefined && (typeof body.notify_url !== 'string' || !URL.canParse(body.notify_url) || !/^https?:\/\//i.test(body.notify_url))) {
+      return this.invalid('notify_url');
+    }
+    const placed = this.refunds.request({
+      version: 'v3',
+      outTradeNo: typeof body.out_trade_no === 'string' && body.out_trade_no ? body.out_trade_no : undefined,
+      transactionId: typeof body.transaction_id === 'string' && body.transaction_id ? body.transaction_id : undefined,
+      outRefundNo: body.out_refund_no,
+      totalFen: amount.total as number,
+      refundFen: amount.refund as number,
+      reason: typeof body.reason === 'string' ? body.reason : '',
+      notifyUrl: typeof body.notify_url === 'string' ? body.notify_url : '',
+      signType: 'MD5',
+    });
+    if (!placed.ok) return this.error(...V3_REFUND_REFUSAL[placed.code]);
+    return this.signedJson(200, this.refundObject(placed.refund));
+  }
+
+  /** `GET /v3/refund/domestic/refunds/{out_refund_no}`. */
+  queryRefund(no: string): SandboxReply {
+    const refund = this.store.refundByOutRefundNo(no);
+    if (!refund) return this.error(404, 'RESOURCE_NOT_EXISTS', '退款单不存在');
+    return this.signedJson(200, this.refundObject(refund));
+  }
+
+  /**
+   * `GET /v3/bill/tradebill?bill_date=&bill_type=&tar_type=`: the signed answer names the file's
+   * SHA1 (of the uncompressed bill) and a short-lived `download_url` on the host the request came
+   * to; the file itself (`/v3/billdownload/file`) is not signed.
+   */
+  tradeBill(query: Record<string, unknown>, downloadBase: string): SandboxReply {
+    const date = query.bill_date;
+    if (typeof date !== 'string' || date === '') return this.missing('bill_date', 'query');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) return this.error(400, 'PARAM_ERROR', 'bill_date格式错误');
+    if (!this.bills.isServable(date)) return this.error(400, 'INVALID_REQUEST', '账单日期不能晚于今天');
+    const type = query.bill_type === undefined ? 'ALL' : query.bill_type;
+    if (type !== 'ALL' && type !== 'SUCCESS' && type !== 'REFUND') return this.error(400, 'PARAM_ERROR', 'bill_type参数错误');
+    const tar = query.tar_type;
+    if (tar !== undefined && tar !== 'GZIP') return this.error(400, 'PARAM_ERROR', 'tar_type参数错误');
+    const text = this.bills.text(date, type);
+    if (text === null) return this.error(400, 'NO_STATEMENT_EXIST', '账单文件不存在');
+    const plain = Buffer.from(text, 'utf8');
+    const token = randomBytes(16).toString('hex');
+    this.store.addBillFile(token, { bytes: tar === 'GZIP' ? gzipSync(plain) : plain, gzip: tar === 'GZIP', expiresAt: this.clock.nowMs() + BILL_DOWNLOAD_TTL_MS });
+    return this.signedJson(200, {
+      hash_type: 'SHA1',
+      hash_value: createHash('sha1').update(plain).digest('hex'),
+      download_url: `${downloadBase}/v3/billdownload/file?token=${token}`,
+    });
+  }
+
+  /** `GET /v3/billdownload/file?token=`: the bill bytes, unsigned (checked by hash_value). */
+  billFile(token: unknown): SandboxReply {
+    const file = typeof token === 'string' ? this.store.billFiles.get(token) : undefined;
+    if (!file || file.expiresAt < this.clock.nowMs()) return this.error(400, 'INVALID_REQUEST', 'token无效或已过期');
+    this.store.count('bills_downloaded');
+    return { status: 200, headers: { 'Content-Type': file.gzip ? 'application/x-gzip' : 'text/plain; charset=utf-8' }, body: file.bytes };
+  }
+
+  /** The refund object of the refund API and (decrypted) of REFUND.* notifications. */
+  refundObject(r: SandboxRefund): Json {
+    const out: Json = {
+      refund_id: r.refundId,
+      out_refund_no: r.outRefundNo,
+      transaction_id: r.transactionId,
+      out_trade_no: r.outTradeNo,
+      channel: 'ORIGINAL',
+      user_received_account: '支付用户零钱',
+      create_time: toIsoShanghai(new Date(r.createdAt)),
+      status: r.state,
+      funds_account: 'UNSETTLED',
+      amount: {
+        total: r.totalFen,
+        refund: r.refundFen,
+        payer_total: r.totalFen,
+        payer_refund: r.refundFen,
+        settlement_refund: r.refundFen,
+        settlement_total: r.totalFen,
+        discount_refund: 0,
+        currency: 'CNY',
+        refund_fee: 0,
+      },
+    };
+    if (r.successAt !== undefined) out.success_time = toIsoShanghai(new Date(r.successAt));
+    return out;
+  }
+
+  /** A REFUND.SUCCESS / REFUND.CLOSED / REFUND.ABNORMAL notification body for a refund with a result. */
+  refundNotificationBody(r: SandboxRefund): string {
+    const [eventType, summary] = REFUND_EVENT[r.state === 'PROCESSING' ? 'ABNORMAL' : r.state];
+    const resource: Json = {
+      mchid: this.config.pay.mchId,
+      out_trade_no: r.outTradeNo,
+      transaction_id: r.transactionId,
+      out_refund_no: r.outRefundNo,
+      refund_id: r.refundId,
+      refund_status: r.state,
+      user_received_account: '支付用户零钱',
+      amount: { total: r.totalFen, refund: r.refundFen, payer_total: r.totalFen, payer_refund: r.refundFen },
+    };
+    if (r.successAt !== undefined) resource.success_time = toIsoShanghai(new Date(r.successAt));
+    const nonce = randomNonce(12);
+    const ciphertext = aesGcmEncrypt({ key: this.config.pay.apiV3Key, nonce, associatedData: 'refund', plaintext: JSON.stringify(resource) });
+    return JSON.stringify({
+      id: randomUUID(),
+      create_time: toIsoShanghai(this.clock.now()),
+      resource_type: 'encrypt-resource',
+      event_type: eventType,
+      summary,
+      resource: { original_type: 'refund', algorithm: 'AEAD_AES_256_GCM', ciphertext, associated_data: 'refund', nonce },
+    });
   }
 
   /** `POST /v3/pay/transactions/out-trade-no/{no}/close {mchid}` → 204. */

@@ -8,8 +8,9 @@ import { SandboxPayV3Service } from './sandbox-pay-v3.service';
 import { SandboxReply, sendReply } from './sandbox-reply';
 
 /**
- * WeChat Pay (api.mch.weixin.qq.com) under `/sandbox/pay`: v2 XML at `/sandbox/pay/pay/*`, APIv3
- * JSON at `/sandbox/pay/v3/*`. Every route passes the `pay` fault gate first.
+ * WeChat Pay (api.mch.weixin.qq.com) under `/sandbox/pay`: v2 XML at `/sandbox/pay/pay/*` and
+ * `/sandbox/pay/secapi/pay/refund`, APIv3 JSON at `/sandbox/pay/v3/*` (payments, refunds, trade
+ * bills). Every route passes the `pay` fault gate first.
  */
 @ApiExcludeController()
 @Controller('sandbox/pay')
@@ -58,6 +59,45 @@ export class SandboxPayController {
   @Get('v3/certificates')
   certificates(@Req() req: SandboxRequest, @Res() res: Response) {
     return this.v3Call(req, res, () => this.v3.certificates());
+  }
+
+  /** WeChat demands the merchant's TLS client certificate here; the sandbox (plain HTTP) checks the sign only. */
+  @Post('secapi/pay/refund')
+  refundV2(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('refund', req, res);
+  }
+
+  @Post('pay/refundquery')
+  refundQueryV2(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('refundquery', req, res);
+  }
+
+  @Post('pay/downloadbill')
+  downloadBillV2(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v2Call('downloadbill', req, res);
+  }
+
+  @Post('v3/refund/domestic/refunds')
+  refundV3(@Req() req: SandboxRequest, @Res() res: Response) {
+    return this.v3Call(req, res, (body) => this.v3.refund(body));
+  }
+
+  @Get('v3/refund/domestic/refunds/:no')
+  queryRefundV3(@Req() req: SandboxRequest, @Res() res: Response, @Param('no') no: string) {
+    return this.v3Call(req, res, () => this.v3.queryRefund(no));
+  }
+
+  @Get('v3/bill/tradebill')
+  tradeBill(@Req() req: SandboxRequest, @Res() res: Response, @Query() query: Record<string, unknown>) {
+    // download_url points back at the host and mount path this request used.
+    const path = req.originalUrl.split('?')[0];
+    const base = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}${path.slice(0, path.length - '/v3/bill/tradebill'.length)}`;
+    return this.v3Call(req, res, () => this.v3.tradeBill(query, base));
+  }
+
+  @Get('v3/billdownload/file')
+  billFile(@Req() req: SandboxRequest, @Res() res: Response, @Query('token') token: unknown) {
+    return this.v3Call(req, res, () => this.v3.billFile(token));
   }
 
   private async v2Call(endpoint: V2Endpoint, req: SandboxRequest, res: Response): Promise<void> {

@@ -38,3 +38,10 @@ export function assertSandboxAllowed(config: Pick<AppConfig, 'env'>): void {
     throw new Error('The WeChat sandbox cannot be constructed in production (NODE_ENV=production)');
   }
 }
+
+/** `refund: auto`: a refund succeeds (and is notified) this long after it was asked for. */
+export const REFUND_AUTO_COMPLETE_MS = 300;
+/** A v3 bill `download_url` works this long (WeChat: 30 s). */
+export const BILL_DOWNLOAD_TTL_MS = 30_000;
+/** `POST /sandbox/actions/refund` with `notify: duplicate`: at most this many concurrent copies. */
+export const MAX_REFUND_NOTIFY_COPIES = 20;

@@ -17,6 +17,9 @@ import { SandboxPayV2Service } from './sandbox-pay-v2.service';
 import { SandboxPayV3Service } from './sandbox-pay-v3.service';
 import { SandboxPushService } from './sandbox-push.service';
 import { SandboxQrService } from './sandbox-qr.service';
+import { SandboxBillsService } from './sandbox-bills.service';
+import { SandboxRefundActionsService } from './sandbox-refund-actions.service';
+import { SandboxRefundsService } from './sandbox-refunds.service';
 import { SandboxStore } from './sandbox.store';
 import { SandboxTimers } from './sandbox-timers.service';
 import { SandboxTokenService } from './sandbox-token.service';
@@ -42,10 +45,13 @@ import { SandboxWechatController } from './sandbox-wechat.controller';
     SandboxPushService,
     SandboxUsersService,
     SandboxPayOrdersService,
+    SandboxRefundsService,
+    SandboxBillsService,
     SandboxPayV2Service,
     SandboxPayV3Service,
     SandboxNotifyService,
     SandboxCheckoutService,
+    SandboxRefundActionsService,
     SandboxAdminService,
   ],
 })

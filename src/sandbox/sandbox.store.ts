@@ -13,8 +13,10 @@ export interface SandboxFaults {
   api: 'down' | null;
   /** Every `/sandbox/pay/*` endpoint: drop the connection, answer after `slow_ms`, or sign answers and notifications wrongly. */
   pay: 'down' | 'slow' | 'bad_signature' | null;
-  /** `drop`: pay notifications are never sent (recorded as dropped). */
+  /** `drop`: pay and refund notifications are never sent (recorded as dropped). */
   notify: 'drop' | null;
+  /** `auto`: a refund succeeds shortly after it is asked for and is notified; `manual`: it stays PROCESSING until `POST /sandbox/actions/refund`. */
+  refund: 'auto' | 'manual';
   /** Which id goes into `Wechatpay-Serial`: the public key id (default) or the platform certificate serial. */
   v3_serial: 'public_key' | 'certificate';
   push_mode: PushMode;
@@ -75,6 +77,27 @@ export interface SandboxOrder {
   expiresAt: number;
 }
 
+/** WeChat's refund states; v2 names CLOSED `REFUNDCLOSE` and ABNORMAL `CHANGE`. */
+export type RefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface SandboxRefund {
+  version: 'v2' | 'v3';
+  outRefundNo: string;
+  outTradeNo: string;
+  refundId: string;
+  transactionId: string;
+  refundFen: number;
+  totalFen: number;
+  reason: string;
+  /** '' = none given: no notification is sent (WeChat would use the console's default URL). */
+  notifyUrl: string;
+  /** v2: the sign type of the request (answers are signed with it). */
+  signType: V2SignType;
+  state: RefundState;
+  createdAt: number;
+  successAt?: number;
+}
+
 export interface SandboxUser {
   openid: string;
   subscribed: boolean;
@@ -93,7 +116,7 @@ export interface DeliveryAttempt {
   error?: string;
 }
 
-export type DeliveryKind = 'pay_v2' | 'pay_v3' | 'push' | 'verify';
+export type DeliveryKind = 'pay_v2' | 'pay_v3' | 'refund_v2' | 'refund_v3' | 'push' | 'verify';
 export type DeliveryState = 'scheduled' | 'pending' | 'delivered' | 'failed' | 'gave_up' | 'dropped' | 'cancelled' | 'not_sent';
 
 /** One notification or push (with its retries), as the home page and tests see it. */
@@ -125,6 +148,8 @@ export const STAT_NAMES = [
   'payments',
   'notifications_sent',
   'notifications_acknowledged',
+  'refunds',
+  'bills_downloaded',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 
@@ -134,6 +159,15 @@ const MAX_DELIVERIES = 100;
 const MAX_TICKETS = 5000;
 const MAX_TOKENS = 2000;
 const MAX_CODES = 2000;
+const MAX_REFUNDS = 2000;
+const MAX_BILL_FILES = 50;
+
+/** A generated v3 bill file behind its `download_url` token. */
+export interface BillFile {
+  bytes: Buffer;
+  gzip: boolean;
+  expiresAt: number;
+}
 
 /** Drops the oldest entries (Maps iterate in insertion order). */
 function cap<K, V>(map: Map<K, V>, max: number): void {
@@ -159,6 +193,8 @@ export class SandboxStore {
   private readonly byPrepay = new Map<string, string>();
   private readonly byTransaction = new Map<string, string>();
   private readonly users = new Map<string, SandboxUser>();
+  private readonly refunds = new Map<string, SandboxRefund>();
+  readonly billFiles = new Map<string, BillFile>();
   private readonly deliveries: DeliveryRecord[] = [];
   faults: SandboxFaults;
   stats: Record<StatName, number>;
@@ -175,6 +211,7 @@ export class SandboxStore {
       api: null,
       pay: null,
       notify: null,
+      refund: 'auto',
       v3_serial: 'public_key',
       push_mode: this.config.wechat.encodingAesKey ? 'safe' : 'plain',
       slow_ms: DEFAULT_SLOW_MS,
@@ -200,6 +237,8 @@ export class SandboxStore {
     this.byPrepay.clear();
     this.byTransaction.clear();
     this.users.clear();
+    this.refunds.clear();
+    this.billFiles.clear();
     this.deliveries.length = 0;
     this.faults = this.defaultFaults();
     this.stats = this.zeroStats();
@@ -277,6 +316,35 @@ export class SandboxStore {
 
   recentOrders(limit = 50): SandboxOrder[] {
     return [...this.orders.values()].slice(-limit).reverse();
+  }
+
+  /** Every order still held (oldest first), for bills. */
+  allOrders(): SandboxOrder[] {
+    return [...this.orders.values()];
+  }
+
+  // Refunds -----------------------------------------------------------------------------------
+
+  addRefund(refund: SandboxRefund): void {
+    this.refunds.set(refund.outRefundNo, refund);
+    cap(this.refunds, MAX_REFUNDS);
+  }
+
+  refundByOutRefundNo(no: string): SandboxRefund | undefined {
+    return this.refunds.get(no);
+  }
+
+  refundsOfOrder(outTradeNo: string): SandboxRefund[] {
+    return [...this.refunds.values()].filter((r) => r.outTradeNo === outTradeNo);
+  }
+
+  allRefunds(): SandboxRefund[] {
+    return [...this.refunds.values()];
+  }
+
+  addBillFile(token: string, file: BillFile): void {
+    this.billFiles.set(token, file);
+    cap(this.billFiles, MAX_BILL_FILES);
   }
 
   // Deliveries --------------------------------------------------------------------------------

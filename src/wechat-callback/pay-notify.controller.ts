@@ -5,26 +5,18 @@ import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
 import { InternalApi } from '../internal/internal-api';
-import { buildXml } from '../wechat/xml';
 import { PayNotificationError } from '../wechat/pay/pay-errors';
 import { PaymentNotification, PayClient } from '../wechat/pay/pay.client';
 import { CallbackBudget } from './callback-budget';
-
-const REFUND_NOT_HANDLED = 'refund notifications not handled here';
-
-type Verdict = 'success' | 'sign_error' | 'order_mismatch' | 'system_error';
-
-const V2_REASON: Record<Exclude<Verdict, 'success'>, string> = {
-  sign_error: 'SIGN_ERROR',
-  order_mismatch: 'ORDER_MISMATCH',
-  system_error: 'SYSTEM_ERROR',
-};
+import { answerPay, applyRefundNotification, PayVerdict } from './pay-answer';
 
 /**
  * `POST /api/v1/payment/notify` (callbacks.md §3): verified and decoded by the PayClient of the
  * configured version (a body of the other protocol is a bad signature), then applied through
- * InternalApi.applyPayment within the callback's budget. Answers in WeChat Pay's own formats; never
- * success for work not done, so WeChat retries until the database is back.
+ * InternalApi within the callback's budget: payments by applyPayment, refund results (v3
+ * REFUND.SUCCESS / ABNORMAL / CLOSED; a v2 `req_info` that reached this URL) by applyRefund.
+ * Answers in WeChat Pay's own formats; never success for work not done, so WeChat retries until
+ * the database is back.
  */
 @ApiTags('wechat callbacks')
 @Controller('api/v1/payment/notify')
@@ -39,34 +31,34 @@ export class PayNotifyController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'WeChat Pay notification (v2 XML or v3 JSON by WECHAT_PAY_VERSION)' })
+  @ApiOperation({ summary: 'WeChat Pay notification (v2 XML or v3 JSON by WECHAT_PAY_VERSION): payments, v3 refund results' })
   async notify(@Req() req: Request, @Res() res: Response): Promise<void> {
     const budget = new CallbackBudget(this.config.internal.timeoutMs);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let verdict: Verdict;
-    let detail = '';
+    let verdict: PayVerdict;
     try {
       const n = await this.pay.verifyNotification(req.headers, body);
       if (n.kind === 'other') {
         this.logger.log(`notification ${n.eventType} verified; nothing to apply`);
         verdict = 'success';
+      } else if (n.kind === 'refund') {
+        verdict = await applyRefundNotification(this.internal, n, budget, this.logger);
       } else {
-        [verdict, detail] = await this.apply(n, budget);
+        verdict = await this.apply(n, budget);
       }
     } catch (err) {
       if (err instanceof PayNotificationError) {
         verdict = 'sign_error';
-        detail = err.reason === 'refund_not_handled' ? REFUND_NOT_HANDLED : err.reason;
-        this.logger.warn(`notification rejected: ${detail}`);
+        this.logger.warn(`notification rejected: ${err.reason}`);
       } else {
         verdict = 'system_error';
         this.logger.error(`notification could not be verified: ${(err as Error).message}`);
       }
     }
-    this.answer(res, verdict, detail);
+    answerPay(res, this.pay.version, verdict);
   }
 
-  private async apply(n: PaymentNotification, budget: CallbackBudget): Promise<[Verdict, string]> {
+  private async apply(n: PaymentNotification, budget: CallbackBudget): Promise<PayVerdict> {
     try {
       const r = await budget.run((opts) =>
         this.internal.applyPayment(
@@ -83,32 +75,15 @@ export class PayNotifyController {
         ),
       );
       this.logger.log(`order ${n.orderNo}: ${r.applied ? 'applied' : 'already applied'} (${r.order_status})`);
-      return ['success', ''];
+      return 'success';
     } catch (err) {
       if (err instanceof DomainError && err.status < 500) {
         // Unknown order, amount or payer mismatch: never credited; support sees the anomaly.
         this.logger.error(`order ${n.orderNo} refused (${err.detail}); payer ${maskId(n.payerOpenid)}, ${n.totalFen} fen`);
-        return ['order_mismatch', err.detail];
+        return 'order_mismatch';
       }
       this.logger.warn(`order ${n.orderNo} not applied now (${(err as Error).message}); WeChat will retry`);
-      return ['system_error', ''];
+      return 'system_error';
     }
-  }
-
-  private answer(res: Response, verdict: Verdict, detail: string): void {
-    if (this.pay.version === 'v2') {
-      const fields =
-        verdict === 'success'
-          ? { return_code: 'SUCCESS', return_msg: 'OK' }
-          : { return_code: 'FAIL', return_msg: detail === REFUND_NOT_HANDLED ? detail : V2_REASON[verdict] };
-      res.status(200).type('text/xml').send(buildXml(fields));
-      return;
-    }
-    if (verdict === 'success') {
-      res.status(204).end();
-      return;
-    }
-    const status = verdict === 'sign_error' ? 401 : verdict === 'order_mismatch' ? 400 : 500;
-    res.status(status).json({ code: 'FAIL', message: V2_REASON[verdict] });
   }
 }

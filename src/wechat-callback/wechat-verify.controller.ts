@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { DETAIL, DomainError, ServiceUnavailableError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { CallbackBudget } from './callback-budget';
 import { CallbackRejection } from './callback-rejection';
 import { PushEventHandler } from './push-event.handler';
@@ -26,6 +27,7 @@ export class WechatVerifyController {
     private readonly handler: PushEventHandler,
     private readonly replies: PushReplyBuilder,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Get()
@@ -43,14 +45,19 @@ export class WechatVerifyController {
   async push(@Req() req: Request, @Res() res: Response): Promise<void> {
     const budget = new CallbackBudget(this.config.internal.timeoutMs);
     let openid: string | undefined;
+    let event = 'unknown';
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const msg = await this.verifier.verifyPush(toCallbackQuery(req.query), body, budget);
       openid = msg.openid;
+      event = metricEvent(msg.msgType, msg.event);
       const outcome = await this.handler.handle(msg, budget);
       send(res, this.replies.build(outcome, msg));
+      this.metrics.pushes.inc({ event, result: 'ok' });
     } catch (err) {
-      send(res, this.failure('push', err, openid));
+      const reply = this.failure('push', err, openid);
+      send(res, reply);
+      this.metrics.pushes.inc({ event, result: reply.status === 503 ? 'unavailable' : 'rejected' });
     }
   }
 
@@ -73,6 +80,12 @@ export class WechatVerifyController {
     }
     return json(503, DETAIL.unavailable);
   }
+}
+
+/** A bounded label: known events by name, everything else by message type class. */
+function metricEvent(msgType: string, event: string): string {
+  if (msgType === 'event') return ['subscribe', 'unsubscribe', 'SCAN', 'CLICK', 'VIEW', 'LOCATION'].includes(event) ? event : 'other_event';
+  return ['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link'].includes(msgType) ? msgType : 'other';
 }
 
 function json(status: number, detail: string): CallbackReply {

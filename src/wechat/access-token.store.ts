@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { WechatAccessToken } from '../database/access-token.entity';
 import { DatabaseService } from '../database/database.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { WechatUnavailableError } from './official-account.errors';
 
 export interface FetchedToken {
@@ -36,6 +37,7 @@ export class AccessTokenStore {
     private readonly db: DatabaseService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** A token valid for more than the refresh margin, fetching through `fetch` when needed. */
@@ -99,6 +101,7 @@ export class AccessTokenStore {
         .where('appid = :appid', { appid })
         .execute(),
     );
+    this.metrics.tokenFetches.inc();
     this.logger.log(`access token refreshed (valid ${fetched.expiresInSeconds}s)`);
     return this.remember(fetched.accessToken, expiresAt.getTime());
   }

@@ -13,7 +13,10 @@ import {
   webcrypto,
 } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 
 /**
  * A small stand-in for WeChat Pay (v2 XML and APIv3 JSON) for the pay-client e2e suite. It checks
@@ -62,6 +65,26 @@ export interface FakeWechatPayOptions {
   certificates: PlatformCertificate[];
   /** Time source for signatures and timestamp checks (defaults to Date.now). */
   nowSeconds?: () => number;
+  /**
+   * Serve HTTPS, asking every client for a certificate (as api.mch.weixin.qq.com does on
+   * `/secapi/*`): `ca` is what client certificates must chain to. `secapi/pay/refund` is refused
+   * without a valid one.
+   */
+  tls?: { key: string; cert: string; ca: string };
+}
+
+export type FakeRefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface FakeRefund {
+  refundNo: string;
+  orderNo: string;
+  refundId: string;
+  refundFen: number;
+  totalFen: number;
+  state: FakeRefundState;
+  successAt?: number;
+  /** The subject CN of the client certificate the refund request presented (v2 over TLS). */
+  clientCertCn?: string;
 }
 
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED';
@@ -102,6 +125,9 @@ const SHANGHAI_MS = 8 * 3600_000;
 
 export class FakeWechatPay {
   readonly orders = new Map<string, FakeOrder>();
+  readonly refunds = new Map<string, FakeRefund>();
+  /** Trade bill text per `YYYY-MM-DD`, set by the test; a date without one has no bill. */
+  readonly bills = new Map<string, string>();
   readonly requests: RecordedRequest[] = [];
   knobs: Knobs = { badResponseSignature: false, slowMs: 0, v3SignWith: 'publicKey' };
   /** Certificates no longer listed by `/v3/certificates` but still usable for signing (rotation). */
@@ -122,7 +148,22 @@ export class FakeWechatPay {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  /** An order that was placed and paid (for refund tests that skip the payment). */
+  seedPaidOrder(orderNo: string, totalFen: number, openid: string): FakeOrder {
+    const order = this.newOrder(orderNo, totalFen, openid, {});
+    return this.pay(order.orderNo);
+  }
+
+  /** WeChat finishes a refund. */
+  finishRefund(refundNo: string, state: Exclude<FakeRefundState, 'PROCESSING'>): FakeRefund {
+    const refund = this.refunds.get(refundNo);
+    if (!refund) throw new Error(`no refund ${refundNo}`);
+    refund.state = state;
+    if (state === 'SUCCESS') refund.successAt = this.now();
+    return refund;
   }
 
   now(): number {
@@ -210,7 +251,7 @@ export class FakeWechatPay {
   // ---- HTTP -------------------------------------------------------------------------------------
 
   private createServer(): Server {
-    return createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -230,7 +271,9 @@ export class FakeWechatPay {
           this.timers.add(timer);
         } else answer();
       });
-    });
+    };
+    const tls = this.options.tls;
+    return tls ? createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler) : createServer(handler);
   }
 
   private listen(port: number): Promise<void> {
@@ -246,7 +289,7 @@ export class FakeWechatPay {
   private route(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    if (url.pathname.startsWith('/pay/') && method === 'POST') return this.v2(url.pathname, req, body, res);
+    if ((url.pathname.startsWith('/pay/') || url.pathname.startsWith('/secapi/')) && method === 'POST') return this.v2(url.pathname, req, body, res);
     if (url.pathname.startsWith('/v3/')) return this.v3(method, url, req, body, res);
     res.writeHead(404).end();
   }
@@ -300,6 +343,55 @@ export class FakeWechatPay {
           ? { openid: order.openid, is_subscribe: 'Y', trade_type: 'JSAPI', bank_type: 'OTHERS', total_fee: String(order.totalFen), cash_fee: String(order.totalFen), transaction_id: order.transactionId ?? '', time_end: compactShanghai(order.paidAt ?? 0) }
           : {}),
       });
+    }
+    if (path === '/secapi/pay/refund') {
+      // WeChat authenticates the merchant by TLS client certificate here, before anything else.
+      const socket = req.socket as TLSSocket;
+      const clientCertCn = this.options.tls ? (socket.authorized ? String(socket.getPeerCertificate()?.subject?.CN ?? '') : '') : undefined;
+      if (this.options.tls && !clientCertCn) return fail('证书验证失败');
+      for (const name of ['out_refund_no', 'total_fee', 'refund_fee']) {
+        if (!fields[name]) return fail(`缺少参数${name}`);
+      }
+      if (!order) return refuse('ORDERNOTEXIST', '订单不存在');
+      if (order.state !== 'SUCCESS') return refuse('TRADE_STATE_ERROR', '订单状态错误');
+      const known = this.refunds.get(fields.out_refund_no);
+      if (known && (known.refundFen !== Number(fields.refund_fee) || known.orderNo !== orderNo)) return refuse('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
+      if (Number(fields.total_fee) !== order.totalFen) return refuse('PARAM_ERROR', 'total_fee与订单金额不一致');
+      const refund = known ?? this.newRefund(fields.out_refund_no, order, Number(fields.refund_fee), clientCertCn);
+      return reply({
+        result_code: 'SUCCESS',
+        transaction_id: order.transactionId ?? '',
+        out_trade_no: order.orderNo,
+        out_refund_no: refund.refundNo,
+        refund_id: refund.refundId,
+        refund_fee: String(refund.refundFen),
+        total_fee: String(order.totalFen),
+        cash_fee: String(order.totalFen),
+      });
+    }
+    if (path === '/pay/refundquery') {
+      const refund = this.refunds.get(fields.out_refund_no ?? '');
+      if (!refund) return refuse('REFUNDNOTEXIST', '退款订单查询失败');
+      const v2State = { PROCESSING: 'PROCESSING', SUCCESS: 'SUCCESS', CLOSED: 'REFUNDCLOSE', ABNORMAL: 'CHANGE' }[refund.state];
+      return reply({
+        result_code: 'SUCCESS',
+        out_trade_no: refund.orderNo,
+        total_fee: String(refund.totalFen),
+        refund_count: '1',
+        out_refund_no_0: refund.refundNo,
+        refund_id_0: refund.refundId,
+        refund_fee_0: String(refund.refundFen),
+        refund_status_0: v2State,
+        ...(refund.successAt ? { refund_success_time_0: shanghaiIso(refund.successAt).replace('T', ' ') } : {}),
+      });
+    }
+    if (path === '/pay/downloadbill') {
+      const date = /^(\d{4})(\d{2})(\d{2})$/.exec(fields.bill_date ?? '');
+      if (!date) return this.sendXml(res, { return_code: 'FAIL', return_msg: 'invalid bill_date', error_code: '20001' });
+      const text = this.bills.get(`${date[1]}-${date[2]}-${date[3]}`);
+      if (text === undefined) return this.sendXml(res, { return_code: 'FAIL', return_msg: 'No Bill Exist', error_code: '20002' });
+      res.writeHead(200, { 'content-type': 'text/plain;charset=utf-8' }).end(text);
+      return;
     }
     if (path === '/pay/closeorder') {
       if (!order) return refuse('ORDERNOTEXIST', '订单不存在');
@@ -368,6 +460,9 @@ export class FakeWechatPay {
       return this.sendJson(res, httpStatus ?? 400, { code, message });
     }
     if (method === 'POST' && path === '/v3/pay/transactions/jsapi') return this.v3Jsapi(json, res);
+    if (path.startsWith('/v3/refund/domestic/refunds') || path.startsWith('/v3/bill') || path === '/v3/billdownload/file') {
+      return this.v3RefundsAndBills(method, url, json, res);
+    }
 
     const match = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)(\/close)?$/.exec(path);
     if (!match) return this.sendJson(res, 404, { code: 'NOT_FOUND', message: '接口不存在' });
@@ -428,6 +523,58 @@ export class FakeWechatPay {
     if (order?.state === 'SUCCESS') return this.sendJson(res, 400, { code: 'ORDERPAID', message: '该订单已支付' });
     const created = order ?? this.newOrder(orderNo, amount.total as number, payer.openid as string, json);
     return this.sendJson(res, 200, { prepay_id: created.prepayId });
+  }
+
+  private v3RefundsAndBills(method: string, url: URL, json: Record<string, unknown>, res: ServerResponse): void {
+    const path = url.pathname;
+    const refundView = (r: FakeRefund) => ({
+      refund_id: r.refundId,
+      out_refund_no: r.refundNo,
+      out_trade_no: r.orderNo,
+      transaction_id: this.orders.get(r.orderNo)?.transactionId,
+      channel: 'ORIGINAL',
+      status: r.state,
+      create_time: rfc3339(this.now()),
+      ...(r.successAt ? { success_time: rfc3339(r.successAt) } : {}),
+      amount: { total: r.totalFen, refund: r.refundFen, payer_total: r.totalFen, payer_refund: r.refundFen, currency: 'CNY' },
+    });
+    if (method === 'POST' && path === '/v3/refund/domestic/refunds') {
+      const amount = (json.amount ?? {}) as Record<string, unknown>;
+      const order = this.orders.get(String(json.out_trade_no ?? ''));
+      if (typeof json.out_refund_no !== 'string' || !Number.isInteger(amount.refund) || !Number.isInteger(amount.total) || amount.currency !== 'CNY') {
+        return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: '参数错误' });
+      }
+      if (!order) return this.sendJson(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '订单不存在' });
+      if (amount.total !== order.totalFen) return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: '订单金额不符' });
+      const known = this.refunds.get(json.out_refund_no);
+      if (known && known.refundFen !== amount.refund) return this.sendJson(res, 400, { code: 'INVALID_REQUEST', message: '与之前请求不一致' });
+      return this.sendJson(res, 200, refundView(known ?? this.newRefund(json.out_refund_no, order, amount.refund as number)));
+    }
+    const one = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(path);
+    if (method === 'GET' && one) {
+      const refund = this.refunds.get(decodeURIComponent(one[1]));
+      return refund ? this.sendJson(res, 200, refundView(refund)) : this.sendJson(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' });
+    }
+    if (method === 'GET' && path === '/v3/bill/tradebill') {
+      const text = this.bills.get(url.searchParams.get('bill_date') ?? '');
+      if (text === undefined) return this.sendJson(res, 400, { code: 'NO_STATEMENT_EXIST', message: '账单文件不存在' });
+      const token = `${url.searchParams.get('bill_date')}.${url.searchParams.get('tar_type') ?? 'NONE'}`;
+      return this.sendJson(res, 200, { hash_type: 'SHA1', hash_value: createHash('sha1').update(text).digest('hex'), download_url: `${this.url}/v3/billdownload/file?token=${token}` });
+    }
+    if (method === 'GET' && path === '/v3/billdownload/file') {
+      const [date, tar] = (url.searchParams.get('token') ?? '').split('.');
+      const text = this.bills.get(date);
+      if (text === undefined) return this.sendJson(res, 400, { code: 'INVALID_REQUEST', message: 'token无效' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tar === 'GZIP' ? gzipSync(Buffer.from(text)) : Buffer.from(text));
+      return;
+    }
+    return this.sendJson(res, 404, { code: 'NOT_FOUND', message: '接口不存在' });
+  }
+
+  private newRefund(refundNo: string, order: FakeOrder, refundFen: number, clientCertCn?: string): FakeRefund {
+    const refund: FakeRefund = { refundNo, orderNo: order.orderNo, refundId: `50${randomBytes(12).toString('hex')}`, refundFen, totalFen: order.totalFen, state: 'PROCESSING', clientCertCn };
+    this.refunds.set(refundNo, refund);
+    return refund;
   }
 
   /** Parses and checks `Authorization: WECHATPAY2-SHA256-RSA2048 k="v",…` like WeChat; an error message or null. */

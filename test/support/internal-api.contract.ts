@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../src/common/errors';
 import type { InternalApi } from '../../src/internal/internal-api';
 import { expectInvariants } from '../setup/invariants';
-import { insertLegacyBinding, insertOrder, insertQrScene } from './seed';
+import { insertLegacyBinding, insertOrder, insertQrScene, insertRefund } from './seed';
 
 export interface ContractSubject {
   api: InternalApi;
@@ -216,6 +216,68 @@ export function internalApiContract(subject: () => ContractSubject): void {
       expect(await api().applyPayment({ order_no: pending, status: 'failed' })).toMatchObject({ applied: true, order_status: 'failed' });
       expect(await api().applyPayment({ order_no: pending, status: 'closed' })).toMatchObject({ applied: false, order_status: 'failed' });
       expect(await q('SELECT remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 20 }]);
+    });
+  });
+
+  describe('applyRefund', () => {
+    async function paidOrder(prefix: string, amountFen = 990, credits = 10) {
+      const openid = uid(prefix);
+      await api().createOrUpdateUser({ openid, source: 'subscribe' });
+      const orderNo = uid('ORDR');
+      await insertOrder(subject().ds, { orderNo, openid, type: 'credits', amountFen, credits });
+      await api().applyPayment({ order_no: orderNo, status: 'paid', transaction_id: uid('4200'), total_fen: amountFen, payer_openid: openid });
+      return { openid, orderNo };
+    }
+
+    it('a successful refund is applied exactly once: credits taken back, the order refunded', async () => {
+      const { openid, orderNo } = await paidOrder('oRf');
+      const refundNo = uid('RF');
+      await insertRefund(subject().ds, { refundNo, orderNo, openid, amountFen: 990, totalFen: 990 });
+      const req = { refund_no: refundNo, order_no: orderNo, status: 'success' as const, refund_fen: 990, total_fen: 990, wx_refund_id: uid('50'), success_time: new Date().toISOString(), raw: '{}' };
+      expect(await api().applyRefund(req)).toEqual({ success: true, applied: true, refund_status: 'success', order_status: 'refunded' });
+      expect(await api().applyRefund(req)).toEqual({ success: true, applied: false, refund_status: 'success', order_status: 'refunded' });
+      expect(await q('SELECT remaining_credits, total_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 10, total_credits: 10 }]);
+      expect(await q("SELECT delta FROM credit_ledger WHERE reason = 'payment_refund' AND ref = ?", [refundNo])).toEqual([{ delta: -10 }]);
+      // A refunded order never becomes paid again.
+      expect(await api().applyPayment({ order_no: orderNo, status: 'paid', transaction_id: uid('4200'), total_fen: 990, payer_openid: openid })).toMatchObject({
+        applied: false,
+        order_status: 'refunded',
+      });
+    });
+
+    it('closed and abnormal results change no credits and keep the order paid; unknown → 404, mismatched → 409', async () => {
+      const { openid, orderNo } = await paidOrder('oRfC');
+      const [closed, abnormal] = [uid('RFC'), uid('RFA')];
+      await insertRefund(subject().ds, { refundNo: closed, orderNo, openid, amountFen: 500, totalFen: 990 });
+      await insertRefund(subject().ds, { refundNo: abnormal, orderNo, openid, amountFen: 490, totalFen: 990 });
+      expect(await api().applyRefund({ refund_no: closed, order_no: orderNo, status: 'closed', refund_fen: 500, total_fen: 990 })).toEqual({
+        success: true,
+        applied: true,
+        refund_status: 'closed',
+        order_status: 'paid',
+      });
+      expect(await api().applyRefund({ refund_no: abnormal, order_no: orderNo, status: 'abnormal', refund_fen: 490, total_fen: 990 })).toMatchObject({
+        applied: true,
+        refund_status: 'abnormal',
+      });
+      expect(await q('SELECT remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 20 }]);
+      await expectDomainError(api().applyRefund({ refund_no: uid('RFNONE'), order_no: orderNo, status: 'success', refund_fen: 990, total_fen: 990 }), 404, '退款单不存在');
+      await expectDomainError(api().applyRefund({ refund_no: abnormal, order_no: orderNo, status: 'success', refund_fen: 1, total_fen: 990 }), 409, '退款金额与退款单不符');
+      await expectDomainError(api().applyRefund({ refund_no: abnormal, order_no: uid('ORDX'), status: 'success', refund_fen: 490, total_fen: 990 }), 409, '退款金额与退款单不符');
+      expect((await q('SELECT kind FROM payment_anomalies WHERE order_no = ? ORDER BY id', [orderNo])).map((r) => r.kind)).toEqual([
+        'refund_closed',
+        'refund_abnormal',
+        'unknown_refund',
+        'refund_mismatch',
+        'refund_mismatch',
+      ]);
+      // An abnormal refund can still succeed later (finished in the console): 490 of 990 fen → ceil(10 × 490 / 990) = 5 credits.
+      expect(await api().applyRefund({ refund_no: abnormal, order_no: orderNo, status: 'success', refund_fen: 490, total_fen: 990 })).toMatchObject({
+        applied: true,
+        refund_status: 'success',
+        order_status: 'paid',
+      });
+      expect(await q('SELECT remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 15 }]);
     });
   });
 }

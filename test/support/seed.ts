@@ -40,3 +40,15 @@ export async function insertOrder(
     [o.orderNo, o.openid, o.type, yuan, o.amountFen, o.credits ?? null, o.status ?? 'pending', dbTime(ds, new Date()), dbTime(ds, o.expireAt ?? new Date(Date.now() + 1800_000))],
   );
 }
+
+/** A refund as RefundService records it once WeChat accepted it (status `processing`). */
+export async function insertRefund(
+  ds: DataSource,
+  r: { refundNo: string; orderNo: string; openid: string; amountFen: number; totalFen: number; status?: string; requestId?: string },
+): Promise<void> {
+  await ds.query(
+    `INSERT INTO payment_refunds (refund_no, request_id, order_no, openid, amount_fen, total_fen, status, pay_version, note, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'v2', 'seeded', ?)`,
+    [r.refundNo, r.requestId ?? `req-${r.refundNo}`, r.orderNo, r.openid, r.amountFen, r.totalFen, r.status ?? 'processing', dbTime(ds, new Date())],
+  );
+}

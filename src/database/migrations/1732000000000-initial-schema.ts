@@ -130,8 +130,11 @@ export class InitialSchema1732000000000 implements MigrationInterface {
     await s.addColumnIfMissing('wechat_users', 'subscribed', 'TINYINT(1) NOT NULL DEFAULT 1');
     await s.addColumnIfMissing('wechat_users', 'unsubscribed_at', 'TIMESTAMP NULL DEFAULT NULL');
     await s.addColumnIfMissing('wechat_users', 'member_lifetime', 'TINYINT(1) NOT NULL DEFAULT 0');
-    // Existing members were sold "lifetime". Idempotent: a re-run marks the same rows.
-    await s.query('UPDATE wechat_users SET member_lifetime = 1 WHERE is_member = 1 AND member_lifetime = 0');
+    // Existing members were sold "lifetime". Idempotent: a re-run marks the same rows. The legacy
+    // columns `ON UPDATE CURRENT_TIMESTAMP` must keep their values: assign them to themselves.
+    await s.query(
+      'UPDATE wechat_users SET member_lifetime = 1, last_active_time = last_active_time, updated_at = updated_at WHERE is_member = 1 AND member_lifetime = 0',
+    );
     // Credits are granted through the ledger now, never by a column default (legacy default 100).
     await s.query('ALTER TABLE wechat_users ALTER COLUMN total_credits SET DEFAULT 0, ALTER COLUMN remaining_credits SET DEFAULT 0');
 

@@ -31,6 +31,17 @@ export class ApplyPaymentDto {
   @IsOptional() @IsString() @MaxLength(65536) raw?: string;
 }
 
+export class ApplyRefundDto {
+  @IsString() @Length(1, 64) refund_no!: string;
+  @IsString() @Length(1, 64) order_no!: string;
+  @IsIn(['success', 'closed', 'abnormal']) status!: 'success' | 'closed' | 'abnormal';
+  @IsInt() @Min(1) @Max(100_000_000) refund_fen!: number;
+  @IsInt() @Min(1) @Max(100_000_000) total_fen!: number;
+  @IsOptional() @IsString() @Length(1, 64) wx_refund_id?: string;
+  @IsOptional() @IsISO8601() success_time?: string;
+  @IsOptional() @IsString() @MaxLength(65536) raw?: string;
+}
+
 export class ClaimNonceDto {
   @Matches(/^\d{1,12}$/) timestamp!: string;
   @IsString() @Length(1, 64) nonce!: string;

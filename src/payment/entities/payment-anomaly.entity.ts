@@ -6,7 +6,18 @@ export type AnomalyKind =
   | 'payer_mismatch'
   | 'paid_after_close'
   | 'duplicate_membership'
-  | 'unknown_order';
+  | 'unknown_order'
+  // Refunds (ops.md): credits the balance could not give back, WeChat results we cannot match or act on.
+  | 'refund_shortfall'
+  | 'unknown_refund'
+  | 'refund_mismatch'
+  | 'refund_closed'
+  | 'refund_abnormal'
+  // The daily trade-bill comparison.
+  | 'bill_paid_not_here'
+  | 'bill_not_paid_at_wechat'
+  | 'bill_amount_mismatch'
+  | 'bill_refund_not_here';
 
 /** `payment_anomalies`: what support must look at (refund candidates, forged or odd payments). */
 @Entity({ name: 'payment_anomalies' })

@@ -1,5 +1,5 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_LATE_MS, OPENID_PATTERN } from '../sandbox.constants';
+import { MAX_LATE_MS, MAX_REFUND_NOTIFY_COPIES, OPENID_PATTERN } from '../sandbox.constants';
 
 const OPENID_MESSAGE = { message: 'openid: 1-64 letters, digits, "-" or "_"' };
 
@@ -89,4 +89,33 @@ export class ClockDto {
   @Min(-366 * 86400)
   @Max(366 * 86400)
   advance_seconds: number;
+}
+
+/** WeChat Pay finishes a refund (when still PROCESSING) and notifies the merchant. */
+export class RefundActionDto {
+  @IsString()
+  @Length(1, 64)
+  out_refund_no: string;
+
+  /** Required while the refund is PROCESSING (`refund: manual`); otherwise it must match the result it has. */
+  @IsOptional()
+  @IsIn(['success', 'closed', 'abnormal'])
+  result?: 'success' | 'closed' | 'abnormal';
+
+  @IsOptional()
+  @IsIn(['now', 'never', 'duplicate', 'late'])
+  notify?: 'now' | 'never' | 'duplicate' | 'late';
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_LATE_MS)
+  delay_ms?: number;
+
+  /** `duplicate`: how many concurrent copies (default 3). */
+  @IsOptional()
+  @IsInt()
+  @Min(2)
+  @Max(MAX_REFUND_NOTIFY_COPIES)
+  copies?: number;
 }

@@ -40,8 +40,7 @@ export type PayNotificationFailure =
   | 'decrypt_failed'
   | 'malformed'
   | 'wrong_protocol' // a v3 JSON body sent to a v2 configuration, or the reverse
-  | 'return_fail' // v2 return_code != SUCCESS
-  | 'refund_not_handled'; // v2 refund notification (req_info)
+  | 'return_fail'; // v2 return_code != SUCCESS
 
 /** A payment notification we refuse; the notify controller answers FAIL / 401 from `reason`. */
 export class PayNotificationError extends WechatError<PayNotificationFailure> {

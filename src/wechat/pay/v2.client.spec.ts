@@ -1,11 +1,11 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createCipheriv, createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { loadConfig } from '../../config/load-config';
 import { PayNotificationError } from './pay-errors';
-import { buildV2JsapiPaymentParams, formatV2Time, parseV2Time, verifyV2Notification, verifyV2ResponseSign } from './v2.client';
+import { buildV2JsapiPaymentParams, formatV2Time, parseV2Time, verifyV2Notification, verifyV2RefundNotification, verifyV2ResponseSign } from './v2.client';
 
 const APPID = 'wxd930ea5d5a258f4f';
 const MCHID = '10000100';
@@ -207,9 +207,11 @@ describe('v2 payment notification', () => {
     expect(result.kind === 'payment' && result.paidAt).toBeUndefined();
   });
 
-  it('a refund notification (req_info, no sign) is refund_not_handled', async () => {
+  it('a refund notification (req_info, no sign) reaching the pay URL is decoded as a refund; garbage req_info is decrypt_failed', async () => {
     const body = xml({ return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', req_info: 'T87GAHG17TGAHG1TGHAHAHA1Y1CIOA9UGJH1GAHV871HAGAGQYQQPOOJMXNBCXBVNMNMAJAA' });
-    expect(await rejection(body)).toBe('refund_not_handled');
+    expect(await rejection(body)).toBe('decrypt_failed');
+    const genuine = refundNotification(refundInfo());
+    await expect(verifyV2Notification(configs.MD5, {}, genuine)).resolves.toMatchObject({ kind: 'refund', status: 'SUCCESS', refundNo: 'RF20240425110000ABCDEFGH' });
   });
 
   it('a DOCTYPE / entity body is refused as malformed before parsing', async () => {
@@ -228,5 +230,97 @@ describe('v2 payment notification', () => {
     delete (fields as Partial<typeof fields>).transaction_id;
     expect(await rejection(notification(fields))).toBe('malformed');
     expect(await rejection(notification(paidFields({ total_fee: '29.90' })))).toBe('malformed');
+  });
+});
+
+// ---- refund notifications (req_info = AES-256-ECB, key = lowercase hex MD5 of the API key) -------
+
+/** WeChat's side, written independently of v2-refund-crypto.ts. */
+function encryptReqInfo(plain: string, key = KEY): string {
+  const aesKey = Buffer.from(createHash('md5').update(key).digest('hex'), 'ascii');
+  const cipher = createCipheriv('aes-256-ecb', aesKey, null);
+  return Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]).toString('base64');
+}
+
+function refundInfo(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    transaction_id: '4200002216202404251234567890',
+    out_trade_no: 'ORD20240425100000ABC123',
+    refund_id: '50000000382019052709732678859',
+    out_refund_no: 'RF20240425110000ABCDEFGH',
+    total_fee: '2990',
+    settlement_total_fee: '2990',
+    refund_fee: '1000',
+    settlement_refund_fee: '1000',
+    refund_status: 'SUCCESS',
+    success_time: '2024-04-25 11:00:09',
+    refund_recv_accout: '支付用户零钱',
+    refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
+    refund_request_source: 'API',
+    ...overrides,
+  };
+}
+
+function refundNotification(info: Record<string, string>, outer: Record<string, string> = {}, key = KEY): Buffer {
+  const root = `<root>${Object.entries(info).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</root>`;
+  return xml({ return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: '0b9f35f484df17a732e537c37708d1d0', req_info: encryptReqInfo(root, key), ...outer });
+}
+
+async function refundRejection(body: Buffer, headers = {}): Promise<string> {
+  try {
+    await verifyV2RefundNotification(configs.MD5, headers, body);
+  } catch (err) {
+    if (err instanceof PayNotificationError) return err.reason;
+    throw err;
+  }
+  throw new Error('refund notification was accepted');
+}
+
+describe('v2 refund notification (req_info)', () => {
+  it('decrypts and decodes a refund result: amounts in fen, success_time as the Shanghai instant', async () => {
+    const n = await verifyV2RefundNotification(configs.MD5, {}, refundNotification(refundInfo()));
+    expect(n).toEqual({
+      kind: 'refund',
+      status: 'SUCCESS',
+      orderNo: 'ORD20240425100000ABC123',
+      refundNo: 'RF20240425110000ABCDEFGH',
+      wxRefundId: '50000000382019052709732678859',
+      transactionId: '4200002216202404251234567890',
+      refundFen: 1000,
+      totalFen: 2990,
+      successAt: new Date('2024-04-25T03:00:09Z'),
+      raw: expect.stringContaining('<out_refund_no><![CDATA[RF20240425110000ABCDEFGH]]></out_refund_no>'),
+    });
+  });
+
+  it.each([
+    ['REFUNDCLOSE', 'CLOSED'],
+    ['CHANGE', 'ABNORMAL'],
+  ])('refund_status %s is %s', async (v2, status) => {
+    const info = refundInfo({ refund_status: v2 });
+    delete info.success_time;
+    await expect(verifyV2RefundNotification(configs.MD5, {}, refundNotification(info))).resolves.toMatchObject({ status, successAt: undefined });
+  });
+
+  it('req_info under another key, tampered or not base64 is decrypt_failed; nothing else in the body is trusted', async () => {
+    expect(await refundRejection(refundNotification(refundInfo(), {}, 'another-api-key-0000000000000000'))).toBe('decrypt_failed');
+    const fields = { return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', req_info: 'not base64!' };
+    expect(await refundRejection(xml(fields))).toBe('decrypt_failed');
+    const bytes = Buffer.from(encryptReqInfo(`<root><out_refund_no>RF1</out_refund_no><refund_status>SUCCESS</refund_status></root>`), 'base64');
+    bytes[0] ^= 0x20; // first block garbled: still valid padding, no longer a document
+    expect(await refundRejection(xml({ ...fields, req_info: bytes.toString('base64') }))).toBe('decrypt_failed');
+  });
+
+  it('another merchant, return_code FAIL, a document without amounts or with PROCESSING are refused', async () => {
+    expect(await refundRejection(refundNotification(refundInfo(), { mch_id: '1999999999' }))).toBe('wrong_merchant');
+    expect(await refundRejection(refundNotification(refundInfo(), { appid: 'wx0000000000000bad' }))).toBe('wrong_merchant');
+    expect(await refundRejection(refundNotification(refundInfo(), { return_code: 'FAIL' }))).toBe('return_fail');
+    expect(await refundRejection(refundNotification(refundInfo({ refund_fee: '10.00' })))).toBe('malformed');
+    expect(await refundRejection(refundNotification(refundInfo({ refund_status: 'PROCESSING' })))).toBe('malformed');
+  });
+
+  it('a payment notification, a v3 body or no req_info on the refund URL is refused', async () => {
+    expect(await refundRejection(notification(paidFields()))).toBe('malformed');
+    expect(await refundRejection(Buffer.from('{"event_type":"REFUND.SUCCESS"}'), { 'Wechatpay-Signature': 'x' })).toBe('wrong_protocol');
   });
 });

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 import { Clock } from '../../common/clock';
 import { maskId } from '../../common/redact';
 import { AppConfig } from '../../config/app-config';
-import { XmlRejectedError } from '../errors';
+import { WechatPayCryptoError, XmlRejectedError } from '../errors';
 import { randomNonce } from '../nonce';
 import { safeEqual } from '../signature';
 import { buildXml, parseWechatXml } from '../xml';
@@ -21,11 +24,31 @@ import {
   parseFen,
   PayClient,
   PayNotification,
+  RefundInput,
+  RefundNotification,
+  RefundOutcome,
+  RefundResult,
+  RefundState,
+  isBillDate,
+  refundReason,
+  TradeBillRow,
 } from './pay.client';
 import { PayApiError, PayNotificationError, PayResponseSignatureError, PayUnavailableError, unavailableFrom } from './pay-errors';
+import { parseBillTime, parseTradeBill, TradeBillFormatError } from './trade-bill';
+import { decryptV2RefundReqInfo } from './v2-refund-crypto';
 import { V2Params, v2Sign, V2SignType, v2Verify } from './v2-sign';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** A busy merchant's day of trade lines; the bill is text without a signature. */
+const MAX_BILL_BYTES = 64 * 1024 * 1024;
+
+/** v2 refund states (`refund_status`, `refund_status_$n`) in the port's words. CHANGE = refund to the card failed. */
+const V2_REFUND_STATE: Record<string, RefundState> = {
+  SUCCESS: 'SUCCESS',
+  PROCESSING: 'PROCESSING',
+  CHANGE: 'ABNORMAL',
+  REFUNDCLOSE: 'CLOSED',
+};
 const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
 
 /** `yyyyMMddHHmmss` in Asia/Shanghai (v2 `time_expire`, `time_start`). China has no DST: +08:00 is exact. */
@@ -93,7 +116,8 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
     const why = err instanceof XmlRejectedError ? err.reason : 'unparseable';
     throw new PayNotificationError('malformed', `notification XML rejected (${why})`);
   }
-  if (fields.req_info !== undefined) throw new PayNotificationError('refund_not_handled', 'refund notifications not handled here');
+  // A refund result that reached the pay notify URL (e.g. the console's default refund URL): decoded the same way.
+  if (fields.req_info !== undefined) return decodeV2Refund(config, fields);
   if (fields.return_code !== 'SUCCESS') throw new PayNotificationError('return_fail', `return_code ${fields.return_code ?? '(missing)'}`);
 
   const { apiKey, signType } = config.pay;
@@ -126,9 +150,75 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
   return { kind: 'payment', success: true, orderNo, transactionId: fields.transaction_id, totalFen, payerOpenid: fields.openid, paidAt, raw };
 }
 
+/**
+ * Verifies and decodes a v2 refund notification (`WECHAT_PAY_REFUND_NOTIFY_URL`): `<xml>` with
+ * return_code, appid, mch_id and `req_info`, no `sign`. Only `req_info` is authenticated (AES-256-ECB
+ * under MD5 of the API key): the outer fields are checked but prove nothing, and what the decrypted
+ * document says must still match a refund we asked for (the app side checks that).
+ */
+export async function verifyV2RefundNotification(config: AppConfig, headers: NotificationHeaders, rawBody: Buffer): Promise<RefundNotification> {
+  const shape = bodyShape(rawBody);
+  if (shape === 'json' || (shape !== 'xml' && headerValue(headers, 'wechatpay-signature') !== undefined)) {
+    throw new PayNotificationError('wrong_protocol', 'v3 notification sent to a v2 configuration');
+  }
+  let fields: Record<string, string>;
+  try {
+    fields = await parseWechatXml(rawBody);
+  } catch (err) {
+    const why = err instanceof XmlRejectedError ? err.reason : 'unparseable';
+    throw new PayNotificationError('malformed', `notification XML rejected (${why})`);
+  }
+  if (fields.req_info === undefined) throw new PayNotificationError('malformed', 'not a refund notification (no req_info)');
+  return decodeV2Refund(config, fields);
+}
+
+async function decodeV2Refund(config: AppConfig, fields: Record<string, string>): Promise<RefundNotification> {
+  if (fields.return_code !== 'SUCCESS') throw new PayNotificationError('return_fail', `return_code ${fields.return_code ?? '(missing)'}`);
+  if (fields.appid !== config.wechat.appId || fields.mch_id !== config.pay.mchId) {
+    throw new PayNotificationError('wrong_merchant', 'refund notification appid/mch_id is not this merchant');
+  }
+  let xml: string;
+  try {
+    xml = decryptV2RefundReqInfo(fields.req_info, config.pay.apiKey);
+  } catch (err) {
+    throw new PayNotificationError('decrypt_failed', `req_info not decrypted (${err instanceof WechatPayCryptoError ? err.code : 'error'})`);
+  }
+  let info: Record<string, string>;
+  try {
+    info = await parseWechatXml(xml, 65536, { rootName: 'root' });
+  } catch {
+    // ECB has no MAC: a garbled block shows up here, as a document that does not parse.
+    throw new PayNotificationError('decrypt_failed', 'req_info does not decrypt to a refund document');
+  }
+  const state = V2_REFUND_STATE[info.refund_status ?? ''];
+  const refundFen = parseFen(info.refund_fee);
+  const totalFen = parseFen(info.total_fee);
+  if (!state || state === 'PROCESSING' || !info.out_refund_no || !info.out_trade_no || refundFen === null || totalFen === null) {
+    throw new PayNotificationError('malformed', 'refund document misses out_refund_no, out_trade_no, refund_fee, total_fee or a final refund_status');
+  }
+  return {
+    kind: 'refund',
+    status: state as RefundOutcome,
+    orderNo: info.out_trade_no,
+    refundNo: info.out_refund_no,
+    wxRefundId: info.refund_id ?? '',
+    transactionId: info.transaction_id || undefined,
+    refundFen,
+    totalFen,
+    successAt: parseBillTime(info.success_time ?? '') ?? undefined,
+    raw: xml,
+  };
+}
+
 interface V2Answer {
   fields: Record<string, string>;
   raw: string;
+}
+
+interface V2PostOptions {
+  /** TLS client certificate agent (`secapi/*`). */
+  httpsAgent?: HttpsAgent;
+  maxBytes?: number;
 }
 
 /**
@@ -139,6 +229,7 @@ interface V2Answer {
 export class PayV2Client extends PayClient {
   readonly version = 'v2' as const;
   private readonly logger = new Logger(PayV2Client.name);
+  private certAgent: HttpsAgent | undefined;
 
   constructor(
     private readonly http: HttpService,
@@ -201,40 +292,135 @@ export class PayV2Client extends PayClient {
     return verifyV2Notification(this.config, headers, rawBody);
   }
 
-  /** Signs and posts one request; returns the verified answer (result_code is the caller's to judge). */
-  private async call(api: string, params: V2Params): Promise<V2Answer> {
-    const { appId } = this.config.wechat;
-    const { mchId, apiKey, signType, base } = this.config.pay;
-    const request: V2Params = { appid: appId, mch_id: mchId, nonce_str: randomNonce(32), ...params };
-    // MD5 is the default and WeChat's examples omit sign_type for it; HMAC must be declared.
-    if (signType === 'HMAC-SHA256') request.sign_type = signType;
-    request.sign = v2Sign(request, apiKey, signType);
-    const xml = buildXml(xmlFields(request));
+  verifyRefundNotification(headers: NotificationHeaders, rawBody: Buffer): Promise<RefundNotification> {
+    return verifyV2RefundNotification(this.config, headers, rawBody);
+  }
 
-    let status: number;
-    let raw: string;
-    try {
-      const res = await firstValueFrom(
-        this.http.request<string>({
-          method: 'POST',
-          url: `${base}/${api}`,
-          data: xml,
-          headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml, application/xml' },
-          responseType: 'text',
-          transformRequest: [(d: unknown) => d],
-          transformResponse: [(d: unknown) => d],
-          timeout: this.http.axiosRef.defaults.timeout || DEFAULT_PAY_TIMEOUT_MS,
-          maxRedirects: 0,
-          maxContentLength: MAX_RESPONSE_BYTES,
-          validateStatus: () => true,
-        }),
-      );
-      status = res.status;
-      raw = typeof res.data === 'string' ? res.data : String(res.data ?? '');
-    } catch (err) {
-      throw unavailableFrom(api, err);
+  /**
+   * `secapi/pay/refund`, over TLS with the merchant's API client certificate. WeChat accepts the
+   * refund (result SUCCESS) and reports the outcome later by notification: the answer is PROCESSING.
+   */
+  async refund(input: RefundInput): Promise<RefundResult> {
+    const api = 'secapi/pay/refund';
+    if (!Number.isSafeInteger(input.refundFen) || input.refundFen <= 0 || input.refundFen > input.totalFen) {
+      throw new TypeError('refundFen must be a positive integer not above totalFen');
     }
-    if (status < 200 || status >= 300) throw new PayUnavailableError(`${api}: HTTP ${status}`);
+    const { fields, raw } = await this.call(
+      api,
+      {
+        out_trade_no: input.orderNo,
+        out_refund_no: input.refundNo,
+        total_fee: input.totalFen,
+        refund_fee: input.refundFen,
+        refund_desc: refundReason(input.reason),
+        notify_url: input.notifyUrl,
+      },
+      { httpsAgent: this.clientCertificateAgent(api) },
+    );
+    if (fields.result_code !== 'SUCCESS') throw this.businessError(api, fields);
+    return {
+      state: 'PROCESSING',
+      refundNo: fields.out_refund_no || input.refundNo,
+      orderNo: fields.out_trade_no || input.orderNo,
+      wxRefundId: fields.refund_id || undefined,
+      refundFen: parseFen(fields.refund_fee) ?? input.refundFen,
+      totalFen: parseFen(fields.total_fee) ?? input.totalFen,
+      raw,
+    };
+  }
+
+  /** `pay/refundquery` by out_refund_no (no client certificate needed). */
+  async queryRefund(refundNo: string): Promise<RefundResult> {
+    const api = 'pay/refundquery';
+    const { fields, raw } = await this.call(api, { out_refund_no: refundNo });
+    if (fields.result_code !== 'SUCCESS') {
+      if (fields.err_code === 'REFUNDNOTEXIST') return { state: 'NOT_FOUND', refundNo, raw };
+      throw this.businessError(api, fields);
+    }
+    const count = Number(fields.refund_count ?? '0');
+    for (let i = 0; i < count && i < 100; i++) {
+      if (fields[`out_refund_no_${i}`] !== refundNo) continue;
+      const state = V2_REFUND_STATE[fields[`refund_status_${i}`] ?? ''];
+      if (!state) throw new PayUnavailableError(`${api}: unknown refund_status ${fields[`refund_status_${i}`] ?? '(missing)'}`);
+      return {
+        state,
+        refundNo,
+        orderNo: fields.out_trade_no || undefined,
+        wxRefundId: fields[`refund_id_${i}`] || undefined,
+        refundFen: parseFen(fields[`refund_fee_${i}`]) ?? undefined,
+        totalFen: parseFen(fields.total_fee) ?? undefined,
+        successAt: parseBillTime(fields[`refund_success_time_${i}`] ?? '') ?? undefined,
+        raw,
+      };
+    }
+    throw new PayUnavailableError(`${api}: answer does not list the refund`);
+  }
+
+  /**
+   * `pay/downloadbill` (bill_type ALL): the answer is the bill text itself, unsigned; a refusal is
+   * an XML document instead. "No Bill Exist" means no transaction that day: an empty bill.
+   */
+  async downloadTradeBill(date: string): Promise<TradeBillRow[]> {
+    const api = 'pay/downloadbill';
+    if (!isBillDate(date)) throw new TypeError('date must be YYYY-MM-DD');
+    const raw = await this.post(api, { bill_date: date.replace(/-/g, ''), bill_type: 'ALL' }, { maxBytes: MAX_BILL_BYTES });
+    if (bodyShape(raw) === 'xml') {
+      let fields: Record<string, string>;
+      try {
+        fields = await parseWechatXml(raw, MAX_RESPONSE_BYTES);
+      } catch {
+        throw new PayUnavailableError(`${api}: unreadable answer`);
+      }
+      const message = fields.return_msg ?? fields.err_code_des ?? '';
+      if (/no bill exist/i.test(message)) return [];
+      const code = fields.error_code || fields.err_code || 'RETURN_FAIL';
+      if (code === 'SYSTEMERROR' || /system ?error|系统/i.test(message)) throw new PayUnavailableError(`${api}: ${message || code}`);
+      throw new PayApiError(code, `${api}: ${message || 'return_code FAIL'}`);
+    }
+    try {
+      return parseTradeBill(raw);
+    } catch (err) {
+      if (err instanceof TradeBillFormatError) throw new PayUnavailableError(`${api}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * The https Agent carrying the merchant API client certificate (PKCS#12, password = mch id).
+   * Over plain HTTP (the sandbox, tests) there is no TLS to authenticate: none is needed.
+   */
+  private clientCertificateAgent(api: string): HttpsAgent | undefined {
+    if (this.certAgent) return this.certAgent;
+    const path = this.config.pay.clientCertP12Path;
+    const overTls = this.config.pay.base.startsWith('https:');
+    if (!path) {
+      if (overTls) throw new PayApiError('CLIENT_CERT_MISSING', `${api}: needs the merchant API client certificate (WECHAT_PAY_CLIENT_CERT_P12_PATH)`);
+      return undefined;
+    }
+    let pfx: Buffer;
+    try {
+      pfx = readFileSync(path);
+    } catch (err) {
+      throw new PayApiError('CLIENT_CERT_UNREADABLE', `${api}: client certificate not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const passphrase = this.config.pay.mchId;
+    try {
+      createSecureContext({ pfx, passphrase }); // fail here, with a reason, rather than at the handshake
+    } catch (err) {
+      const reason = /unsupported/i.test((err as Error).message)
+        ? 'legacy PKCS#12 encryption (RC2) that OpenSSL 3 refuses: re-export it, e.g. openssl pkcs12 -legacy -in apiclient_cert.p12 -nodes | openssl pkcs12 -export -out apiclient_cert.p12'
+        : 'not a PKCS#12 file whose password is the mch id';
+      throw new PayApiError('CLIENT_CERT_INVALID', `${api}: client certificate unusable (${reason})`);
+    }
+    this.certAgent = new HttpsAgent({ pfx, passphrase, keepAlive: true });
+    return this.certAgent;
+  }
+
+  /** Signs and posts one request; returns the verified answer (result_code is the caller's to judge). */
+  private async call(api: string, params: V2Params, options: V2PostOptions = {}): Promise<V2Answer> {
+    const { appId } = this.config.wechat;
+    const { mchId, apiKey, signType } = this.config.pay;
+    const raw = await this.post(api, params, options);
 
     let fields: Record<string, string>;
     try {
@@ -258,11 +444,49 @@ export class PayV2Client extends PayClient {
     return { fields, raw };
   }
 
+  /** Signs and posts one request; returns the 2xx answer's text (unverified). */
+  private async post(api: string, params: V2Params, options: V2PostOptions = {}): Promise<string> {
+    const { appId } = this.config.wechat;
+    const { mchId, apiKey, signType, base } = this.config.pay;
+    const request: V2Params = { appid: appId, mch_id: mchId, nonce_str: randomNonce(32), ...params };
+    // MD5 is the default and WeChat's examples omit sign_type for it; HMAC must be declared.
+    if (signType === 'HMAC-SHA256') request.sign_type = signType;
+    request.sign = v2Sign(request, apiKey, signType);
+    const xml = buildXml(xmlFields(request));
+
+    let status: number;
+    let raw: string;
+    try {
+      const res = await firstValueFrom(
+        this.http.request<string>({
+          method: 'POST',
+          url: `${base}/${api}`,
+          data: xml,
+          headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml, application/xml, text/plain' },
+          responseType: 'text',
+          transformRequest: [(d: unknown) => d],
+          transformResponse: [(d: unknown) => d],
+          timeout: this.http.axiosRef.defaults.timeout || DEFAULT_PAY_TIMEOUT_MS,
+          maxRedirects: 0,
+          maxContentLength: options.maxBytes ?? MAX_RESPONSE_BYTES,
+          validateStatus: () => true,
+          ...(options.httpsAgent ? { httpsAgent: options.httpsAgent } : {}),
+        }),
+      );
+      status = res.status;
+      raw = typeof res.data === 'string' ? res.data : String(res.data ?? '');
+    } catch (err) {
+      throw unavailableFrom(api, err);
+    }
+    if (status < 200 || status >= 300) throw new PayUnavailableError(`${api}: HTTP ${status}`);
+    return raw;
+  }
+
   private businessError(api: string, fields: Record<string, string>): Error {
     const code = fields.err_code || 'FAIL';
     const message = `${api}: ${code}${fields.err_code_des ? ` ${fields.err_code_des}` : ''}`;
     // WeChat's "system busy, retry with the same parameters": an outage, not a refusal.
-    if (code === 'SYSTEMERROR') return new PayUnavailableError(message);
+    if (code === 'SYSTEMERROR' || code === 'BIZERR_NEED_RETRY') return new PayUnavailableError(message);
     return new PayApiError(code, message);
   }
 }

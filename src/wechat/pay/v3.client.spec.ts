@@ -332,11 +332,177 @@ describe('v3 payment notification', () => {
 
   it('other event types are verified and reported as other', async () => {
     const { client } = setup();
-    const refund = { mchid: MCHID, out_trade_no: 'ORD1', refund_status: 'SUCCESS', amount: { total: 990, refund: 990 } };
-    const body = notifyBody(refund, 'REFUND.SUCCESS');
-    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toEqual({ kind: 'other', eventType: 'REFUND.SUCCESS' });
+    const other = { mchid: MCHID, out_trade_no: 'ORD1', state: 'FINISHED' };
+    const body = notifyBody(other, 'PROFITSHARING.FINISHED');
+    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toEqual({ kind: 'other', eventType: 'PROFITSHARING.FINISHED' });
     // Still signature-checked.
     expect(await rejection(client, signHeaders(body, strangerCert.privateKey, PUB_KEY_ID), body)).toBe('bad_signature');
+  });
+});
+
+const REFUND = {
+  mchid: MCHID,
+  out_trade_no: 'ORD20240425171500XYZ789',
+  transaction_id: '4200002216202404258765432109',
+  out_refund_no: 'RF20240425180000ABCDEFGH',
+  refund_id: '50000000382019052709732678859',
+  refund_status: 'SUCCESS',
+  success_time: '2024-04-25T18:00:09+08:00',
+  user_received_account: '支付用户零钱',
+  amount: { total: 990, refund: 500, payer_total: 990, payer_refund: 500 },
+};
+
+describe('v3 refund notification (REFUND.*)', () => {
+  it('REFUND.SUCCESS decrypts to a refund result', async () => {
+    const { client } = setup();
+    const body = notifyBody(REFUND, 'REFUND.SUCCESS');
+    const n = await client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body);
+    expect(n).toEqual({
+      kind: 'refund',
+      status: 'SUCCESS',
+      orderNo: 'ORD20240425171500XYZ789',
+      refundNo: 'RF20240425180000ABCDEFGH',
+      wxRefundId: '50000000382019052709732678859',
+      transactionId: '4200002216202404258765432109',
+      refundFen: 500,
+      totalFen: 990,
+      successAt: new Date('2024-04-25T10:00:09Z'),
+      raw: JSON.stringify(REFUND),
+    });
+    // The refund notify URL accepts the same document.
+    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({ kind: 'refund' });
+  });
+
+  it.each([
+    ['REFUND.CLOSED', 'CLOSED'],
+    ['REFUND.ABNORMAL', 'ABNORMAL'],
+  ])('%s is %s', async (eventType, status) => {
+    const { client } = setup();
+    const body = notifyBody({ ...REFUND, refund_status: status, success_time: undefined }, eventType);
+    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({ kind: 'refund', status, successAt: undefined });
+  });
+
+  it('forged, undecryptable, foreign or contradictory refund notifications are refused', async () => {
+    const { client } = setup();
+    const body = notifyBody(REFUND, 'REFUND.SUCCESS');
+    expect(await rejection(client, signHeaders(body, strangerCert.privateKey, PUB_KEY_ID), body)).toBe('bad_signature');
+    const foreignKey = notifyBody(REFUND, 'REFUND.SUCCESS', 'b'.repeat(32));
+    expect(await rejection(client, signHeaders(foreignKey, wechatPay.privateKey, PUB_KEY_ID), foreignKey)).toBe('decrypt_failed');
+    for (const [resource, reason] of [
+      [{ ...REFUND, mchid: '1900000109' }, 'wrong_merchant'],
+      [{ ...REFUND, mchid: undefined }, 'wrong_merchant'],
+      [{ ...REFUND, refund_status: 'CLOSED' }, 'malformed'],
+      [{ ...REFUND, amount: { total: 990 } }, 'malformed'],
+      [{ ...REFUND, out_refund_no: undefined }, 'malformed'],
+    ] as const) {
+      const b = notifyBody(resource, 'REFUND.SUCCESS');
+      expect(await rejection(client, signHeaders(b, wechatPay.privateKey, PUB_KEY_ID), b)).toBe(reason);
+    }
+  });
+
+  it('a payment notification on the refund URL is refused', async () => {
+    const { client } = setup();
+    const body = notifyBody(TRANSACTION);
+    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).rejects.toMatchObject({ reason: 'malformed' });
+  });
+});
+
+/** A PayV3Client whose HTTP answers come from `route` (signed with the WeChat Pay public key unless unsigned). */
+function routedClient(route: (method: string, url: string, body: string) => { status: number; body: Buffer; unsigned?: boolean }) {
+  const clock = new TestClock();
+  const requests: Array<{ method: string; url: string; data: string; headers: Record<string, string> }> = [];
+  const http = {
+    axiosRef: { defaults: {} },
+    request: (cfg: { method: string; url: string; data: string; headers: Record<string, string> }) => {
+      requests.push(cfg);
+      const answer = route(cfg.method, cfg.url, cfg.data ?? '');
+      const headers = answer.unsigned ? {} : Object.fromEntries(Object.entries(signHeaders(answer.body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]));
+      return of({ status: answer.status, headers, data: answer.body });
+    },
+  } as unknown as HttpService;
+  const noDownload: V3Transport = { send: () => Promise.reject(new Error('offline')) };
+  return { client: new PayV3Client(http, config, clock, new PlatformCertificates(noDownload, config, clock)), requests };
+}
+
+const json = (status: number, value: unknown) => ({ status, body: Buffer.from(JSON.stringify(value)) });
+
+describe('v3 refunds and trade bills (client side)', () => {
+  const refundAnswer = { ...REFUND, status: 'PROCESSING', success_time: undefined, create_time: '2024-04-25T18:00:00+08:00', amount: { total: 990, refund: 500, currency: 'CNY' } };
+
+  it('refund posts the documented body (reason cut to 80 characters) and reads PROCESSING', async () => {
+    const { client, requests } = routedClient(() => json(200, refundAnswer));
+    const r = await client.refund({
+      orderNo: 'ORD20240425171500XYZ789',
+      refundNo: 'RF20240425180000ABCDEFGH',
+      totalFen: 990,
+      refundFen: 500,
+      notifyUrl: 'https://www.example.com/api/v1/payment/notify',
+      reason: `重复购买\n${'退'.repeat(100)}`,
+    });
+    expect(r).toMatchObject({ state: 'PROCESSING', refundNo: 'RF20240425180000ABCDEFGH', wxRefundId: '50000000382019052709732678859', refundFen: 500, totalFen: 990 });
+    expect(requests[0].url).toBe('http://127.0.0.1:9/v3/refund/domestic/refunds');
+    const sent = JSON.parse(requests[0].data);
+    expect(sent).toMatchObject({
+      out_trade_no: 'ORD20240425171500XYZ789',
+      out_refund_no: 'RF20240425180000ABCDEFGH',
+      notify_url: 'https://www.example.com/api/v1/payment/notify',
+      amount: { refund: 500, total: 990, currency: 'CNY' },
+    });
+    expect([...sent.reason]).toHaveLength(80);
+    expect(sent.reason.startsWith('重复购买 ')).toBe(true);
+  });
+
+  it("WeChat's refusals keep their code; a query of an unknown refund is NOT_FOUND only when WeChat signed it", async () => {
+    const refused = routedClient(() => json(400, { code: 'INVALID_REQUEST', message: '申请退款金额超过订单可退金额' }));
+    await expect(refused.client.refund({ orderNo: 'O', refundNo: 'R', totalFen: 990, refundFen: 500, notifyUrl: 'https://x/n' })).rejects.toMatchObject({
+      name: 'PayApiError',
+      code: 'INVALID_REQUEST',
+    });
+    const missing = routedClient(() => json(404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' }));
+    await expect(missing.client.queryRefund('RFNONE')).resolves.toMatchObject({ state: 'NOT_FOUND', refundNo: 'RFNONE' });
+    expect(missing.requests[0].url).toBe('http://127.0.0.1:9/v3/refund/domestic/refunds/RFNONE');
+    const bare = routedClient(() => ({ ...json(404, { code: 'RESOURCE_NOT_EXISTS' }), unsigned: true }));
+    await expect(bare.client.queryRefund('RFNONE')).rejects.toMatchObject({ name: 'PayApiError' });
+    const done = routedClient(() => json(200, { ...refundAnswer, status: 'SUCCESS', success_time: '2024-04-25T18:00:09+08:00' }));
+    await expect(done.client.queryRefund('RF20240425180000ABCDEFGH')).resolves.toMatchObject({ state: 'SUCCESS', successAt: new Date('2024-04-25T10:00:09Z') });
+  });
+
+  const BILL =
+    '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n' +
+    '`2024-04-25 17:14:58,`wxd678efh567hg6787,`1230000109,`0,`,`4200002216202404258765432109,`ORD20240425171500XYZ789,`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`JSAPI,`SUCCESS,`OTHERS,`CNY,`9.90,`0.00,`0,`0,`0.00,`0.00,`,`,`额度,`,`0.06000,`0.60%,`9.90,`0.00,`\r\n' +
+    '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n`1,`9.90,`0.00,`0.00,`0.06000,`9.90,`0.00\r\n';
+
+  it('trade bill: the signed answer, then the unsigned gzip file from download_url with a verified SHA1', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { createHash } = await import('node:crypto');
+    const { client, requests } = routedClient((_m, url) =>
+      url.includes('/v3/bill/tradebill')
+        ? json(200, { hash_type: 'SHA1', hash_value: createHash('sha1').update(BILL).digest('hex'), download_url: 'http://127.0.0.1:9/v3/billdownload/file?token=abc' })
+        : { status: 200, body: gzipSync(Buffer.from(BILL)), unsigned: true },
+    );
+    const rows = await client.downloadTradeBill('2024-04-25');
+    expect(rows).toEqual([expect.objectContaining({ orderNo: 'ORD20240425171500XYZ789', tradeState: 'SUCCESS', totalFen: 990 })]);
+    expect(requests.map((r) => r.url)).toEqual(['http://127.0.0.1:9/v3/bill/tradebill?bill_date=2024-04-25&bill_type=ALL&tar_type=GZIP', 'http://127.0.0.1:9/v3/billdownload/file?token=abc']);
+    // The download is signed over its own path and query.
+    const auth = /signature="([^"]+)",timestamp="(\d+)"/.exec(requests[1].headers.Authorization);
+    const nonce = /nonce_str="(\w+)"/.exec(requests[1].headers.Authorization)![1];
+    const signed = `GET\n/v3/billdownload/file?token=abc\n${auth![2]}\n${nonce}\n\n`;
+    expect(createVerify('RSA-SHA256').update(signed).verify(merchant.publicKey, auth![1], 'base64')).toBe(true);
+  });
+
+  it('trade bill: a file that does not match hash_value, or a download_url on another host, is refused; NO_STATEMENT_EXIST is an empty bill', async () => {
+    const wrongHash = routedClient((_m, url) =>
+      url.includes('/v3/bill/tradebill')
+        ? json(200, { hash_type: 'SHA1', hash_value: 'f'.repeat(40), download_url: 'http://127.0.0.1:9/v3/billdownload/file?token=abc' })
+        : { status: 200, body: Buffer.from(BILL), unsigned: true },
+    );
+    await expect(wrongHash.client.downloadTradeBill('2024-04-25')).rejects.toMatchObject({ name: 'PayUnavailableError' });
+    const elsewhere = routedClient(() => json(200, { hash_type: 'SHA1', hash_value: 'f'.repeat(40), download_url: 'https://evil.example.com/file?token=abc' }));
+    await expect(elsewhere.client.downloadTradeBill('2024-04-25')).rejects.toMatchObject({ name: 'PayResponseSignatureError' });
+    expect(elsewhere.requests).toHaveLength(1);
+    const none = routedClient(() => json(400, { code: 'NO_STATEMENT_EXIST', message: '账单文件不存在' }));
+    await expect(none.client.downloadTradeBill('2024-04-25')).resolves.toEqual([]);
+    await expect(none.client.downloadTradeBill('2024-02-30')).rejects.toThrow(TypeError);
   });
 });
 

@@ -1,5 +1,6 @@
-import { KeyObject } from 'node:crypto';
+import { createHash, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
@@ -21,13 +22,31 @@ import {
   parseFen,
   PayClient,
   PayNotification,
+  RefundInput,
+  RefundNotification,
+  RefundOutcome,
+  RefundResult,
+  RefundState,
+  isBillDate,
+  refundReason,
+  TradeBillRow,
 } from './pay.client';
-import { PayApiError, PayNotificationError, PayUnavailableError, unavailableFrom } from './pay-errors';
+import { PayApiError, PayNotificationError, PayResponseSignatureError, PayUnavailableError, unavailableFrom } from './pay-errors';
+import { parseTradeBill, TradeBillFormatError } from './trade-bill';
 import { PlatformCertificates, V3RawResponse, V3Transport } from './platform-certificates';
 import { buildJsapiPayParams, buildV3Authorization, rsaPrivateKey } from './v3-sign';
 import { V3VerifyFailure } from './v3-verifier';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** A busy merchant's day of trade lines (the file behind `download_url`). */
+const MAX_BILL_BYTES = 64 * 1024 * 1024;
+
+const REFUND_STATES: readonly RefundState[] = ['PROCESSING', 'SUCCESS', 'ABNORMAL', 'CLOSED'];
+const REFUND_EVENTS: Record<string, RefundOutcome> = {
+  'REFUND.SUCCESS': 'SUCCESS',
+  'REFUND.ABNORMAL': 'ABNORMAL',
+  'REFUND.CLOSED': 'CLOSED',
+};
 
 /** RFC 3339 with +08:00 and no fraction, as WeChat writes and expects (`time_expire`). */
 export function formatV3Time(date: Date): string {
@@ -84,9 +103,17 @@ export class V3HttpTransport implements V3Transport {
     return this.privateKey;
   }
 
-  async send(api: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<V3RawResponse> {
-    const { base, mchId, certSerial } = this.config.pay;
-    const url = `${base}${path}`;
+  send(api: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<V3RawResponse> {
+    return this.sendTo(api, method, `${this.config.pay.base}${path}`, body);
+  }
+
+  /** A signed GET of an absolute URL WeChat handed out (the bill's `download_url`); the answer is not signed. */
+  download(api: string, url: string): Promise<V3RawResponse> {
+    return this.sendTo(api, 'GET', url, undefined, MAX_BILL_BYTES);
+  }
+
+  private async sendTo(api: string, method: 'GET' | 'POST', url: string, body?: unknown, maxBytes = MAX_RESPONSE_BYTES): Promise<V3RawResponse> {
+    const { mchId, certSerial } = this.config.pay;
     // The signed path is the one on the wire, base path included (the sandbox is mounted under a prefix).
     const parsed = new URL(url);
     const bodyText = body === undefined ? '' : JSON.stringify(body);
@@ -118,7 +145,7 @@ export class V3HttpTransport implements V3Transport {
           transformResponse: [(d: unknown) => d],
           timeout: this.http.axiosRef.defaults.timeout || DEFAULT_PAY_TIMEOUT_MS,
           maxRedirects: 0,
-          maxContentLength: MAX_RESPONSE_BYTES,
+          maxContentLength: maxBytes,
           validateStatus: () => true,
         }),
       );
@@ -251,6 +278,8 @@ export class PayV3Client extends PayClient {
     if (data.mchid !== undefined && data.mchid !== this.config.pay.mchId) {
       throw new PayNotificationError('wrong_merchant', 'notification mchid is not this merchant');
     }
+    const refundOutcome = REFUND_EVENTS[eventType];
+    if (refundOutcome) return this.refundNotification(refundOutcome, data, plaintext);
     if (eventType !== 'TRANSACTION.SUCCESS') return { kind: 'other', eventType };
 
     if (data.appid !== this.config.wechat.appId || data.mchid !== this.config.pay.mchId) {
@@ -271,6 +300,135 @@ export class PayV3Client extends PayClient {
       totalFen,
       payerOpenid,
       paidAt: parseV3Time(str(data.success_time)) ?? undefined,
+      raw: plaintext,
+    };
+  }
+
+  async verifyRefundNotification(headers: NotificationHeaders, rawBody: Buffer): Promise<RefundNotification> {
+    const n = await this.verifyNotification(headers, rawBody);
+    if (n.kind !== 'refund') throw new PayNotificationError('malformed', 'not a refund notification');
+    return n;
+  }
+
+  /** `POST /v3/refund/domestic/refunds`; `status` in the answer is usually PROCESSING, sometimes already SUCCESS. */
+  async refund(input: RefundInput): Promise<RefundResult> {
+    const api = 'v3/refund/domestic/refunds';
+    if (!Number.isSafeInteger(input.refundFen) || input.refundFen <= 0 || input.refundFen > input.totalFen) {
+      throw new TypeError('refundFen must be a positive integer not above totalFen');
+    }
+    const body: Record<string, unknown> = {
+      out_trade_no: input.orderNo,
+      out_refund_no: input.refundNo,
+      notify_url: input.notifyUrl,
+      amount: { refund: input.refundFen, total: input.totalFen, currency: 'CNY' },
+    };
+    const reason = refundReason(input.reason);
+    if (reason) body.reason = reason;
+    const answer = await this.call(api, 'POST', '/v3/refund/domestic/refunds', body);
+    if (answer.status >= 400) throw apiError(api, answer);
+    return this.refundResult(api, answer, input.refundNo);
+  }
+
+  async queryRefund(refundNo: string): Promise<RefundResult> {
+    const api = 'v3/refund/domestic/refunds/{out_refund_no}';
+    const answer = await this.call(api, 'GET', `/v3/refund/domestic/refunds/${encodeURIComponent(refundNo)}`);
+    if (answer.status === 404 && answer.signed && answer.json?.code === 'RESOURCE_NOT_EXISTS') return { state: 'NOT_FOUND', refundNo, raw: answer.raw };
+    if (answer.status >= 400) throw apiError(api, answer);
+    return this.refundResult(api, answer, refundNo);
+  }
+
+  /**
+   * `GET /v3/bill/tradebill?bill_date=&bill_type=ALL&tar_type=GZIP` (signed answer: download_url
+   * and the SHA1 of the bill), then the signed GET of `download_url` (the file itself is not
+   * signed: its hash is checked instead). NO_STATEMENT_EXIST = no transaction that day.
+   */
+  async downloadTradeBill(date: string): Promise<TradeBillRow[]> {
+    const api = 'v3/bill/tradebill';
+    if (!isBillDate(date)) throw new TypeError('date must be YYYY-MM-DD');
+    const answer = await this.call(api, 'GET', `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL&tar_type=GZIP`);
+    if (answer.status >= 400) {
+      if (answer.signed && answer.json?.code === 'NO_STATEMENT_EXIST') return [];
+      if (answer.json?.code === 'STATEMENT_CREATING') throw new PayUnavailableError(`${api}: the bill is still being generated`);
+      throw apiError(api, answer);
+    }
+    const downloadUrl = str(answer.json?.download_url);
+    const hashType = str(answer.json?.hash_type);
+    const hashValue = str(answer.json?.hash_value);
+    if (!downloadUrl || !URL.canParse(downloadUrl)) throw new PayUnavailableError(`${api}: answer without download_url`);
+    // Our Authorization goes only to WeChat Pay's own host, whatever a (signed) answer names.
+    if (new URL(downloadUrl).origin !== new URL(this.config.pay.base).origin) {
+      throw new PayResponseSignatureError(`${api}: download_url is not on the WeChat Pay host`);
+    }
+    const file = await this.transport.download('v3/billdownload/file', downloadUrl);
+    if (file.status !== 200) {
+      const code = parseObject(file.body.toString('utf8'))?.code;
+      throw new PayUnavailableError(`v3/billdownload/file: HTTP ${file.status}${typeof code === 'string' ? ` ${code}` : ''}`);
+    }
+    let bytes = file.body;
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      try {
+        bytes = gunzipSync(bytes, { maxOutputLength: MAX_BILL_BYTES });
+      } catch {
+        throw new PayUnavailableError('v3/billdownload/file: gzip data unreadable');
+      }
+    }
+    if (hashType && hashValue) {
+      if (hashType.toUpperCase() !== 'SHA1') throw new PayUnavailableError(`${api}: unsupported hash_type ${hashType}`);
+      if (createHash('sha1').update(bytes).digest('hex') !== hashValue.toLowerCase()) {
+        throw new PayUnavailableError('v3/billdownload/file: the bill does not match its hash_value');
+      }
+    }
+    try {
+      return parseTradeBill(bytes.toString('utf8'));
+    } catch (err) {
+      if (err instanceof TradeBillFormatError) throw new PayUnavailableError(`v3/billdownload/file: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private refundResult(api: string, answer: V3Answer, refundNo: string): RefundResult {
+    const r = answer.json ?? {};
+    const status = r.status;
+    if (typeof status !== 'string' || !(REFUND_STATES as readonly string[]).includes(status)) {
+      throw new PayUnavailableError(`${api}: unknown refund status ${String(status ?? '(missing)')}`);
+    }
+    const amount = (r.amount ?? {}) as Record<string, unknown>;
+    return {
+      state: status as RefundState,
+      refundNo: str(r.out_refund_no) ?? refundNo,
+      orderNo: str(r.out_trade_no),
+      wxRefundId: str(r.refund_id),
+      refundFen: parseFen(amount.refund) ?? undefined,
+      totalFen: parseFen(amount.total) ?? undefined,
+      successAt: parseV3Time(str(r.success_time)) ?? undefined,
+      raw: answer.raw,
+    };
+  }
+
+  /** The decrypted `refund` resource of a REFUND.* event; its mchid must be ours. */
+  private refundNotification(status: RefundOutcome, data: Record<string, unknown>, plaintext: string): RefundNotification {
+    if (data.mchid !== this.config.pay.mchId) throw new PayNotificationError('wrong_merchant', 'refund notification mchid is not this merchant');
+    const amount = (data.amount ?? {}) as Record<string, unknown>;
+    const orderNo = str(data.out_trade_no);
+    const refundNo = str(data.out_refund_no);
+    const refundFen = parseFen(amount.refund);
+    const totalFen = parseFen(amount.total);
+    if (!orderNo || !refundNo || refundFen === null || totalFen === null) {
+      throw new PayNotificationError('malformed', 'refund misses out_trade_no, out_refund_no, amount.refund or amount.total');
+    }
+    if (data.refund_status !== undefined && data.refund_status !== status) {
+      throw new PayNotificationError('malformed', 'refund_status contradicts the event type');
+    }
+    return {
+      kind: 'refund',
+      status,
+      orderNo,
+      refundNo,
+      wxRefundId: str(data.refund_id) ?? '',
+      transactionId: str(data.transaction_id),
+      refundFen,
+      totalFen,
+      successAt: parseV3Time(str(data.success_time)) ?? undefined,
       raw: plaintext,
     };
   }

@@ -1,0 +1,38 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { verifyInternalSignature } from '../internal/internal-signature';
+
+/** Metrics are read by the monitoring system with the internal signature or by an operator with the admin key. */
+@Injectable()
+export class MetricsGuard implements CanActivate {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest<Request>();
+    const adminKey = this.config.admin.apiKey;
+    const given = req.headers['x-admin-key'];
+    if (adminKey && typeof given === 'string' && given.length === adminKey.length && timingSafeEqual(Buffer.from(given), Buffer.from(adminKey))) return true;
+    const ts = req.headers['x-internal-timestamp'];
+    const sig = req.headers['x-internal-signature'];
+    const signed =
+      !!this.config.internal.secret &&
+      verifyInternalSignature(
+        this.config.internal.secret,
+        req.method,
+        req.originalUrl,
+        typeof ts === 'string' ? ts : undefined,
+        typeof sig === 'string' ? sig : undefined,
+        Buffer.alloc(0),
+        this.clock.nowSeconds(),
+      );
+    if (signed) return true;
+    throw new DomainError(401, '内部接口认证失败');
+  }
+}

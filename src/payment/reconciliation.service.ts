@@ -1,0 +1,239 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors';
+import { maskId } from '../common/redact';
+import { yuanToFen } from '../config/money';
+import { DatabaseService } from '../database/database.service';
+import { select, toDate } from '../database/sql';
+import { PayApiError } from '../wechat/pay/pay-errors';
+import { isBillDate, PayClient, TradeBillRow } from '../wechat/pay/pay.client';
+import type { AnomalyKind } from './entities/payment-anomaly.entity';
+import type { OrderStatus } from './entities/payment-order.entity';
+import { PaymentApplyService } from './payment-apply.service';
+
+/**
+ * - `paid_not_here`: WeChat has a successful payment the order here does not show (lost notification,
+ *   or an order number we never created). Applied through the normal payment path when asked.
+ * - `not_paid_at_wechat`: paid here, no successful payment that day in WeChat's bill.
+ * - `amount_mismatch`: both sides know the payment, the amounts differ (never applied).
+ * - `refund_not_here`: WeChat's bill has a successful refund that is not a completed refund here.
+ */
+export type ReconcileDifferenceKind = 'paid_not_here' | 'not_paid_at_wechat' | 'amount_mismatch' | 'refund_not_here';
+
+export interface ReconcileDifference {
+  kind: ReconcileDifferenceKind;
+  order_no: string;
+  transaction_id: string | null;
+  refund_no?: string;
+  wechat_amount_fen: number | null;
+  our_amount_fen: number | null;
+  /** null: no such order here. */
+  our_status: string | null;
+  /** paid_not_here only: whether this run applied the payment (false: refused, or not asked to apply). */
+  applied?: boolean;
+  note?: string;
+}
+
+export interface ReconcileReport {
+  date: string;
+  pay_version: 'v2' | 'v3';
+  bill_lines: number;
+  /** Successful payments in WeChat's bill / paid orders here for that day (Asia/Shanghai). */
+  wechat_payments: number;
+  our_payments: number;
+  matched: number;
+  differences: ReconcileDifference[];
+}
+
+interface OrderRow {
+  order_no: string;
+  openid: string;
+  amount: string | number;
+  amount_fen: number | null;
+  status: OrderStatus;
+  wx_transaction_id: string | null;
+  paid_at: unknown;
+}
+
+const CHUNK = 500;
+
+/** The anomaly a difference is recorded as by the daily job. */
+export const DIFFERENCE_ANOMALY: Record<ReconcileDifferenceKind, AnomalyKind> = {
+  paid_not_here: 'bill_paid_not_here',
+  not_paid_at_wechat: 'bill_not_paid_at_wechat',
+  amount_mismatch: 'bill_amount_mismatch',
+  refund_not_here: 'bill_refund_not_here',
+};
+
+/** The Asia/Shanghai day `YYYY-MM-DD` as an instant range [start, end). */
+export function shanghaiDay(date: string): { start: Date; end: Date } {
+  const start = new Date(`${date}T00:00:00+08:00`);
+  return { start, end: new Date(start.getTime() + 86400_000) };
+}
+
+/** The Asia/Shanghai calendar date of an instant, shifted by `days`. */
+export function shanghaiDate(at: Date, days = 0): string {
+  return new Date(at.getTime() + 8 * 3600_000 + days * 86400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Reconciliation (ops.md): WeChat Pay's trade bill for a day against our orders. Payments WeChat
+ * took that we do not show are applied through PaymentApplyService — the same single gate as
+ * notifications and active queries, so a payment is never applied twice whoever finds it first.
+ */
+@Injectable()
+export class ReconciliationService {
+  private readonly logger = new Logger(ReconciliationService.name);
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly pay: PayClient,
+    private readonly payments: PaymentApplyService,
+    private readonly clock: Clock,
+  ) {}
+
+  async reconcile(date: string, options: { apply: boolean }): Promise<ReconcileReport> {
+    if (!isBillDate(date)) throw new DomainError(400, 'date: must be YYYY-MM-DD');
+    if (date > shanghaiDate(this.clock.now())) throw new DomainError(400, 'date: must not be in the future');
+    let bill: TradeBillRow[];
+    try {
+      bill = await this.pay.downloadTradeBill(date);
+    } catch (err) {
+      const reason = err instanceof PayApiError ? `${err.code}${err.message ? ` ${err.message}` : ''}` : '微信支付暂不可用';
+      this.logger.warn(`trade bill ${date} not downloaded: ${(err as Error).message}`);
+      throw new DomainError(502, `对账单下载失败: ${reason.slice(0, 120)}`);
+    }
+
+    const { start, end } = shanghaiDay(date);
+    const paidLines = bill.filter((l) => l.tradeState === 'SUCCESS');
+    const refundLines = bill.filter((l) => l.tradeState === 'REFUND' && (l.refundStatus === '' || l.refundStatus === 'SUCCESS'));
+    const ours = await this.db.run((em) =>
+      select<OrderRow>(
+        em,
+        "SELECT order_no, openid, amount, amount_fen, status, wx_transaction_id, paid_at FROM payment_orders WHERE status IN ('paid', 'refunded') AND paid_at >= ? AND paid_at < ? ORDER BY id",
+        [start, end],
+      ),
+    );
+    const known = await this.ordersByNo(paidLines.map((l) => l.orderNo));
+    for (const o of ours) known.set(o.order_no, o);
+
+    const differences: ReconcileDifference[] = [];
+    let matched = 0;
+    const paidAtWechat = new Set<string>();
+    for (const line of paidLines) {
+      paidAtWechat.add(line.orderNo);
+      const order = known.get(line.orderNo);
+      const base = { order_no: line.orderNo, transaction_id: line.transactionId || null, wechat_amount_fen: line.totalFen };
+      if (!order) {
+        differences.push({ kind: 'paid_not_here', ...base, our_amount_fen: null, our_status: null, applied: false, note: 'no such order here' });
+        continue;
+      }
+      const ourFen = order.amount_fen ?? yuanToFen(String(order.amount));
+      const mine = { our_amount_fen: ourFen, our_status: order.status };
+      if (ourFen !== line.totalFen) {
+        differences.push({ kind: 'amount_mismatch', ...base, ...mine });
+        continue;
+      }
+      if (order.status === 'paid' || order.status === 'refunded') {
+        matched++;
+        continue;
+      }
+      const diff: ReconcileDifference = { kind: 'paid_not_here', ...base, ...mine, applied: false };
+      if (options.apply) await this.applyLost(date, line, diff);
+      differences.push(diff);
+    }
+    for (const o of ours) {
+      if (paidAtWechat.has(o.order_no)) continue;
+      differences.push({
+        kind: 'not_paid_at_wechat',
+        order_no: o.order_no,
+        transaction_id: o.wx_transaction_id,
+        wechat_amount_fen: null,
+        our_amount_fen: o.amount_fen ?? yuanToFen(String(o.amount)),
+        our_status: o.status,
+        note: `paid here at ${toDate(o.paid_at)?.toISOString() ?? '?'}`,
+      });
+    }
+    const refunds = await this.refundsByNo(refundLines.map((l) => l.refundNo).filter((n) => n !== ''));
+    for (const line of refundLines) {
+      const ours = refunds.get(line.refundNo);
+      if (ours?.status === 'success') continue;
+      differences.push({
+        kind: 'refund_not_here',
+        order_no: line.orderNo,
+        transaction_id: line.transactionId || null,
+        refund_no: line.refundNo,
+        wechat_amount_fen: line.refundFen,
+        our_amount_fen: ours ? Number(ours.amount_fen) : null,
+        our_status: ours?.status ?? null,
+        note: ours ? `refund is ${ours.status} here` : 'no such refund here',
+      });
+    }
+
+    this.logger.log(`reconciled ${date}: ${bill.length} bill lines, ${matched} matched, ${differences.length} differences`);
+    return {
+      date,
+      pay_version: this.pay.version,
+      bill_lines: bill.length,
+      wechat_payments: paidLines.length,
+      our_payments: ours.length,
+      matched,
+      differences,
+    };
+  }
+
+  /** Paid at WeChat, not here: through the normal payment path (amount and payer checked there), once. */
+  private async applyLost(date: string, line: TradeBillRow, diff: ReconcileDifference): Promise<void> {
+    try {
+      const r = await this.payments.apply({
+        orderNo: line.orderNo,
+        status: 'paid',
+        transactionId: line.transactionId,
+        totalFen: line.totalFen,
+        payerOpenid: line.openid || undefined,
+        paidAt: line.tradeTime ?? undefined,
+        raw: `trade bill ${date}: ${JSON.stringify(line)}`,
+      });
+      diff.applied = r.applied;
+      diff.note = r.applied ? 'applied from the trade bill' : `already ${r.orderStatus}`;
+      this.logger.log(`order ${line.orderNo} ${r.applied ? 'applied' : 'not applied'} from the trade bill of ${date} (payer ${maskId(line.openid)})`);
+    } catch (err) {
+      diff.note = err instanceof DomainError ? `refused: ${err.detail}` : `not applied: ${(err as Error).message}`;
+      this.logger.warn(`order ${line.orderNo} from the trade bill of ${date} not applied: ${diff.note}`);
+    }
+  }
+
+  private async ordersByNo(orderNos: string[]): Promise<Map<string, OrderRow>> {
+    const out = new Map<string, OrderRow>();
+    const unique = [...new Set(orderNos)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const part = unique.slice(i, i + CHUNK);
+      const rows = await this.db.run((em) =>
+        select<OrderRow>(
+          em,
+          `SELECT order_no, openid, amount, amount_fen, status, wx_transaction_id, paid_at FROM payment_orders WHERE order_no IN (${part.map(() => '?').join(', ')})`,
+          part,
+        ),
+      );
+      for (const r of rows) out.set(r.order_no, r);
+    }
+    return out;
+  }
+
+  private async refundsByNo(refundNos: string[]): Promise<Map<string, { status: string; amount_fen: number }>> {
+    const out = new Map<string, { status: string; amount_fen: number }>();
+    const unique = [...new Set(refundNos)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const part = unique.slice(i, i + CHUNK);
+      const rows = await this.db.run((em) =>
+        select<{ refund_no: string; status: string; amount_fen: number }>(
+          em,
+          `SELECT refund_no, status, amount_fen FROM payment_refunds WHERE refund_no IN (${part.map(() => '?').join(', ')})`,
+          part,
+        ),
+      );
+      for (const r of rows) out.set(r.refund_no, r);
+    }
+    return out;
+  }
+}

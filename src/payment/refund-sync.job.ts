@@ -1,0 +1,59 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { DatabaseService } from '../database/database.service';
+import { RefundService } from './refund.service';
+
+const EVERY_MS = 5 * 60_000;
+/** A refund without a final result after this is asked about (its notification may be lost). */
+const STALE_AFTER_MS = 10 * 60_000;
+/** One process asks about a refund per window. */
+const CLAIM_WINDOW_MS = 30 * 60_000;
+const BATCH = 20;
+
+/**
+ * Every 5 minutes: refunds still pending (WeChat's answer lost: resent with the same refund_no) or
+ * processing (result notification lost: queried) are moved on, each claimed by one process by a
+ * conditional update of `last_queried_at`. Results go through RefundService.apply like notifications.
+ */
+@Injectable()
+export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RefundSyncJob.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly refunds: RefundService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.env === 'test') return; // tests call runOnce() themselves
+    this.timer = setInterval(() => void this.runOnce().catch((e) => this.logger.warn(`refund sync failed: ${(e as Error).message}`)), EVERY_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  runOnce(staleAfterMs = STALE_AFTER_MS): Promise<number> {
+    this.running ??= this.syncStale(staleAfterMs).finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async syncStale(staleAfterMs: number): Promise<number> {
+    if (!this.db.isReady) return 0;
+    let handled = 0;
+    for (const refundNo of await this.refunds.claimStale(staleAfterMs, CLAIM_WINDOW_MS, BATCH)) {
+      try {
+        await this.refunds.sync(refundNo);
+        handled++;
+      } catch (err) {
+        this.logger.warn(`refund ${refundNo} not synced: ${(err as Error).message}`);
+      }
+    }
+    return handled;
+  }
+}
