@@ -64,4 +64,44 @@ describe('metrics [sqlite]', () => {
     expect(text).not.toContain('PC_metrics_0001');
     expect(text).not.toContain('oMetricsUser');
   });
+
+  it('counts notifications by result and anomalies by kind', async () => {
+    const { v2Notification } = await import('./support/pay-notifications');
+    const { insertOrder } = await import('./support/seed');
+    const ds = app.app.get(DatabaseService).dataSource;
+    const openid = 'oMetricsPayer00000000000001';
+    await insertOrder(ds, { orderNo: 'ORDMETRICS000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
+    const send = (n: { headers: Record<string, string>; body: string }) => fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
+    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-1' }));
+    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 1, openid, transactionId: 'T-metrics-2' }));
+    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-3' }, {}, { key: 'k'.repeat(32) }));
+    const text = (await metrics(app, { 'x-admin-key': ADMIN_KEY })).text;
+    expect(value(text, 'wechat_pay_notification_total{kind="payment",result="success"}')).toBe(1);
+    expect(value(text, 'wechat_pay_notification_total{kind="payment",result="order_mismatch"}')).toBe(1);
+    expect(value(text, 'wechat_pay_notification_total{kind="unverified",result="sign_error"}')).toBe(1);
+    expect(value(text, 'payment_anomalies_total{kind="amount_mismatch"}')).toBe(1);
+  });
+
+  it('a web-role instance times its internal calls to the app server', async () => {
+    const { signedPush, eventXml } = await import('./support/wechat-push');
+    const keys = { token: app.config.wechat.token, appId: app.config.wechat.appId, encodingAesKey: app.config.wechat.encodingAesKey };
+    const web = await startApp({
+      APP_ROLE: 'web',
+      INTERNAL_API_SECRET: SECRET,
+      INTERNAL_API_BASE_URL: app.url,
+      WECHAT_TOKEN: keys.token,
+      WECHAT_APPID: keys.appId,
+      WECHAT_ENCODING_AES_KEY: keys.encodingAesKey,
+      ADMIN_API_KEY: ADMIN_KEY,
+    });
+    try {
+      const push = signedPush(keys, 'safe', eventXml('oMetricsWebUser0000000000001', 'subscribe'));
+      expect((await fetch(web.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body })).status).toBe(200);
+      const text = (await metrics(web, { 'x-admin-key': ADMIN_KEY })).text.replace(/role="web"/g, 'role="all"');
+      expect(value(text, 'internal_api_call_duration_seconds_count{operation="user/create-or-update",outcome="ok"}')).toBe(1);
+      expect(value(text, 'wechat_push_total{event="subscribe",result="ok"}')).toBe(1);
+    } finally {
+      await web.close();
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { Clock } from '../common/clock';
 import { DomainError, ServiceUnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import {
   ApplyPaymentRequest,
   ApplyRefundRequest,
@@ -31,6 +32,7 @@ export class HttpInternalApi extends InternalApi {
     private readonly http: HttpService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -66,7 +68,21 @@ export class HttpInternalApi extends InternalApi {
     return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>('GET', `/api/v1/internal/client/${encodeURIComponent(clientId)}`, undefined, opts);
   }
 
+  /** Times every call by operation (the path without its parameter) and outcome. */
   private async call<T>(method: 'GET' | 'POST' | 'PUT', target: string, body: unknown, opts?: CallOptions): Promise<T> {
+    const operation = target.replace(/^\/api\/v1\/internal\//, '').replace(/^client\/.*/, 'client');
+    const end = this.metrics.internalCalls.startTimer({ operation });
+    try {
+      const data = await this.send<T>(method, target, body, opts);
+      end({ outcome: 'ok' });
+      return data;
+    } catch (err) {
+      end({ outcome: err instanceof DomainError && !(err instanceof ServiceUnavailableError) ? `http_${err.status}` : 'unavailable' });
+      throw err;
+    }
+  }
+
+  private async send<T>(method: 'GET' | 'POST' | 'PUT', target: string, body: unknown, opts?: CallOptions): Promise<T> {
     const deadline = opts?.deadline ?? Date.now() + this.config.internal.timeoutMs;
     const payload = body === undefined ? '' : JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { InternalApi } from '../internal/internal-api';
 import { PayNotificationError } from '../wechat/pay/pay-errors';
 import { PaymentNotification, PayClient } from '../wechat/pay/pay.client';
@@ -27,6 +28,7 @@ export class PayNotifyController {
     private readonly pay: PayClient,
     private readonly internal: InternalApi,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Post()
@@ -36,8 +38,10 @@ export class PayNotifyController {
     const budget = new CallbackBudget(this.config.internal.timeoutMs);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let verdict: PayVerdict;
+    let kind = 'unverified';
     try {
       const n = await this.pay.verifyNotification(req.headers, body);
+      kind = n.kind;
       if (n.kind === 'other') {
         this.logger.log(`notification ${n.eventType} verified; nothing to apply`);
         verdict = 'success';
@@ -55,6 +59,7 @@ export class PayNotifyController {
         this.logger.error(`notification could not be verified: ${(err as Error).message}`);
       }
     }
+    this.metrics.notifications.inc({ kind, result: verdict });
     answerPay(res, this.pay.version, verdict);
   }
 

@@ -2,6 +2,7 @@ import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { InternalApi } from '../internal/internal-api';
 import { PayNotificationError } from '../wechat/pay/pay-errors';
 import { PayClient } from '../wechat/pay/pay.client';
@@ -23,6 +24,7 @@ export class RefundNotifyController {
     private readonly pay: PayClient,
     private readonly internal: InternalApi,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Post()
@@ -44,6 +46,7 @@ export class RefundNotifyController {
         this.logger.error(`refund notification could not be verified: ${(err as Error).message}`);
       }
     }
+    this.metrics.notifications.inc({ kind: 'refund', result: verdict });
     answerPay(res, this.pay.version, verdict);
   }
 }
