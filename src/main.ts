@@ -26,8 +26,13 @@ async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, exit 0;
   // bounded by the grace period (deploy.md).
+  // A second signal (systemd, a cluster primary and a user can all send one) must not kill the
+  // process mid-request: shutdown is idempotent.
+  let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
       setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
       app.close().then(
         () => process.exit(0),

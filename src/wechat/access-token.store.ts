@@ -115,15 +115,21 @@ export class AccessTokenStore {
     await this.db.run((em) => em.createQueryBuilder().insert().into(WechatAccessToken).values({ appid }).orIgnore().execute());
   }
 
-  /** Conditional update: exactly one process sees one changed row. */
+  /**
+   * Conditional update: exactly one process sees one changed row, and only while the stored token
+   * still needs refreshing — a process that read the row before another stored a fresh token must
+   * not take the (by then released) lease and fetch a second time.
+   */
   private async takeLease(appid: string): Promise<boolean> {
     const now = this.clock.now();
+    const staleBefore = new Date(now.getTime() + REFRESH_MARGIN_MS);
     const res = await this.db.run((em) =>
       em
         .createQueryBuilder()
         .update(WechatAccessToken)
         .set({ refreshingUntil: new Date(now.getTime() + LEASE_MS) })
         .where('appid = :appid AND (refreshing_until IS NULL OR refreshing_until < :now)', { appid, now })
+        .andWhere('(access_token IS NULL OR expires_at IS NULL OR expires_at < :staleBefore)', { staleBefore })
         .execute(),
     );
     return res.affected === 1;
