@@ -7,7 +7,7 @@ import { buildDataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
 
 const MAX_BACKOFF_MS = 15_000;
-const DEADLOCK_RETRIES = 5;
+const DEADLOCK_RETRIES = 8;
 
 /**
  * Owns the connection: connects in the background with backoff (the process listens and reports
@@ -103,7 +103,7 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
         return await run();
       } catch (err) {
         if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
-        await sleep(5 + Math.random() * 20 * attempt);
+        await sleep(5 + Math.random() * 25 * attempt * attempt);
       }
     }
   }

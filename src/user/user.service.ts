@@ -3,11 +3,15 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { execute, insertIgnore, select } from '../database/sql';
+import { boolInt } from '../database/column-types';
+import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { WechatUser } from './entities/wechat-user.entity';
 import { grant, LedgerService } from './ledger.service';
 
 export type UserSource = 'subscribe' | 'scan' | 'oauth' | 'unsubscribe';
+
+const SUMMARY_COLUMNS = 'openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed';
+type SummaryRow = { openid: string; remaining_credits: number; is_member: unknown; member_lifetime: unknown; member_expire_at: unknown; subscribed: unknown };
 
 export interface UserSummary {
   openid: string;
@@ -49,30 +53,35 @@ export class UserService {
         return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
       }
       const follows = source !== 'oauth';
-      const created =
-        (
-          await execute(
-            em,
-            `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
-               remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
-             VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?, ?)`,
-            [openid, follows, follows ? eventTime ?? now : null, now, now, now],
-          )
-        ).affected === 1;
-      if (!created) {
-        if (follows) {
-          // A (re-)subscribe or a scan by a follower: following now. subscribe_time moves only on
-          // an actual subscribe after an unsubscribe, so retries keep the first time.
-          await execute(
-            em,
-            `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
-               subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
-             WHERE openid = ?`,
-            [now, now, source === 'subscribe' ? 1 : 0, eventTime ?? now, openid],
-          );
-        } else {
-          await execute(em, 'UPDATE wechat_users SET last_active_time = ? WHERE openid = ?', [now, openid]);
-        }
+      // A (re-)subscribe or a scan by a follower: following now. subscribe_time moves only on an
+      // actual subscribe after an unsubscribe, so retries keep the first time. An OAuth login only
+      // marks activity.
+      const touch = () =>
+        follows
+          ? execute(
+              em,
+              `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
+                 subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
+               WHERE openid = ?`,
+              [now, now, source === 'subscribe' ? 1 : 0, eventTime ?? now, openid],
+            )
+          : execute(em, 'UPDATE wechat_users SET last_active_time = ? WHERE openid = ?', [now, openid]);
+      // Update first: for an existing user it takes the row's exclusive lock directly. Inserting
+      // first would take a shared lock on the duplicate key that every concurrent delivery of the
+      // same event then tries to upgrade — a deadlock on MySQL.
+      let created = false;
+      if ((await touch()).affected === 0) {
+        created =
+          (
+            await execute(
+              em,
+              `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
+                 remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
+               VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?, ?)`,
+              [openid, follows, follows ? eventTime ?? now : null, now, now, now],
+            )
+          ).affected === 1;
+        if (!created) await touch(); // a concurrent first event inserted the row meanwhile
       }
       const granted = await this.grantInitialCredits(em, openid);
       return { created, credits_granted: granted, user: await this.summary(em, openid) };
@@ -93,9 +102,15 @@ export class UserService {
     return this.db.run((em) => em.findOneBy(WechatUser, { openid }));
   }
 
+  /**
+   * One raw read of the six columns the summary needs, converted as the entity's columns convert
+   * them: this runs in every push's transaction, and TypeORM's findOneBy (query builder, entity
+   * hydration) was the largest single cost of a subscribe push (docs/performance.md).
+   */
   private async summary(em: EntityManager, openid: string): Promise<UserSummary | null> {
-    const u = await em.findOneBy(WechatUser, { openid });
+    const [u] = await select<SummaryRow>(em, `SELECT ${SUMMARY_COLUMNS} FROM wechat_users WHERE openid = ? LIMIT 1`, [openid]);
     if (!u) return null;
-    return { openid: u.openid, remaining_credits: u.remainingCredits, is_member: isActiveMember(u, this.clock.now()), subscribed: u.subscribed };
+    const member = { isMember: boolInt.from(u.is_member), memberLifetime: boolInt.from(u.member_lifetime), memberExpireAt: toDate(u.member_expire_at) };
+    return { openid: u.openid, remaining_credits: u.remaining_credits, is_member: isActiveMember(member, this.clock.now()), subscribed: boolInt.from(u.subscribed) };
   }
 }
