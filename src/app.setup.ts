@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DETAIL } from './common/errors';
+import { requestLogging } from './common/logger';
 import { CALLBACK_PATHS } from './common/redact';
 import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -87,6 +88,10 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     );
     SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   }
+
+  // Request logging (common/logger.ts) last, where nestjs-pino mounted pino-http: after the parsers
+  // (their 400/413 answers are not request lines) and the docs, before every route.
+  app.use(requestLogging());
 }
 
 /** True when `path` is served under another method: the filter answers 405 instead of 404. */

@@ -1,11 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Params } from 'nestjs-pino';
+import type { NextFunction } from 'express';
+import { Params, PinoLogger } from 'nestjs-pino';
+import { storage, Store } from 'nestjs-pino/storage';
+import type { Logger as Pino } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { REDACT_PATHS, redactUrl } from './redact';
 
-/** pino: pretty in development, JSON in production; secrets redacted; callback queries dropped. */
+/** Health probes would drown everything else. */
+const NOT_LOGGED = '/api/v1/health';
+
+type Level = 'info' | 'warn' | 'error';
+
+/** The level of a finished request's line: 5xx and errors → error, 4xx → warn, else info. */
+function levelOf(res: ServerResponse, err?: Error): Level {
+  return err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+/**
+ * pino: pretty in development, JSON in production; secrets redacted; callback queries dropped.
+ *
+ * nestjs-pino mounts no middleware (`forRoutes: []`): it only provides the Nest logger and the
+ * root pino logger built from these options. Requests are logged by `requestLogging` below, which
+ * writes the very lines pino-http wrote but does the work only when a line is actually written —
+ * pino-http built a serialised, redacted child logger for every request even when its line was
+ * below LOG_LEVEL (profiled: about half of the CPU of a GET verify; see docs/performance.md).
+ */
 export function loggerParams(config: AppConfig): Params {
   return {
+    forRoutes: [],
     pinoHttp: {
       level: config.log.level,
       transport: config.log.pretty ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
@@ -20,10 +42,106 @@ export function loggerParams(config: AppConfig): Params {
         }),
         res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
       },
-      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      // Health probes would drown everything else.
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/api/v1/health' },
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => levelOf(res, err),
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === NOT_LOGGED },
     },
+  };
+}
+
+/**
+ * The logger Nest's `Logger` uses inside a request: lines carry the request (`req: {id, method,
+ * url}`) as with pino-http, but the child logger is only built when a line is at an enabled level.
+ */
+class RequestScopedLogger {
+  private bound?: Pino;
+
+  constructor(
+    private readonly root: Pino,
+    private readonly req: IncomingMessage,
+  ) {}
+
+  private get logger(): Pino {
+    return (this.bound ??= this.root.child({ req: this.req }));
+  }
+
+  get level(): string {
+    return this.root.level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.root.isLevelEnabled(level);
+  }
+
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): Pino {
+    return this.logger.child(bindings, options);
+  }
+
+  bindings(): Record<string, unknown> {
+    return this.logger.bindings();
+  }
+
+  setBindings(bindings: Record<string, unknown>): void {
+    this.logger.setBindings(bindings);
+  }
+
+  private write(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', args: unknown[]): void {
+    if (!this.root.isLevelEnabled(level)) return;
+    (this.logger[level] as (...a: unknown[]) => void)(...args);
+  }
+}
+
+/**
+ * Request logging with pino-http's output: one line per finished request (`request completed`,
+ * `request aborted` or `request errored`) with `req`, `res` and `responseTime`, at info / warn /
+ * error by status, health probes skipped, request ids 1, 2, 3…; and Nest log lines written during
+ * the request carry the request, through nestjs-pino's request store.
+ */
+export function requestLogging(): (req: IncomingMessage & { id?: unknown }, res: ServerResponse, next: NextFunction) => void {
+  const MAX_ID = 0x7fffffff;
+  let lastId = 0;
+  return (req, res, next) => {
+    // Before the ignore check, like pino-http: the ids of logged lines keep counting probes.
+    if (!req.id) req.id = lastId = (lastId + 1) & MAX_ID;
+    const root = PinoLogger.root;
+    if (req.url !== NOT_LOGGED) {
+      const started = Date.now();
+      const done = (err?: Error) => {
+        res.removeListener('close', done);
+        res.removeListener('finish', done);
+        res.removeListener('error', done);
+        const level = levelOf(res, err);
+        if (!root.isLevelEnabled(level)) return;
+        const responseTime = Date.now() - started;
+        if (err || res.statusCode >= 500) {
+          root[level]({ req, res, err: err ?? new Error(`failed with status code ${res.statusCode}`), responseTime }, 'request errored');
+        } else {
+          const completed = !req.readableAborted && res.writableEnded;
+          root[level]({ req, res, responseTime }, completed ? 'request completed' : 'request aborted');
+        }
+      };
+      res.on('close', done);
+      res.on('finish', done);
+      res.on('error', done);
+    }
+    storage.run(new Store(new RequestScopedLogger(root, req) as unknown as Pino), next);
   };
 }

@@ -142,3 +142,13 @@ describe('buildXml', () => {
     expect(() => buildXml({ a: Number.POSITIVE_INFINITY })).toThrow(TypeError);
   });
 });
+
+describe('parseWechatXml — characters XML 1.0 forbids', () => {
+  it.each(['\u0000', '\u0001', '\u000b', '\u001f', '\uffff'])('refuses %j even inside CDATA', async (ch) => {
+    await expect(parseWechatXml(`<xml><Content><![CDATA[a${ch}b]]></Content></xml>`)).rejects.toMatchObject({ code: 'malformed' });
+  });
+
+  it('keeps tab, CR and LF', async () => {
+    expect((await parseWechatXml('<xml><Content><![CDATA[a\tb\r\nc]]></Content></xml>')).Content).toContain('\t');
+  });
+});

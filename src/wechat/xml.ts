@@ -48,6 +48,9 @@ export async function parseWechatXml(
 
   const start = text.replace(/^\uFEFF/, '').trimStart();
   if (!start.startsWith(`<${rootName}`)) throw new XmlRejectedError('not_xml', `body does not start with <${rootName}>`);
+  // XML 1.0 forbids these characters anywhere, CDATA included; a parser that lets them through hands
+  // later steps (reply building, the database) text they cannot carry.
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(text)) throw new XmlRejectedError('malformed', 'control characters are not allowed in XML');
 
   const parsed = parseStrict(start);
   const keys = Object.keys(parsed);

@@ -1,0 +1,396 @@
+'use strict';
+/**
+ * `npm run bench` (quality.md "Load and speed"): the built app (`node dist/src/main.js`, MySQL,
+ * APP_ROLE=all, LOG_LEVEL=warn) against two baselines measured in the same run — a minimal
+ * Express 5 + mysql2 server and a minimal node:http + mysql2 server doing the same SQL and the
+ * same signature checks (bench/baseline-core.js) — driven by autocannon on 127.0.0.1.
+ *
+ * Rows: GET verify, POST push (subscribe, new openid per request), POST notify (a new pending
+ * order per request), POST notify storm (one order, the identical notification repeated; credited
+ * exactly once is checked afterwards), GET user/credits (client_id of a bound user).
+ *
+ * Flags:
+ *   --duration S      seconds measured per row and server (default 10)
+ *   --warmup S        unmeasured seconds before each measurement (default 2)
+ *   --connections N   concurrent connections (default 64)
+ *   --workers N       start the app with WORKERS=N (cluster)
+ *   --repeat N        measure each (row, server) N times, report the median by requests/s
+ *   --only a,b        rows: verify,push,notify,storm,credits
+ *   --servers a,b     servers: app,express,node (default all three)
+ *   --cpu-prof        run the app under `node --cpu-prof`; the profile is summarised at the end
+ *   --no-write        do not write bench/results/<date>.md
+ *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 10, the app's default)
+ *   --app-env K=V,…   extra environment of the app process
+ *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes)
+ *   --dump-output     print the app's output at the end
+ *   --main FILE       the app's entry point (default dist/src/main.js; another build for experiments)
+ *
+ * Every database is created fresh and dropped at the end. Numbers on a shared 2-core machine are
+ * noisy: that is why the ratios (measured minutes apart, interleaved per row) are the figures.
+ */
+const { mkdirSync, writeFileSync, readdirSync, existsSync } = require('node:fs');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const L = require('./lib');
+
+const args = L.parseArgs(process.argv.slice(2));
+const DURATION = Number(args.duration || 10);
+const WARMUP = Number(args.warmup ?? 2);
+const CONNECTIONS = Number(args.connections || 64);
+const WORKERS = Number(args.workers || 1);
+const REPEAT = Math.max(1, Number(args.repeat || 1));
+const POOL = String(args.pool || 10);
+const ALL_ROWS = ['verify', 'push', 'notify', 'storm', 'credits'];
+const ROWS = args.only ? args.only.split(',') : ALL_ROWS;
+const SERVERS = args.servers ? args.servers.split(',') : ['express', 'node', 'app'];
+const CPU_PROF = args['cpu-prof'] === 'true';
+// An alternative build of the app (profiling experiments); default: this repository's dist/.
+const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
+const WRITE = args['no-write'] !== 'true';
+const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders per measured second
+
+const ROW_TITLES = {
+  verify: 'GET verify',
+  push: 'POST push (subscribe, new openid)',
+  notify: 'POST notify (new order each)',
+  storm: 'POST notify storm (1 order)',
+  credits: 'GET user/credits (client_id)',
+};
+
+function log(...a) {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+const WELCOME = '欢迎关注';
+
+const { clientIp } = L;
+
+/** autocannon options of one row against one server. */
+function rowOptions(row, srv, seconds) {
+  const base = { url: srv.url, connections: CONNECTIONS, duration: seconds, timeout: 10 };
+  switch (row) {
+    case 'verify': {
+      const echostr = '4375120948345356249';
+      return { ...base, requests: [{ method: 'GET', path: `${L.VERIFY_PATH}?${L.verifyQuery(echostr)}` }], verifyBody: (body) => body === echostr };
+    }
+    case 'push':
+      return {
+        ...base,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'text/xml' },
+            setupRequest: (req) => {
+              const openid = `oP${srv.tag}${(srv.pushSeq++).toString(36).padStart(10, '0')}`;
+              const p = L.signedPush(L.subscribeXml(openid));
+              return { ...req, path: p.path, body: p.body };
+            },
+          },
+        ],
+        verifyBody: (body) => body.includes(WELCOME),
+      };
+    case 'notify':
+      return {
+        ...base,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'text/xml' },
+            setupRequest: (req) => {
+              const o = srv.orders[srv.orderSeq++ % srv.orders.length];
+              return { ...req, path: L.NOTIFY_PATH, body: L.v2PaidXml(o) };
+            },
+          },
+        ],
+        verifyBody: (body) => body.includes('SUCCESS'),
+      };
+    case 'storm':
+      return {
+        ...base,
+        requests: [{ method: 'POST', path: L.NOTIFY_PATH, headers: { 'content-type': 'text/xml' }, body: srv.stormBody }],
+        verifyBody: (body) => body.includes('SUCCESS'),
+      };
+    case 'credits':
+      return {
+        ...base,
+        requests: [
+          {
+            method: 'GET',
+            path: `/api/v1/user/credits?client_id=${encodeURIComponent(srv.bound.clientId)}`,
+            // Production runs behind lighttpd on loopback (TRUST_PROXY=loopback): requests come from
+            // many desktop clients, each counted by the per-IP limit under its own address.
+            setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-forwarded-for': clientIp(srv.ipSeq++) } }),
+          },
+        ],
+        verifyBody: (body) => body.includes('"success":true'),
+      };
+    default:
+      throw new Error(`unknown row ${row}`);
+  }
+}
+
+function cannon(opts) {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
+    inst.on('error', () => undefined);
+  });
+}
+
+async function measure(row, srv) {
+  if (WARMUP > 0) await cannon(rowOptions(row, srv, WARMUP));
+  const tree = () => [srv.pid, ...L.childPids(srv.pid)].reduce((a, p) => a + L.cpuMsOf(p), 0);
+  const cpu0 = tree();
+  let rssMax = 0;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, L.treeMem(srv.pid).rssMb)), 200);
+  const r = await cannon(rowOptions(row, srv, DURATION)).finally(() => clearInterval(sampler));
+  const cpuMs = tree() - cpu0;
+  const ok = r['2xx'] - (r.mismatches || 0);
+  return {
+    rps: r.requests.average,
+    total: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    mismatches: r.mismatches || 0,
+    ok,
+    cpuPct: (cpuMs / (DURATION * 1000)) * 100,
+    // CPU time of the server per answered request: far less sensitive to other load than req/s.
+    usPerReq: r.requests.total ? (cpuMs * 1000) / r.requests.total : NaN,
+    rssMax,
+    load: L.loadAvg(),
+  };
+}
+
+function median(runs) {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...m, all: runs.map((x) => Math.round(x.rps)) };
+}
+
+async function startServers(machine) {
+  const servers = {};
+  const appDb = await L.createDatabase('bench_app');
+  const created = [appDb];
+  const common = {
+    NODE_ENV: 'test',
+    WECHAT_TOKEN: L.KEYS.token,
+    WECHAT_APPID: L.KEYS.appId,
+    WECHAT_SECRET: L.KEYS.secret,
+    WECHAT_ENCODING_AES_KEY: L.KEYS.encodingAesKey,
+    WECHAT_PAY_VERSION: 'v2',
+    WECHAT_PAY_MCHID: L.KEYS.mchId,
+    WECHAT_PAY_API_KEY: L.KEYS.payKey,
+    MYSQL_HOST: L.MYSQL.host,
+    MYSQL_PORT: String(L.MYSQL.port),
+    MYSQL_USER: L.MYSQL.user,
+    MYSQL_PASSWORD: L.MYSQL.password,
+    MYSQL_POOL_SIZE: POOL,
+  };
+  // The app first: its migrations build the schema the baselines' databases are cloned from.
+  const profDir = path.join(require('node:os').tmpdir(), 'bench-prof', new Date().toISOString().replace(/[:.]/g, '-'));
+  const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  // Extra node flags for experiments: --node-args "--trace-gc --max-semi-space-size=8"
+  if (args['node-args']) nodeArgs.push(...args['node-args'].split(' ').filter(Boolean));
+  // Extra variables for experiments: --app-env K=V,K2=V2
+  const extraEnv = Object.fromEntries((args['app-env'] || '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const started = await L.startApp({ database: appDb, workers: WORKERS, nodeArgs, main: MAIN, extraEnv, pool: POOL });
+  const app = started.child;
+  const dataDir = started.dataDir;
+  const appPort = started.port;
+  servers.app = { name: 'app', tag: 'A', url: `http://127.0.0.1:${appPort}`, child: app, pid: app.pid, db: appDb, profDir };
+
+  for (const [name, file, tag] of [
+    ['express', 'baseline-express.js', 'E'],
+    ['node', 'baseline-node.js', 'N'],
+  ]) {
+    if (!SERVERS.includes(name)) continue;
+    const db = await L.createDatabase(`bench_${name}`);
+    created.push(db);
+    await L.cloneSchema(appDb, db);
+    const port = await L.freePort();
+    const baseProfDir = `${profDir}-${name}`;
+    const baseArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${baseProfDir}`] : [];
+    const child = L.spawnNode([...baseArgs, path.join(__dirname, file)], { ...common, MYSQL_DATABASE: db, PORT: String(port) });
+    await L.waitFor(`http://127.0.0.1:${port}/api/v1/health`, child);
+    servers[name] = { name, tag, url: `http://127.0.0.1:${port}`, child, pid: child.pid, db, profDir: baseProfDir };
+  }
+  if (!SERVERS.includes('app')) {
+    // Schema source only.
+    servers.app.hidden = true;
+  }
+  for (const s of Object.values(servers)) {
+    s.pushSeq = 0;
+    s.orderSeq = 0;
+    s.ipSeq = 0;
+    s.runId = Date.now().toString(36);
+  }
+  void machine;
+  return { servers, created, dataDir };
+}
+
+async function seed(servers) {
+  const perServer = Math.ceil((DURATION + WARMUP) * REPEAT * SEED_RATE) + 1000;
+  for (const s of Object.values(servers)) {
+    if (s.hidden) continue;
+    const t0 = Date.now();
+    s.orders = ROWS.includes('notify') ? await L.seedPendingOrders(s.db, perServer, s.tag) : [];
+    [s.stormOrder] = await L.seedPendingOrders(s.db, 1, `${s.tag}S`);
+    s.stormOrder.transactionId = `4200STORM${s.tag}${Date.now()}`;
+    s.stormBody = L.v2PaidXml(s.stormOrder);
+    s.bound = await L.seedBoundUser(s.db, s.tag);
+    log(`${s.name}: seeded ${s.orders.length} pending orders, a storm order and a bound user in ${Date.now() - t0} ms`);
+  }
+}
+
+function fmt(n, d = 0) {
+  return n === undefined || n === null || Number.isNaN(n) ? '–' : Number(n).toFixed(d);
+}
+
+function verdicts(row, r) {
+  const out = [];
+  if (!r.app) return out;
+  if (r.express) {
+    const ratio = r.app.rps / r.express.rps;
+    out.push(ratio >= 0.7 ? `ratio ${ratio.toFixed(2)} ≥ 0.7 ✓` : `ratio ${ratio.toFixed(2)} < 0.7 ✗`);
+    const p99ok = r.app.p99 <= 1.5 * r.express.p99;
+    out.push(p99ok ? 'p99 ≤ 1.5× ✓' : `p99 ${r.app.p99} > 1.5×${r.express.p99} ✗`);
+  }
+  out.push(r.app.p99 <= 100 ? 'p99 ≤ 100 ms ✓' : `p99 ${r.app.p99} > 100 ms ✗`);
+  const errs = r.app.errors + r.app.non2xx + r.app.mismatches;
+  out.push(errs === 0 ? 'no errors ✓' : `${errs} errors ✗`);
+  return out;
+}
+
+function table(results) {
+  const lines = [
+    '| row | app req/s | Express req/s | node:http req/s | app/Express | app/node | p50 ms (app / Exp / node) | p99 ms (app / Exp / node) | errors (app / Exp / node) | CPU µs/req (app / Exp / node) | app RSS max MB |',
+    '|---|---:|---:|---:|---:|---:|---|---|---|---|---:|',
+  ];
+  for (const row of ROWS) {
+    const r = results[row] || {};
+    const a = r.app;
+    const e = r.express;
+    const n = r.node;
+    const err = (x) => (x ? String(x.errors + x.non2xx + x.mismatches) : '–');
+    lines.push(
+      `| ${ROW_TITLES[row]} | ${fmt(a?.rps)} | ${fmt(e?.rps)} | ${fmt(n?.rps)} | ${a && e ? (a.rps / e.rps).toFixed(2) : '–'} | ${a && n ? (a.rps / n.rps).toFixed(2) : '–'} | ` +
+        `${fmt(a?.p50)} / ${fmt(e?.p50)} / ${fmt(n?.p50)} | ${fmt(a?.p99)} / ${fmt(e?.p99)} / ${fmt(n?.p99)} | ${err(a)} / ${err(e)} / ${err(n)} | ` +
+        `${fmt(a?.usPerReq)} / ${fmt(e?.usPerReq)} / ${fmt(n?.usPerReq)} | ${fmt(a?.rssMax)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const machine = await L.machine();
+  log(`machine: ${machine.nproc} cores, ${machine.cpu}, ${machine.memGb} GB, node ${machine.node}, MariaDB ${machine.mariadb}; load ${L.loadAvg()}`);
+  const { servers, created, dataDir } = await startServers(machine);
+  const app = servers.app;
+  let peak = { maxHwmMb: 0, rssMb: 0 };
+  const sampler = setInterval(() => {
+    const m = L.treeMem(app.pid);
+    if (m.maxHwmMb > peak.maxHwmMb) peak.maxHwmMb = m.maxHwmMb;
+    if (m.rssMb > peak.rssMb) peak.rssMb = m.rssMb;
+  }, 500);
+  const results = {};
+  const checks = [];
+  const loads = [];
+  let failed = false;
+  try {
+    await seed(servers);
+    const order = SERVERS.filter((s) => servers[s] && !servers[s].hidden);
+    for (const row of ROWS) {
+      results[row] = {};
+      const runs = Object.fromEntries(order.map((s) => [s, []]));
+      for (let i = 0; i < REPEAT; i++) {
+        for (const name of order) {
+          const r = await measure(row, servers[name]);
+          runs[name].push(r);
+          loads.push(Number(r.load.split(' ')[0]));
+          log(`${row.padEnd(7)} ${name.padEnd(7)} ${fmt(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}/${r.non2xx}/${r.mismatches}  cpu ${fmt(r.cpuPct)}%  ${fmt(r.usPerReq)} µs/req  rss ${fmt(r.rssMax)} MB  load ${r.load}`);
+        }
+      }
+      for (const name of order) results[row][name] = median(runs[name]);
+    }
+    // Exactly-once of the storm, and the ledger invariants, on every server's database.
+    for (const name of order) {
+      const s = servers[name];
+      if (ROWS.includes('storm')) {
+        const c = await L.creditedTimes(s.db, s.stormOrder);
+        const once = c.records === 1 && c.ledger === 1 && c.remaining === L.CREDITS_PACKAGE.credits && c.status === 'paid';
+        checks.push(`${name}: storm of ${results.storm[name].total}+ identical notifications → ${c.records} payment record, ${c.ledger} purchase entry, balance ${c.remaining} ${once ? '(credited exactly once ✓)' : '✗ NOT EXACTLY ONCE'}`);
+        if (!once && name === 'app') failed = true;
+      }
+      const v = await L.invariantViolations(s.db);
+      checks.push(`${name}: ledger/order invariants ${v.length === 0 ? 'hold ✓' : `violated ✗ (${v.length}: ${v.slice(0, 3).join('; ')})`}`);
+      if (v.length && name === 'app') failed = true;
+    }
+  } finally {
+    clearInterval(sampler);
+    const last = L.treeMem(app.pid);
+    peak.maxHwmMb = Math.max(peak.maxHwmMb, last.maxHwmMb);
+    for (const s of Object.values(servers)) {
+      const r = await s.child.stop('SIGTERM');
+      if (s === app && args['dump-output'] === 'true') console.log(s.child.output());
+      if (s === app && r.code !== 0) log(`app exited with ${r.code ?? r.signal}:\n${s.child.output().slice(-3000)}`);
+    }
+    for (const db of created) await L.dropDatabase(db).catch(() => undefined);
+    require('node:fs').rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const md = [];
+  md.push(`# Benchmark ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC`);
+  md.push('');
+  md.push(
+    `Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB RAM, Linux ${machine.kernel}, node ${machine.node}, MariaDB ${machine.mariadb}. ` +
+      `Load generator (autocannon, ${CONNECTIONS} connections), app and MariaDB share the cores.`,
+  );
+  md.push(
+    `App: \`node dist/src/main.js\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
+      `${DURATION} s measured per row and server after ${WARMUP} s warm-up${REPEAT > 1 ? `, median of ${REPEAT}` : ''}; interleaved per row (Express, node:http, app).`,
+  );
+  md.push(
+    `Noise: 1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the measurements (2 cores; other test suites were running on the machine). ` +
+      'CPU µs/req is the server process\'s CPU time per answered request (from /proc): the least noise-sensitive figure.',
+  );
+  md.push('');
+  md.push(table(results));
+  md.push('');
+  md.push(`Peak RSS of the app: ${fmt(peak.maxHwmMb, 1)} MB (VmHWM${WORKERS > 1 ? ', largest process' : ''}; target ≤ 200 MB)${WORKERS > 1 ? `, all processes together ${fmt(peak.rssMb, 1)} MB` : ''}.`);
+  md.push('');
+  for (const c of checks) md.push(`- ${c}`);
+  md.push('');
+  md.push('Targets (quality.md): every row ≥ 0.7× Express; p99 ≤ 1.5× Express p99 and ≤ 100 ms; zero errors; RSS ≤ 200 MB.');
+  for (const row of ROWS) md.push(`- ${ROW_TITLES[row]}: ${verdicts(row, results[row]).join(', ')}`);
+  if (REPEAT > 1) {
+    md.push('');
+    md.push('All runs (req/s): ' + ROWS.map((row) => `${row}: ` + Object.entries(results[row]).map(([n, r]) => `${n} ${r.all.join('/')}`).join(', ')).join('; '));
+  }
+  const text = md.join('\n');
+  console.log('\n' + text + '\n');
+
+  if (CPU_PROF) {
+    const { summarise } = require('./profile-summary');
+    for (const s of Object.values(servers)) {
+      if (s.hidden || !existsSync(s.profDir)) continue;
+      const files = readdirSync(s.profDir).filter((f) => f.endsWith('.cpuprofile'));
+      for (const f of files) console.log(`\n## ${s.name}` + summarise(path.join(s.profDir, f), 25));
+    }
+  }
+  if (WRITE) {
+    const dir = path.join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${date}.md`);
+    const prev = existsSync(file) ? require('node:fs').readFileSync(file, 'utf8') + '\n\n---\n\n' : '';
+    writeFileSync(file, prev + text + '\n');
+    log(`written to ${path.relative(L.ROOT, file)}`);
+  }
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
