@@ -20,15 +20,21 @@ describe('CallbackBudget', () => {
     expect(call).not.toHaveBeenCalled();
   });
 
-  it('retries a transient failure (unavailable, deadlock victim) within the budget', async () => {
-    const deadlock = Object.assign(new Error('Deadlock found'), { driverError: { code: 'ER_LOCK_DEADLOCK', errno: 1213 } });
+  it('retries unavailability within the budget', async () => {
     const call = jest
       .fn<Promise<string>, []>()
-      .mockRejectedValueOnce(deadlock)
+      .mockRejectedValueOnce(new ServiceUnavailableError())
       .mockRejectedValueOnce(new ServiceUnavailableError())
       .mockResolvedValue('ok');
     await expect(new CallbackBudget(3000).run(call)).resolves.toBe('ok');
     expect(call).toHaveBeenCalledTimes(3);
+  });
+
+  it('leaves deadlocks to the database layer: one that escapes it is not retried here', async () => {
+    const deadlock = Object.assign(new Error('Deadlock found'), { driverError: { code: 'ER_LOCK_DEADLOCK', errno: 1213 } });
+    const call = jest.fn<Promise<string>, []>().mockRejectedValue(deadlock);
+    await expect(new CallbackBudget(3000).run(call)).rejects.toBe(deadlock);
+    expect(call).toHaveBeenCalledTimes(1);
   });
 
   it('never retries a 4xx answer or an unexpected error', async () => {

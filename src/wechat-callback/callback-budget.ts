@@ -1,4 +1,4 @@
-import { DomainError, ServiceUnavailableError } from '../common/errors';
+import { ServiceUnavailableError } from '../common/errors';
 import type { CallOptions } from '../internal/internal-api';
 
 /** The callback's budget ran out: answered 503 at once, never retried. */
@@ -20,9 +20,9 @@ const MIN_RETRY_BUDGET_MS = 200;
  * the deadline itself; the race here also bounds the local adapter, which ignores it, so WeChat
  * hears 503 in time to retry instead of timing out on us (it gives up after 5 s).
  *
- * Every InternalApi operation is idempotent (internal.md), so a call that failed transiently — the
- * database or app server briefly unavailable, or a deadlock between concurrent deliveries of the
- * same push (the loser's transaction was rolled back whole) — is tried again while budget is left.
+ * Every InternalApi operation is idempotent (internal.md), so a call that failed because the
+ * database or app server was briefly unavailable is tried again while budget is left. (Deadlock
+ * victims are retried where they happen, by DatabaseService.transaction.)
  *
  * Wall-clock time on purpose (not the injectable business Clock): the HTTP adapter compares the
  * deadline with Date.now() too.
@@ -67,16 +67,7 @@ export class CallbackBudget {
   }
 }
 
-/** Worth another attempt: unavailability (not our own timeout) or a deadlock victim. Never a 4xx. */
+/** Worth another attempt: unavailability (not our own timeout). Never a 4xx, never a bug. */
 function isTransient(err: unknown): boolean {
-  if (err instanceof BudgetExhaustedError) return false;
-  if (err instanceof ServiceUnavailableError) return true;
-  if (err instanceof DomainError) return false;
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 4; depth++) {
-    const x = e as { code?: unknown; errno?: unknown; driverError?: unknown; cause?: unknown };
-    if (x.code === 'ER_LOCK_DEADLOCK' || x.errno === 1213) return true;
-    e = x.driverError ?? x.cause;
-  }
-  return false;
+  return err instanceof ServiceUnavailableError && !(err instanceof BudgetExhaustedError);
 }
