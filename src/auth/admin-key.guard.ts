@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../common/errors';
+import { sameSecret } from '../common/same-secret';
 import { AppConfig } from '../config/app-config';
 
 export const ADMIN_KEY_HEADER = 'X-Admin-Key';
@@ -24,12 +24,4 @@ export class AdminKeyGuard implements CanActivate {
     if (typeof given !== 'string' || !given || !sameSecret(given, expected)) throw new DomainError(401, ADMIN_KEY_WRONG_DETAIL);
     return true;
   }
-}
-
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
+import { sameSecret } from '../common/same-secret';
 import { AppConfig } from '../config/app-config';
 import { verifyInternalSignature } from '../internal/internal-signature';
 
@@ -18,7 +18,7 @@ export class MetricsGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<Request>();
     const adminKey = this.config.admin.apiKey;
     const given = req.headers['x-admin-key'];
-    if (adminKey && typeof given === 'string' && given.length === adminKey.length && timingSafeEqual(Buffer.from(given), Buffer.from(adminKey))) return true;
+    if (adminKey && typeof given === 'string' && given && sameSecret(given, adminKey)) return true;
     const ts = req.headers['x-internal-timestamp'];
     const sig = req.headers['x-internal-signature'];
     const signed =
