@@ -3,27 +3,9 @@ import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { insertOrder } from './support/seed';
+import { call, Json, login } from './support/api-client';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
-
-async function call(app: TestApp, method: string, path: string, opts: { token?: string; admin?: string; body?: unknown } = {}): Promise<{ status: number; body: Json }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.admin !== undefined) headers['x-admin-key'] = opts.admin;
-  const res = await fetch(app.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-async function login(app: TestApp, openid: string): Promise<string> {
-  const redirect = encodeURIComponent(`${app.url}/wechat/credits_info.html`);
-  const auth = await fetch(`${app.config.wechat.oauthBase}/connect/oauth2/authorize?appid=${app.config.wechat.appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=x&sandbox_openid=${openid}`, {
-    redirect: 'manual',
-  });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code');
-  return (await call(app, 'GET', `/api/v1/auth/wechat?code=${code}`)).body.token;
-}
 
 async function bind(app: TestApp, clientId: string, openid: string): Promise<void> {
   const qr = await call(app, 'POST', '/api/v1/auth/wechat/qrcode', { body: { client_id: clientId } });
@@ -75,11 +57,11 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
   describe('admin support', () => {
     it('refuses a missing or wrong key, and everything when no key is configured', async () => {
       expect(await call(app, 'GET', '/api/v1/admin/anomalies')).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
-      expect(await call(app, 'GET', '/api/v1/admin/anomalies', { admin: 'wrong' })).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
+      expect(await call(app, 'GET', '/api/v1/admin/anomalies', { adminKey: 'wrong' })).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
       const keyless = await startApp({ ...db.env, DB_MIGRATE_ON_START: 'false' });
       try {
         await keyless.app.get(DatabaseService).whenReady();
-        expect(await call(keyless, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: {} })).toEqual({ status: 403, body: { detail: '管理接口未启用' } });
+        expect(await call(keyless, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: {} })).toEqual({ status: 403, body: { detail: '管理接口未启用' } });
       } finally {
         await keyless.close();
       }
@@ -89,21 +71,21 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
       const openid = 'oAdjustUser0000000000000001';
       await app.app.get(InternalApi).createOrUpdateUser({ openid, source: 'subscribe' });
       const req = { openid, delta: 5, note: 'compensation for ticket #42', request_id: 'adj-0001' };
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: true, remaining_credits: 15 } });
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: false, remaining_credits: 15 } });
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: { ...req, delta: 6 } })).status).toBe(409);
-      const below = await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: { openid, delta: -16, note: 'too much', request_id: 'adj-0002' } });
+      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: true, remaining_credits: 15 } });
+      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: false, remaining_credits: 15 } });
+      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { ...req, delta: 6 } })).status).toBe(409);
+      const below = await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: -16, note: 'too much', request_id: 'adj-0002' } });
       expect(below.status).toBe(400);
       expect(below.body.detail).toMatch(/^delta: /);
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: { openid, delta: -15, note: 'all', request_id: 'adj-0003' } })).toMatchObject({
+      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: -15, note: 'all', request_id: 'adj-0003' } })).toMatchObject({
         body: { applied: true, remaining_credits: 0 },
       });
       expect(await q("SELECT delta, ref FROM credit_ledger WHERE openid = ? AND reason = 'admin_adjust' ORDER BY id", [openid])).toEqual([
         { delta: 5, ref: 'adj-0001' },
         { delta: -15, ref: 'adj-0003' },
       ]);
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: { openid: 'oNobody', delta: 1, note: 'x', request_id: 'adj-9' } })).status).toBe(404);
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { admin: ADMIN_KEY, body: { openid, delta: 0, note: 'x', request_id: 'adj-10' } })).status).toBe(400);
+      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid: 'oNobody', delta: 1, note: 'x', request_id: 'adj-9' } })).status).toBe(404);
+      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: 0, note: 'x', request_id: 'adj-10' } })).status).toBe(400);
     });
 
     it('user lookup by openid, client_id and order_no shows bindings, orders, ledger and anomalies', async () => {
@@ -113,7 +95,7 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
       await insertOrder(app.app.get(DatabaseService).dataSource, { orderNo: 'ORDLOOKUP0000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
       await app.app.get(InternalApi).applyPayment({ order_no: 'ORDLOOKUP0000000000001', status: 'paid', transaction_id: 'T-lookup-1', total_fen: 1, payer_openid: openid }).catch(() => undefined);
       for (const by of [`openid=${openid}`, `client_id=${clientId}`, 'order_no=ORDLOOKUP0000000000001']) {
-        const r = await call(app, 'GET', `/api/v1/admin/users?${by}`, { admin: ADMIN_KEY });
+        const r = await call(app, 'GET', `/api/v1/admin/users?${by}`, { adminKey: ADMIN_KEY });
         expect(r.status).toBe(200);
         expect(r.body.user).toMatchObject({ openid, remaining_credits: 10, subscribed: true });
         expect(r.body.bindings).toEqual([expect.objectContaining({ client_id: clientId, status: 'completed' })]);
@@ -121,9 +103,9 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
         expect(r.body.ledger).toEqual([expect.objectContaining({ reason: 'signup_bonus', delta: 10 })]);
         expect(r.body.anomalies).toEqual([expect.objectContaining({ kind: 'amount_mismatch' })]);
       }
-      expect((await call(app, 'GET', '/api/v1/admin/users?openid=oNobodyAtAll', { admin: ADMIN_KEY })).status).toBe(404);
-      expect((await call(app, 'GET', '/api/v1/admin/users', { admin: ADMIN_KEY })).status).toBe(400);
-      const anomalies = await call(app, 'GET', `/api/v1/admin/anomalies?since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { admin: ADMIN_KEY });
+      expect((await call(app, 'GET', '/api/v1/admin/users?openid=oNobodyAtAll', { adminKey: ADMIN_KEY })).status).toBe(404);
+      expect((await call(app, 'GET', '/api/v1/admin/users', { adminKey: ADMIN_KEY })).status).toBe(400);
+      const anomalies = await call(app, 'GET', `/api/v1/admin/anomalies?since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { adminKey: ADMIN_KEY });
       expect(anomalies.body.anomalies.map((a: Json) => a.order_no)).toContain('ORDLOOKUP0000000000001');
     });
   });

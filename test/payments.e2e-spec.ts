@@ -6,39 +6,11 @@ import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { BuiltNotification, v2Notification, v3Notification } from './support/pay-notifications';
+import { call, Json, login, sendNotification } from './support/api-client';
 
 type Version = 'v2' | 'v3';
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function call(app: TestApp, method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: Json }> {
-  const res = await fetch(app.url + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-/** Arrives as the menu does: sandbox OAuth → code → session token. */
-async function login(app: TestApp, openid: string): Promise<string> {
-  const redirect = encodeURIComponent(`${app.url}/wechat/member.html`);
-  const auth = await fetch(
-    `${app.config.wechat.oauthBase}/connect/oauth2/authorize?appid=${app.config.wechat.appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=member&sandbox_openid=${openid}`,
-    { redirect: 'manual' },
-  );
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code');
-  const r = await call(app, 'GET', `/api/v1/auth/wechat?code=${code}`);
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
-
-async function sendNotification(target: TestApp, n: BuiltNotification): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${target.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
-  return { status: res.status, text: await res.text() };
-}
 
 const v2Success = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 

@@ -4,31 +4,12 @@ import { ReconciliationJob } from '../src/payment/reconciliation.job';
 import { shanghaiDate } from '../src/payment/reconciliation.service';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { call, Json, login } from './support/api-client';
 
 type Version = 'v2' | 'v3';
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ADMIN_KEY = 'reconcile-admin-key-0123456789';
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function call(app: TestApp, method: string, path: string, opts: { token?: string; body?: unknown; adminKey?: string } = {}): Promise<{ status: number; body: Json }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.adminKey) headers['x-admin-key'] = opts.adminKey;
-  const res = await fetch(app.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-async function login(app: TestApp, openid: string): Promise<string> {
-  const redirect = encodeURIComponent(`${app.url}/wechat/member.html`);
-  const auth = await fetch(
-    `${app.config.wechat.oauthBase}/connect/oauth2/authorize?appid=${app.config.wechat.appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=member&sandbox_openid=${openid}`,
-    { redirect: 'manual' },
-  );
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code');
-  return (await call(app, 'GET', `/api/v1/auth/wechat?code=${code}`)).body.token;
-}
 
 describe.each(dbKinds())('reconciliation [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {

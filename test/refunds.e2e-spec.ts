@@ -5,44 +5,12 @@ import { RefundSyncJob } from '../src/payment/refund-sync.job';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';
+import { call, Json, login, sendNotification } from './support/api-client';
 
 type Version = 'v2' | 'v3';
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ADMIN_KEY = 'refunds-admin-key-0123456789';
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function call(
-  app: TestApp,
-  method: string,
-  path: string,
-  opts: { token?: string; body?: unknown; adminKey?: string | null } = {},
-): Promise<{ status: number; body: Json }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.adminKey) headers['x-admin-key'] = opts.adminKey;
-  const res = await fetch(app.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-/** Arrives as the menu does: sandbox OAuth → code → session token. */
-async function login(app: TestApp, openid: string): Promise<string> {
-  const redirect = encodeURIComponent(`${app.url}/wechat/member.html`);
-  const auth = await fetch(
-    `${app.config.wechat.oauthBase}/connect/oauth2/authorize?appid=${app.config.wechat.appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=member&sandbox_openid=${openid}`,
-    { redirect: 'manual' },
-  );
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code');
-  const r = await call(app, 'GET', `/api/v1/auth/wechat?code=${code}`);
-  expect(r.status).toBe(200);
-  return r.body.token;
-}
-
-async function post(app: TestApp, path: string, n: BuiltNotification): Promise<{ status: number; text: string }> {
-  const res = await fetch(app.url + path, { method: 'POST', headers: n.headers, body: n.body });
-  return { status: res.status, text: await res.text() };
-}
 
 const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 
@@ -135,7 +103,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
         version === 'v2'
           ? v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') })
           : v3Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') });
-      expectAccepted(await post(app, '/api/v1/payment/notify', paidAgain));
+      expectAccepted(await sendNotification(app, paidAgain));
       expect(await orderStatus(orderNo)).toBe('refunded');
       expect(await credits(openid)).toBe(10);
       expect(await ledger(refundNo)).toEqual([{ delta: -20 }]);
@@ -227,7 +195,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
               ['forged on the refund URL', '/api/v1/payment/refund-notify', v3RefundNotification(app.config, facts, { tamper: true }), signError],
             ];
       for (const [name, path, n, expected] of cases) {
-        const r = await post(app, path, n);
+        const r = await sendNotification(app, n, path);
         expectRefused(r, expected);
         expect({ name, order: await orderStatus(orderNo), refund: (await refundRow(refundNo)).status, credits: await credits(openid) }).toEqual({
           name,
@@ -241,7 +209,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect((await q("SELECT COUNT(*) AS n FROM payment_anomalies WHERE kind = 'unknown_refund'"))[0].n).not.toBe(0);
 
       // The genuine one still works afterwards.
-      expectAccepted(await post(app, refundUrl, refundNotification(facts)));
+      expectAccepted(await sendNotification(app, refundNotification(facts), refundUrl));
       expect(await orderStatus(orderNo)).toBe('refunded');
       expect(await credits(openid)).toBe(10);
     });
