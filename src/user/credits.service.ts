@@ -35,8 +35,7 @@ export class CreditsService {
       const res = await this.ledger.apply(em, { openid: req.openid, reason: 'consume', ref, change: consume(req.amount) });
       if (!res.applied) {
         const first = await this.ledger.find(em, 'consume', ref);
-        const [now] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [first!.openid]);
-        return { consumed: -first!.delta, remaining_credits: Number(now.r) };
+        return { consumed: -first!.delta, remaining_credits: await this.ledger.balance(em, first!.openid) };
       }
       await execute(
         em,
@@ -44,7 +43,7 @@ export class CreditsService {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
         [req.openid, req.taskId, req.taskType, req.amount, req.requestImageCount ?? 1, req.successImageCount ?? 1, this.clock.now()],
       );
-      return { consumed: req.amount, remaining_credits: res.balanceAfter };
+      return { consumed: req.amount, remaining_credits: await this.ledger.balance(em, req.openid) };
     });
   }
 
@@ -56,10 +55,9 @@ export class CreditsService {
       if (!consumed) throw new TaskNotFoundError();
       const r = Math.min(amount ?? -consumed.delta, -consumed.delta);
       const res = await this.ledger.apply(em, { openid: consumed.openid, reason: 'refund', ref, change: refundTask(r) });
-      if (res.applied) return { refunded: r, remaining_credits: res.balanceAfter };
+      if (res.applied) return { refunded: r, remaining_credits: await this.ledger.balance(em, consumed.openid) };
       const first = await this.ledger.find(em, 'refund', ref);
-      const [now] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [consumed.openid]);
-      return { refunded: first!.delta, remaining_credits: Number(now.r) };
+      return { refunded: first!.delta, remaining_credits: await this.ledger.balance(em, consumed.openid) };
     });
   }
 }
