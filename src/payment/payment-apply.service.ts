@@ -10,7 +10,7 @@ import { grant, LedgerService } from '../user/ledger.service';
 import { AnomalyService } from './anomaly.service';
 import type { OrderStatus } from './entities/payment-order.entity';
 import { DomainError } from '../common/errors';
-import { AmountMismatchError, OrderNotFoundError, PayerMismatchError } from './payment.errors';
+import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from './payment.errors';
 
 export interface ApplyPaymentInput {
   orderNo: string;
@@ -75,6 +75,13 @@ export class PaymentApplyService {
       throw new PayerMismatchError();
     }
     if (!input.transactionId) throw new DomainError(400, 'transaction_id: required when status is paid');
+    // One WeChat Pay transaction pays one order: a signed result naming another order's transaction
+    // would hit the unique key (a 500 WeChat retries for a day); it is refused for good instead.
+    const [owner] = await this.db.run((em) => select<{ order_no: string }>(em, 'SELECT order_no FROM payment_records WHERE transaction_id = ?', [input.transactionId]));
+    if (owner && owner.order_no !== order.order_no) {
+      await this.anomalies.record(order.order_no, 'transaction_reused', `transaction ${input.transactionId} already paid order ${owner.order_no}`);
+      throw new TransactionReusedError();
+    }
 
     return this.db.transaction(async (em) => {
       const now = this.clock.now();
