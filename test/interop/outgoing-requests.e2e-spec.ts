@@ -121,7 +121,22 @@ describe.each([
     expect([placed.length, queried.length >= 1]).toEqual([1, true]);
     if (version === 'v2') checkV2(placed[0], queried, orderNo);
     else checkV3(placed[0], queried, orderNo);
+    checkPaySign(order.body.payment_params);
   });
+
+  /** The JSAPI parameters handed to the page, as the SDKs compute them (v2: the configured sign type; v3: RSA). */
+  function checkPaySign(params: Record<string, string>) {
+    const { paySign, ...unsigned } = params;
+    if (version === 'v2') {
+      expect(unsigned.signType).toBe(signType);
+      const tenpay = new Tenpay({ appid: app.config.wechat.appId, mchid: app.config.pay.mchId, partnerKey: app.config.pay.apiKey });
+      expect(tenpay._getSign(unsigned, signType)).toBe(paySign);
+    } else {
+      expect(unsigned.signType).toBe('RSA');
+      const message = Formatter.joinedByLineFeed(unsigned.appId, unsigned.timeStamp, unsigned.nonceStr, unsigned.package);
+      expect(Rsa.verify(message, paySign, keys.merchantCertificate)).toBe(true);
+    }
+  }
 
   function checkV2(placed: Recorded, queried: Recorded[], orderNo: string) {
     const tenpay = new Tenpay({ appid: app.config.wechat.appId, mchid: app.config.pay.mchId, partnerKey: app.config.pay.apiKey });
