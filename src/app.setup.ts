@@ -59,7 +59,9 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     req.rawBody = buf;
   };
   if (config.wechat.sandbox) {
-    // The simulator speaks WeChat Pay v2 (XML) and verifies v3 signatures over raw bytes.
+    // The simulator speaks WeChat Pay v2 (XML) and verifies v3 signatures over raw bytes. Like WeChat,
+    // its v2 API reads the XML whatever the Content-Type (tenpay sends application/x-www-form-urlencoded).
+    app.use(['/sandbox/pay/pay', '/sandbox/pay/secapi'], express.raw({ type: () => true, limit: '1mb' }));
     app.use('/sandbox', express.raw({ type: ['text/xml', 'application/xml'], limit: '1mb' }));
     app.use('/sandbox', express.json({ limit: '1mb', verify: keepRaw }));
   }

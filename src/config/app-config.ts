@@ -47,6 +47,8 @@ export class AppConfig {
     encodingAesKey: string;
     sandbox: boolean;
     sandboxCallbackBase: string;
+    /** The sandbox also serves WeChat's APIs at `/` on this port (SANDBOX_HOSTS_PORT); null: off. */
+    sandboxHostsPort: number | null;
     apiBase: string;
     oauthBase: string;
     mpBase: string;

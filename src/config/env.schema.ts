@@ -105,6 +105,11 @@ export class EnvSchema {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   SANDBOX_CALLBACK_BASE!: string;
 
+  // Sandbox hosts listener (issue 16, docs/sandbox-sdk.md): WeChat's APIs served at `/` on their own
+  // port, as the real hosts serve them, for SDKs that take only a base URL. Unset: no second listener.
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  SANDBOX_HOSTS_PORT?: number;
+
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   WECHAT_API_BASE!: string;
 

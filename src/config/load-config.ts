@@ -156,6 +156,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     WECHAT_ENCODING_AES_KEY: pick(source, 'WECHAT_ENCODING_AES_KEY') ?? sb('WECHAT_ENCODING_AES_KEY'),
     WECHAT_SANDBOX: sandboxRaw,
     SANDBOX_CALLBACK_BASE: (pick(source, 'SANDBOX_CALLBACK_BASE') ?? publicBase).replace(/\/+$/, ''),
+    // Sandbox hosts listener (issue 16): off unless a port is given.
+    SANDBOX_HOSTS_PORT: pick(source, 'SANDBOX_HOSTS_PORT'),
     WECHAT_API_BASE: pick(source, 'WECHAT_API_BASE') ?? (sandbox ? `${sandboxBase}/api` : PRODUCTION_REAL_HOSTS.WECHAT_API_BASE),
     WECHAT_OAUTH_BASE: pick(source, 'WECHAT_OAUTH_BASE') ?? (sandbox ? `${sandboxBase}/open` : PRODUCTION_REAL_HOSTS.WECHAT_OAUTH_BASE),
     WECHAT_MP_BASE: pick(source, 'WECHAT_MP_BASE') ?? (sandbox ? `${sandboxBase}/mp` : PRODUCTION_REAL_HOSTS.WECHAT_MP_BASE),
@@ -280,6 +282,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       encodingAesKey: env.WECHAT_ENCODING_AES_KEY,
       sandbox: env.WECHAT_SANDBOX,
       sandboxCallbackBase: env.SANDBOX_CALLBACK_BASE,
+      sandboxHostsPort: env.SANDBOX_HOSTS_PORT ?? null,
       apiBase: env.WECHAT_API_BASE.replace(/\/+$/, ''),
       oauthBase: env.WECHAT_OAUTH_BASE.replace(/\/+$/, ''),
       mpBase: env.WECHAT_MP_BASE.replace(/\/+$/, ''),

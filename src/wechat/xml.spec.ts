@@ -37,6 +37,18 @@ describe('parseWechatXml', () => {
     await expect(parseWechatXml(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<xml><a>中文</a><b>1</b></xml>')]))).resolves.toEqual(expected);
   });
 
+  it.each([
+    '<?xml version="1.0"?><xml><a>1</a></xml>',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xml>\n  <a><![CDATA[1]]></a>\n</xml>',
+    "\uFEFF <?xml version='1.0' encoding='utf-8'?><xml><a>1</a></xml>",
+  ])('accepts one leading XML declaration (tenpay, WeChat Java SDK): %j', async (body) => {
+    await expect(parseWechatXml(body)).resolves.toEqual({ a: '1' });
+  });
+
+  it('still refuses a second declaration', async () => {
+    expect((await rejection('<?xml version="1.0"?><?xml version="1.0"?><xml/>')).code).toBe('not_xml');
+  });
+
   it('gives empty elements as empty strings and ignores attributes', async () => {
     await expect(parseWechatXml('<xml><EventKey></EventKey><Ticket/><Id x="1">7</Id></xml>')).resolves.toEqual({ EventKey: '', Ticket: '', Id: '7' });
   });
@@ -88,7 +100,7 @@ describe('parseWechatXml', () => {
     expect((await rejection(body)).code).toBe('doctype');
   });
 
-  it.each(['', '   ', '{"xml":1}', 'hello', '<?xml version="1.0"?><xml><a>1</a></xml>', '<XML><a>1</a></XML>', '<root><a>1</a></root>', Buffer.from('<xml/>', 'utf16le')])(
+  it.each(['', '   ', '{"xml":1}', 'hello', '<?xml version="1.0"?><root/>', '<?xml?><xml/>', '<?xml version="1.0" foo="bar"?><xml/>', '<?xml-stylesheet href="a"?><xml/>', '<XML><a>1</a></XML>', '<root><a>1</a></root>', Buffer.from('<xml/>', 'utf16le')])(
     'rejects a body that does not start with <xml: %j',
     async (body) => {
       expect((await rejection(body)).code).toBe('not_xml');
