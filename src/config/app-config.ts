@@ -86,4 +86,15 @@ export class AppConfig {
   admin!: { apiKey: string };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
+  /** What the service accepts from outside before any work (issue 12; docs/limits.md). */
+  inbound!: {
+    /** WECHAT_MESSAGE_MODE: compatible and safe refuse plaintext pushes. */
+    messageMode: MessageMode;
+    callbackBodyLimitBytes: number;
+    callbackMaxXmlFields: number;
+    jsonMaxDepth: number;
+  };
 }
+
+/** The message mode set in the Official Account console (消息加解密方式). */
+export type MessageMode = 'plaintext' | 'compatible' | 'safe';

@@ -121,6 +121,22 @@ describe('parseWechatXml', () => {
     expect((await rejection(body)).code).toBe('malformed');
   });
 
+  it('maxFields: counts every element under the root (nested too) before parsing; CDATA content is not counted', async () => {
+    const fields = (n: number) => `<xml>${Array.from({ length: n }, (_, i) => `<F${i}>v</F${i}>`).join('')}</xml>`;
+    await expect(parseWechatXml(fields(64), 65536, { maxFields: 64 })).resolves.toHaveProperty('F63', 'v');
+    try {
+      await parseWechatXml(fields(65), 65536, { maxFields: 64 });
+      throw new Error('expected a rejection');
+    } catch (err) {
+      expect((err as XmlRejectedError).code).toBe('too_many_fields');
+    }
+    await expect(parseWechatXml('<xml><A><B/><C/></A></xml>', 65536, { maxFields: 2 })).rejects.toMatchObject({ code: 'too_many_fields' });
+    const markup = `<xml><Content><![CDATA[${'<a>'.repeat(500)}]]></Content></xml>`;
+    await expect(parseWechatXml(markup, 65536, { maxFields: 1 })).resolves.toEqual({ Content: '<a>'.repeat(500) });
+    // Without the option (WeChat Pay answers such as refund queries) nothing is counted.
+    await expect(parseWechatXml(fields(300))).resolves.toHaveProperty('F299', 'v');
+  });
+
   it('can parse a different root when asked (v2 refund req_info uses <root>)', async () => {
     await expect(parseWechatXml('<root><out_refund_no>R1</out_refund_no></root>', 65536, { rootName: 'root' })).resolves.toEqual({ out_refund_no: 'R1' });
     await expect(parseWechatXml('<xml><a>1</a></xml>', 65536, { rootName: 'root' })).rejects.toMatchObject({ code: 'not_xml' });

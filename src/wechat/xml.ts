@@ -4,6 +4,8 @@ import { XmlRejectedError } from './errors';
 export interface ParseWechatXmlOptions {
   /** Expected root element. WeChat's documents use `xml`; a decrypted v2 refund `req_info` uses `root`. */
   rootName?: string;
+  /** Most elements under the root (nested ones included), counted before parsing; callbacks pass CALLBACK_MAX_XML_FIELDS. */
+  maxFields?: number;
 }
 
 /**
@@ -58,6 +60,10 @@ export async function parseWechatXml(
   // later steps (reply building, the database) text they cannot carry.
   if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(text)) throw new XmlRejectedError('malformed', 'control characters are not allowed in XML');
 
+  if (options.maxFields !== undefined && countElements(start) - 1 > options.maxFields) {
+    throw new XmlRejectedError('too_many_fields', `more than ${options.maxFields} elements`);
+  }
+
   const parsed = parseStrict(start);
   const keys = Object.keys(parsed);
   if (keys.length !== 1 || keys[0] !== rootName) throw new XmlRejectedError('malformed', `root element is not <${rootName}>`);
@@ -77,6 +83,24 @@ export async function parseWechatXml(
     fields[name] = value;
   }
   return fields;
+}
+
+/**
+ * Start tags in the text, CDATA sections skipped: one linear scan, so a body with thousands of
+ * fields is refused for the price of an indexOf loop instead of a parse.
+ */
+function countElements(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
+    if (text.startsWith('<![CDATA[', i)) {
+      const end = text.indexOf(']]>', i + 9);
+      if (end < 0) break; // unterminated: the parser refuses it
+      i = end + 2;
+    } else if (/[A-Za-z_:]/.test(text[i + 1] ?? '')) {
+      count++;
+    }
+  }
+  return count;
 }
 
 /**
