@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import {
   ApplyPaymentRequest,
+  ApplyPushRequest,
   ApplyRefundRequest,
   CallOptions,
   ClaimNonceRequest,
@@ -54,6 +55,9 @@ export class HttpInternalApi extends InternalApi {
   }
   applyRefund(req: ApplyRefundRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['applyRefund']>>>('PUT', '/api/v1/internal/payment/refund/update', req, opts);
+  }
+  applyPush(req: ApplyPushRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['applyPush']>>>('POST', '/api/v1/internal/callback/push', req, opts);
   }
   claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['claimCallbackNonce']>>>('POST', '/api/v1/internal/callback/nonce', req, opts);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   ApplyPaymentRequest,
+  ApplyPushRequest,
   ApplyRefundRequest,
   ClaimNonceRequest,
   ConsumeCreditsRequest,
@@ -35,6 +36,9 @@ export class LocalInternalApi extends InternalApi {
   }
   applyRefund(req: ApplyRefundRequest) {
     return this.svc.applyRefund(req);
+  }
+  applyPush(req: ApplyPushRequest) {
+    return this.svc.applyPush(req);
   }
   claimCallbackNonce(req: ClaimNonceRequest) {
     return this.svc.claimCallbackNonce(req);

@@ -87,6 +87,32 @@ export interface ClaimNonceRequest {
   body_sha256: string;
 }
 
+/**
+ * Everything one push changes, applied in one transaction: the replay-guard claim of its
+ * (timestamp, nonce) pair, the user event, and the QR scene it binds. A claim that exists with the
+ * same body (a WeChat retry) applies the effects again, idempotently; with another body it is 409.
+ */
+export interface ApplyPushRequest {
+  timestamp: string;
+  nonce: string;
+  body_sha256: string;
+  /** The user event, when the push has one (with `source`). */
+  openid?: string;
+  source?: 'subscribe' | 'scan' | 'unsubscribe';
+  /** ISO 8601; WeChat's CreateTime of the event. */
+  event_time?: string;
+  /** A QR scene to bind to `openid` (a subscribe through a parametric code, or SCAN). */
+  scene?: string;
+}
+
+export interface ApplyPushResponse {
+  success: true;
+  /** false: the pair was claimed before with the same body (a WeChat retry). */
+  fresh: boolean;
+  user?: Omit<CreateOrUpdateUserResponse, 'success'>;
+  binding?: Omit<UpdateBindingResponse, 'success'>;
+}
+
 export interface ConsumeCreditsRequest {
   openid?: string;
   client_id?: string;
@@ -125,6 +151,8 @@ export abstract class InternalApi {
   abstract applyPayment(req: ApplyPaymentRequest, opts?: CallOptions): Promise<ApplyPaymentResponse>;
   /** Exactly once per refund; 404 退款单不存在 (not one we asked for); 409 退款金额与退款单不符. */
   abstract applyRefund(req: ApplyRefundRequest, opts?: CallOptions): Promise<ApplyRefundResponse>;
+  /** One push's claim and effects in one transaction; 409 重放请求 when the pair came with another body. */
+  abstract applyPush(req: ApplyPushRequest, opts?: CallOptions): Promise<ApplyPushResponse>;
   /** fresh=false: the same pair with the same body (a WeChat retry); 409 with another body. */
   abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
   /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { normalizeClientId } from '../common/client-id';
 import {
   ApplyPaymentDto,
+  ApplyPushDto,
   ApplyRefundDto,
   ClaimNonceDto,
   ConsumeCreditsDto,
@@ -54,6 +55,12 @@ export class InternalController {
   @Put('payment/refund/update')
   applyRefund(@Body() dto: ApplyRefundDto) {
     return this.svc.applyRefund(dto);
+  }
+
+  @Post('callback/push')
+  @HttpCode(200)
+  applyPush(@Body() dto: ApplyPushDto) {
+    return this.svc.applyPush(dto);
   }
 
   @Post('callback/nonce')

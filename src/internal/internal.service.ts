@@ -10,6 +10,8 @@ import { UserService } from '../user/user.service';
 import {
   ApplyPaymentRequest,
   ApplyPaymentResponse,
+  ApplyPushRequest,
+  ApplyPushResponse,
   ApplyRefundRequest,
   ApplyRefundResponse,
   ClaimNonceRequest,
@@ -83,6 +85,27 @@ export class InternalService {
       raw: req.raw,
     });
     return { success: true, applied: r.applied, refund_status: r.refundStatus, order_status: r.orderStatus };
+  }
+
+  /**
+   * One push, one transaction (docs/performance.md): the replay-guard claim, the user event and the
+   * QR binding commit together or not at all, and in the split plan it is one signed call.
+   */
+  async applyPush(req: ApplyPushRequest): Promise<ApplyPushResponse> {
+    if ((req.source || req.scene) && !req.openid) throw new DomainError(400, 'openid: required with source or scene');
+    if (req.scene && req.source !== 'subscribe' && req.source !== 'scan') throw new DomainError(400, 'scene: binds on subscribe or scan only');
+    await this.nonces.purgeOccasionally();
+    return this.db.transaction(async (em) => {
+      const { fresh } = await this.nonces.claimIn(em, req.timestamp, req.nonce, req.body_sha256);
+      const out: ApplyPushResponse = { success: true, fresh };
+      if (req.openid && req.source) {
+        out.user = await this.users.upsertIn(em, req.openid, req.source, req.event_time ? new Date(req.event_time) : undefined);
+      }
+      if (req.openid && req.scene && (req.source === 'subscribe' || req.source === 'scan')) {
+        out.binding = await this.bindings.updateBindingIn(em, req.scene, req.openid, req.source);
+      }
+      return out;
+    });
   }
 
   async claimCallbackNonce(req: ClaimNonceRequest): Promise<{ success: true; fresh: boolean }> {

@@ -106,6 +106,34 @@ export function internalApiContract(subject: () => ContractSubject): void {
     await expectDomainError(api().claimCallbackNonce({ ...req, body_sha256: 'b'.repeat(64) }), 409, '重放请求');
   });
 
+  it('applyPush: the claim, the user event and the binding in one call; a retry changes nothing twice; another body is 409 and changes nothing', async () => {
+    const clientId = uid('PC_push_');
+    const scene = uid('bind_push');
+    await insertQrScene(subject().ds, { sceneStr: scene, clientId, expireAt: new Date(Date.now() + 600_000) });
+    const openid = uid('oPush');
+    const req = { timestamp: String(Math.floor(Date.now() / 1000)), nonce: uid('n'), body_sha256: 'c'.repeat(64), openid, source: 'subscribe' as const, scene };
+    expect(await api().applyPush(req)).toEqual({
+      success: true,
+      fresh: true,
+      user: { created: true, credits_granted: 10, user: { openid, remaining_credits: 10, is_member: false, subscribed: true } },
+      binding: { bound: true },
+    });
+    expect(await api().resolveClient(clientId)).toMatchObject({ openid, subscribed: true });
+    // WeChat's retry: same pair, same body — applied again idempotently.
+    expect(await api().applyPush(req)).toMatchObject({ fresh: false, user: { created: false, credits_granted: 0, user: { remaining_credits: 10 } }, binding: { bound: true } });
+    const ledger = () => q('SELECT reason, delta FROM credit_ledger WHERE openid = ?', [openid]);
+    expect(await ledger()).toEqual([{ reason: 'signup_bonus', delta: 10 }]);
+    // The same pair with another body: a replay, refused with nothing changed.
+    const other = uid('oReplay');
+    await expectDomainError(api().applyPush({ ...req, body_sha256: 'd'.repeat(64), openid: other }), 409, '重放请求');
+    expect(await q('SELECT openid FROM wechat_users WHERE openid = ?', [other])).toEqual([]);
+    // A push without effects still claims its pair; a scene needs an openid and a binding event.
+    const bare = { timestamp: req.timestamp, nonce: uid('n'), body_sha256: 'e'.repeat(64) };
+    expect(await api().applyPush(bare)).toEqual({ success: true, fresh: true });
+    expect(await api().claimCallbackNonce(bare)).toEqual({ success: true, fresh: false });
+    await expectDomainError(api().applyPush({ ...bare, nonce: uid('n'), scene }), 400, 'openid: required with source or scene');
+  });
+
   it('consumeCredits: charges once per task, by openid or bound client_id; short → 402 and nothing written', async () => {
     const openid = uid('oSpend');
     await api().createOrUpdateUser({ openid, source: 'subscribe' });

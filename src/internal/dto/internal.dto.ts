@@ -48,6 +48,13 @@ export class ClaimNonceDto {
   @Matches(/^[0-9a-f]{64}$/) body_sha256!: string;
 }
 
+export class ApplyPushDto extends ClaimNonceDto {
+  @IsOptional() @Matches(OPENID) openid?: string;
+  @IsOptional() @IsIn(['subscribe', 'scan', 'unsubscribe']) source?: 'subscribe' | 'scan' | 'unsubscribe';
+  @IsOptional() @IsISO8601() event_time?: string;
+  @IsOptional() @IsString() @Length(1, 64) scene?: string;
+}
+
 export class ConsumeCreditsDto {
   @IsOptional() @Matches(OPENID) openid?: string;
   @IsOptional() @Transform(trimString) @Matches(CLIENT_ID_PATTERN, clientIdRule) client_id?: string;
