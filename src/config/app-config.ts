@@ -84,4 +84,6 @@ export class AppConfig {
   admin!: { apiKey: string };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
+  /** Shared rate limits: url '' = throttler counters in process memory (docs/limits.md). */
+  redis!: { url: string; keyPrefix: string };
 }

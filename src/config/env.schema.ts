@@ -247,4 +247,11 @@ export class EnvSchema {
   /** Raw `notify_data` of payments and refunds is cleared after this many days (amounts, ids, times stay). */
   @Transform(toInt) @IsInt() @Min(1) @Max(36500)
   NOTIFY_DATA_RETENTION_DAYS!: number;
+
+  // Shared rate limits (docs/limits.md "Shared rate limits"): throttler counters in Redis when set.
+  @Matches(/^(rediss?:\/\/\S+)?$/, { message: 'must be empty or a redis:// / rediss:// URL' })
+  REDIS_URL!: string;
+
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' })
+  REDIS_KEY_PREFIX!: string;
 }

@@ -205,6 +205,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     LOG_LEVEL: (pick(source, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     RATE_LIMIT_PER_MINUTE: pick(source, 'RATE_LIMIT_PER_MINUTE') ?? '120',
     NOTIFY_DATA_RETENTION_DAYS: pick(source, 'NOTIFY_DATA_RETENTION_DAYS') ?? '180',
+    // Shared rate limits (docs/limits.md): empty REDIS_URL = counters in process memory.
+    REDIS_URL: pick(source, 'REDIS_URL') ?? '',
+    REDIS_KEY_PREFIX: pick(source, 'REDIS_KEY_PREFIX') ?? 'image-classifier:',
   };
 
   const env = plainToInstance(EnvSchema, raw);
@@ -325,6 +328,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       timeoutMs: env.INTERNAL_API_TIMEOUT_MS,
     },
     ops: { notifyDataRetentionDays: env.NOTIFY_DATA_RETENTION_DAYS },
+    // Shared rate limits (docs/limits.md "Shared rate limits").
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
   } satisfies Omit<AppConfig, never>);
   return Object.freeze(config);
 }
