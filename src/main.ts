@@ -91,12 +91,16 @@ async function runPrimary(config: AppConfig): Promise<void> {
   }
   // Workers run the file on disk at the time they are forked: a reload picks up a new build.
   cluster.setupPrimary({ exec: resolve(process.argv[1]) });
-  const workers = (pool = new WorkerPool(config.http.workers, { DB_MIGRATE_ON_START: 'false' }, SHUTDOWN_GRACE_MS));
+  const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: false }, config.http);
+  const allLost = () => {
+    console.error('every worker exited and the inherited socket went with them: exiting so that systemd restarts the service with it');
+    process.exit(1);
+  };
+  const workers = (pool = new WorkerPool(config.http.workers, { DB_MIGRATE_ON_START: 'false' }, SHUTDOWN_GRACE_MS, 'fd' in target ? allLost : undefined));
   workers.start();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => void workers.stop().then(() => process.exit(0)));
   }
-  const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: false }, config.http);
   console.log(`primary ${process.pid}: ${config.http.workers} workers on ${describeTarget(target)}; SIGHUP replaces them with the build on disk`);
 }
 

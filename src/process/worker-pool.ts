@@ -22,6 +22,9 @@ export class WorkerPool {
   private readonly expectedExits = new Set<number>();
   /** New workers of a reload that have not listened yet: their exit fails the reload instead. */
   private readonly onProbation = new Set<number>();
+  /** Workers listening now; `everListened`: the shared listening handle was opened at least once. */
+  private readonly listeningIds = new Set<number>();
+  private everListened = false;
   private stopping = false;
   private reloading = false;
 
@@ -29,11 +32,24 @@ export class WorkerPool {
     private readonly size: number,
     private readonly workerEnv: Record<string, string>,
     private readonly graceMs: number,
+    /**
+     * Called instead of starting another worker when the last listening one died: node's cluster
+     * closes the shared listening handle with its last worker, which an inherited socket (fd 3)
+     * cannot survive (a new worker's listen fails); the service must be restarted with it.
+     */
+    private readonly onAllLost?: () => void,
   ) {}
 
   start(): void {
+    cluster.on('listening', (worker) => {
+      this.listeningIds.add(worker.id);
+      this.everListened = true;
+    });
     cluster.on('exit', (worker, code, signal) => {
+      this.listeningIds.delete(worker.id);
       if (this.expectedExits.delete(worker.id) || this.onProbation.has(worker.id) || this.stopping) return;
+      // No worker listens any more: node has closed the shared handle (and with it fd 3).
+      if (this.onAllLost && this.everListened && this.listeningIds.size === 0) return this.onAllLost();
       console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
       this.fork();
     });
