@@ -94,6 +94,8 @@ export class AppConfig {
     callbackMaxXmlFields: number;
     jsonMaxDepth: number;
   };
+  /** Shared rate limits: url '' = throttler counters in process memory (docs/limits.md). */
+  redis!: { url: string; keyPrefix: string };
 }
 
 /** The message mode set in the Official Account console (消息加解密方式). */

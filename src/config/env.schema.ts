@@ -276,4 +276,10 @@ export class EnvSchema {
   /** Deepest nesting of a JSON request body, checked before parsing. */
   @Transform(toInt) @IsInt() @Min(4) @Max(512)
   JSON_MAX_DEPTH!: number;
+  // Shared rate limits (docs/limits.md "Shared rate limits"): throttler counters in Redis when set.
+  @Matches(/^(rediss?:\/\/\S+)?$/, { message: 'must be empty or a redis:// / rediss:// URL' })
+  REDIS_URL!: string;
+
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' })
+  REDIS_KEY_PREFIX!: string;
 }

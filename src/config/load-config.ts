@@ -212,6 +212,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     CALLBACK_BODY_LIMIT: pick(source, 'CALLBACK_BODY_LIMIT') ?? '16kb',
     CALLBACK_MAX_XML_FIELDS: pick(source, 'CALLBACK_MAX_XML_FIELDS') ?? '64',
     JSON_MAX_DEPTH: pick(source, 'JSON_MAX_DEPTH') ?? '32',
+    // Shared rate limits (docs/limits.md): empty REDIS_URL = counters in process memory.
+    REDIS_URL: pick(source, 'REDIS_URL') ?? '',
+    REDIS_KEY_PREFIX: pick(source, 'REDIS_KEY_PREFIX') ?? 'image-classifier:',
   };
 
   const env = plainToInstance(EnvSchema, raw);
@@ -340,6 +343,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       callbackMaxXmlFields: env.CALLBACK_MAX_XML_FIELDS,
       jsonMaxDepth: env.JSON_MAX_DEPTH,
     },
+    // Shared rate limits (docs/limits.md "Shared rate limits").
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
   } satisfies Omit<AppConfig, never>);
   return Object.freeze(config);
 }
