@@ -3,6 +3,7 @@ import {
   ApplyPaymentRequest,
   ApplyRefundRequest,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
   InternalApi,
@@ -47,5 +48,8 @@ export class LocalInternalApi extends InternalApi {
   }
   resolveClient(clientId: string) {
     return this.svc.resolveClient(clientId);
+  }
+  consoleLogin(req: ConsoleLoginRequest) {
+    return this.svc.consoleLogin(req);
   }
 }

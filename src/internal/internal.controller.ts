@@ -5,6 +5,7 @@ import {
   ApplyPaymentDto,
   ApplyRefundDto,
   ClaimNonceDto,
+  ConsoleLoginDto,
   ConsumeCreditsDto,
   CreateBindingDto,
   CreateOrUpdateUserDto,
@@ -77,5 +78,11 @@ export class InternalController {
   @Get('client/:client_id')
   resolveClient(@Param('client_id') clientId: string) {
     return this.svc.resolveClient(normalizeClientId(clientId));
+  }
+
+  @Post('console/login')
+  @HttpCode(200)
+  consoleLogin(@Body() dto: ConsoleLoginDto) {
+    return this.svc.consoleLogin(dto);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { CONSOLE_LOGIN_TEXTS, CONSOLE_SCENE_PATTERN, CONSOLE_SCENE_PREFIX } from '../console/console-login-scene';
 import { InternalApi } from '../internal/internal-api';
 import { CallbackBudget } from './callback-budget';
 import { PushMessage } from './push-message';
@@ -63,6 +64,12 @@ export class PushEventHandler {
   private async bindLine(scene: string, openid: string, event: 'subscribe' | 'scan', budget: CallbackBudget): Promise<string> {
     const texts = this.config.wechat.texts;
     if (!scene || scene.length > MAX_SCENE_LENGTH) return texts.bindExpired;
+    // An operator-console login code (docs/operator-guide.md), never a desktop binding.
+    if (scene.startsWith(CONSOLE_SCENE_PREFIX)) {
+      if (!CONSOLE_SCENE_PATTERN.test(scene)) return CONSOLE_LOGIN_TEXTS.expired;
+      const res = await budget.run((opts) => this.api.consoleLogin({ scene, openid }, opts));
+      return CONSOLE_LOGIN_TEXTS[res.result];
+    }
     const res = await budget.run((opts) => this.api.updateBinding({ scene, openid, event }, opts));
     return res.bound ? texts.bindSuccess : texts.bindExpired;
   }
