@@ -4,6 +4,9 @@ import { DomainError } from '../common/errors';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
 import { execute, select, toDate } from '../database/sql';
+import { DIFFERENCE_ANOMALY } from '../payment/reconciliation.service';
+
+const BILL_KINDS = Object.values(DIFFERENCE_ANOMALY);
 
 type Row = Record<string, unknown>;
 
@@ -82,7 +85,7 @@ export class ConsoleOpsService {
   /** The differences the daily job recorded for a date (as `bill_*` anomalies). */
   async reconciliationDifferences(date: string): Promise<AnomalyView[]> {
     const rows = await this.db.run((em) =>
-      select<Row>(em, "SELECT * FROM payment_anomalies WHERE kind LIKE 'bill\\_%' ESCAPE '\\' AND detail LIKE ? ORDER BY id", [`trade bill ${date}:%`]),
+      select<Row>(em, `SELECT * FROM payment_anomalies WHERE kind IN (${BILL_KINDS.map(() => '?').join(', ')}) AND detail LIKE ? ORDER BY id`, [...BILL_KINDS, `trade bill ${date}:%`]),
     );
     return rows.map(anomalyView);
   }
