@@ -27,11 +27,13 @@ describe('operator console [sqlite]', () => {
   let h: PagesHarness;
   const contexts: BrowserContext[] = [];
   const errors: string[] = [];
+  let browsers = 0;
 
   beforeAll(async () => {
     db = await TestDatabase.create('sqlite');
     [t, browser] = await Promise.all([
-      startApp({ ...db.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '100000', ADMIN_OPENIDS: `oSomeoneElse, ${OPERATOR}` }),
+      // Login codes are limited to 10 a minute per IP: each browser here comes from its own address (via the trusted proxy header).
+      startApp({ ...db.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'loopback', ADMIN_OPENIDS: `oSomeoneElse, ${OPERATOR}` }),
       launchChromium(),
     ]);
     h = new PagesHarness(t, browser);
@@ -52,7 +54,15 @@ describe('operator console [sqlite]', () => {
 
   /** A fresh browser (phone by default): page errors and dialogs are failures. */
   async function newPage(viewport = MOBILE_VIEWPORT): Promise<Page> {
-    const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN', timezoneId: 'America/Los_Angeles', isMobile: viewport === MOBILE_VIEWPORT, hasTouch: viewport === MOBILE_VIEWPORT });
+    const context = await browser.newContext({
+      viewport,
+      deviceScaleFactor: 1,
+      locale: 'zh-CN',
+      timezoneId: 'America/Los_Angeles',
+      isMobile: viewport === MOBILE_VIEWPORT,
+      hasTouch: viewport === MOBILE_VIEWPORT,
+      extraHTTPHeaders: { 'X-Forwarded-For': `198.51.100.${++browsers}` },
+    });
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
