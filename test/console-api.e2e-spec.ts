@@ -176,6 +176,51 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     expect((await req('POST', '/reconciliation/2020-13-45/run')).status).toBe(400);
   });
 
+  it('user actions: adjust applies once per request_id; unbind frees a desktop; a refused refund is audited; logout clears the cookie', async () => {
+    const openid = uid('oUser');
+    await t.app.get(InternalApi).createOrUpdateUser({ openid, source: 'subscribe' });
+    const adjust = { openid, delta: 5, reason: '补偿测试', request_id: uid('adj-req-') };
+    expect((await req('POST', '/users/adjust', { body: adjust })).body).toEqual({ success: true, applied: true, remaining_credits: 15 });
+    expect((await req('POST', '/users/adjust', { body: adjust })).body).toEqual({ success: true, applied: false, remaining_credits: 15 });
+    expect((await req('POST', '/users/adjust', { body: { ...adjust, reason: ' ', request_id: uid('adj-req-') } })).status).toBe(400);
+    expect((await req('POST', '/users/adjust', { body: { ...adjust, delta: -100, request_id: uid('adj-req-') } })).status).toBe(400);
+    expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE openid = ? AND reason = 'admin_adjust'", [openid])).toEqual([{ n: 1 }]);
+
+    const clientId = uid('PC_console_');
+    const scene = uid('bind_console');
+    await q('INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      scene,
+      clientId,
+      uid('ticket'),
+      'http://weixin.qq.com/q/x',
+      at(new Date(Date.now() + 600_000)),
+      at(new Date()),
+    ]);
+    await t.app.get(InternalApi).updateBinding({ scene, openid, event: 'scan' });
+    const user = (await req('GET', `/users?client_id=${clientId}`)).body;
+    expect(user.bindings).toEqual([expect.objectContaining({ client_id: clientId, status: 'completed' })]);
+    expect((await req('POST', '/users/unbind', { body: { openid, binding_id: user.bindings[0].id } })).body).toEqual({ success: true });
+    expect((await t.app.get(InternalApi).resolveClient(clientId)).openid).toBeNull();
+    expect((await req('POST', '/users/unbind', { body: { openid, binding_id: user.bindings[0].id } })).status).toBe(404);
+
+    const pending = uid('ORDP');
+    await q("INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at) VALUES (?, ?, 'credits', '9.90', 990, 10, 'pending', 'v2', ?)", [
+      pending,
+      openid,
+      at(new Date()),
+    ]);
+    expect(await req('POST', `/orders/${pending}/refund`, { body: { note: '测试退款', request_id: uid('rf-req-') } })).toMatchObject({ status: 409, body: { detail: '订单未支付，不能退款' } });
+    expect((await req('GET', `/orders/${pending}/refund-preview`)).body).toMatchObject({ refundable_fen: 0, credits_due: 0 });
+    const actions = (await req('GET', `/audit?target=user:${openid}`)).body.entries.map((e: Json) => e.action);
+    // Invalid input (the blank reason) is a 400 before any action: only the refused action itself is audited.
+    expect(actions).toEqual(['unbind_refused', 'unbind', 'adjust_refused', 'adjust', 'adjust']);
+    expect(await q('SELECT action FROM console_audit WHERE target = ?', [`order:${pending}`])).toEqual([{ action: 'refund_refused' }]);
+
+    const out = await req('POST', '/logout');
+    expect(out.status).toBe(200);
+    expect(out.headers.get('set-cookie')).toBe('wx_console=; Path=/api/v1/console; Max-Age=0; HttpOnly; SameSite=Strict');
+  });
+
   it('menu: shows the live and the configured menu; publishing is audited with the menu before and after', async () => {
     const m = await req('GET', '/menu');
     expect(m.body.configured.button[1].sub_button).toHaveLength(3);
