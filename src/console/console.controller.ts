@@ -93,10 +93,17 @@ export class ConsoleController {
     if (!ORDER_NO.test(orderNo)) throw new DomainError(404, '订单不存在');
     const before = await this.refunds.preview(orderNo, dto.amount_fen);
     const target = `order:${orderNo}`;
-    return this.audited(req, 'refund', target, { order_status: before.order_status, refundable_fen: before.refundable_fen, amount_fen: before.amount_fen, note: dto.note }, async () => {
+    const facts = { order_status: before.order_status, refundable_fen: before.refundable_fen, requested_fen: dto.amount_fen ?? before.refundable_fen, note: dto.note };
+    return this.audited(req, 'refund', target, facts, async () => {
       const r = await this.refunds.requestRefund({ orderNo, amountFen: dto.amount_fen, note: dto.note, requestId: `console:${dto.request_id}` });
       // The user's history shows it too.
-      await this.audit.record({ operator: req.consoleCaller!.openid, requestId: req.consoleCaller!.requestId, action: 'refund', target: `user:${before.openid}`, after: { order_no: orderNo, refund_no: r.refund.refund_no, amount_fen: r.refund.amount_fen } });
+      await this.audit.record({
+        operator: req.consoleCaller!.openid,
+        requestId: req.consoleCaller!.requestId,
+        action: 'refund',
+        target: `user:${before.openid}`,
+        after: { order_no: orderNo, refund_no: r.refund.refund_no, amount_fen: r.refund.amount_fen },
+      });
       return {
         result: { success: true, created: r.created, refund: r.refund, order: { order_no: orderNo, status: r.orderStatus } },
         after: { refund_no: r.refund.refund_no, refund_status: r.refund.status, amount_fen: r.refund.amount_fen, order_status: r.orderStatus, created: r.created },
@@ -149,7 +156,8 @@ export class ConsoleController {
   /** The menu WeChat shows now, and the one this service would publish (built from config). */
   @Get('menu')
   async menu() {
-    return { success: true, live: await this.menus.get().catch((e: unknown) => ({ error: e instanceof DomainError ? e.detail : 'unavailable' })), configured: this.menus.defaultMenu() };
+    const live = await this.menus.get().catch((e: unknown) => ({ error: e instanceof DomainError ? e.detail : 'unavailable' }));
+    return { success: true, live, configured: this.menus.defaultMenu() };
   }
 
   @Post('menu/publish')
@@ -183,7 +191,8 @@ export class ConsoleController {
       return result;
     } catch (err) {
       if (err instanceof DomainError) {
-        await this.audit.record({ operator: caller.openid, requestId: caller.requestId, action: `${action}_refused`.slice(0, 32), target, before, after: { status: err.status, detail: err.detail } });
+        const refused = { status: err.status, detail: err.detail };
+        await this.audit.record({ operator: caller.openid, requestId: caller.requestId, action: `${action}_refused`.slice(0, 32), target, before, after: refused });
       }
       throw err;
     }
