@@ -3,6 +3,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
+import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
 import { rateLimitStorage } from './common/rate-limit-storage';
 import { AppConfig } from './config/app-config';
@@ -70,6 +71,8 @@ export class AppModule {
         OpsModule,
         UserModule,
         SupportModule,
+        // The operator console at /admin/ (docs/operator-guide.md).
+        ConsoleModule,
         // The member pages and public/ (api.md "Static pages"); role web serves none of them.
         StaticModule,
       );

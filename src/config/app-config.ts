@@ -84,6 +84,8 @@ export class AppConfig {
   qr!: { expireSeconds: number };
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
   admin!: { apiKey: string };
+  /** Operator console (docs/operator-guide.md): openids allowed to log in (empty = console off), session length. */
+  console!: { adminOpenids: string[]; sessionMinutes: number };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
   /** What the service accepts from outside before any work (issue 12; docs/limits.md). */

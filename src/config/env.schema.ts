@@ -232,6 +232,13 @@ export class EnvSchema {
   @IsString()
   ADMIN_API_KEY!: string;
 
+  // Operator console (docs/operator-guide.md): who may log in by QR, and how long a session lasts.
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*[A-Za-z0-9_-]{1,64}\s*)*)?,?\s*$/, { message: 'must be a comma-separated list of openids' })
+  ADMIN_OPENIDS!: string;
+
+  @Transform(toInt) @IsInt() @Min(5) @Max(480)
+  CONSOLE_SESSION_MINUTES!: number;
+
   @IsIn(['local', 'http'])
   INTERNAL_API_TRANSPORT!: 'local' | 'http';
 

@@ -198,6 +198,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     SESSION_TTL_SECONDS: pick(source, 'SESSION_TTL_SECONDS') ?? '7200',
     ALLOW_OPENID_HEADER: pick(source, 'ALLOW_OPENID_HEADER') ?? 'false',
     ADMIN_API_KEY: pick(source, 'ADMIN_API_KEY') ?? '',
+    // Operator console.
+    ADMIN_OPENIDS: pick(source, 'ADMIN_OPENIDS') ?? '',
+    CONSOLE_SESSION_MINUTES: pick(source, 'CONSOLE_SESSION_MINUTES') ?? '30',
     INTERNAL_API_TRANSPORT: pick(source, 'INTERNAL_API_TRANSPORT') ?? (role === 'web' ? 'http' : 'local'),
     INTERNAL_API_BASE_URL: pick(source, 'INTERNAL_API_BASE_URL'),
     INTERNAL_API_SECRET: pick(source, 'INTERNAL_API_SECRET') ?? '',
@@ -330,6 +333,11 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     qr: { expireSeconds: env.QR_EXPIRE_SECONDS },
     session: { secret: sessionSecret, ttlSeconds: env.SESSION_TTL_SECONDS, allowOpenidHeader: env.ALLOW_OPENID_HEADER },
     admin: { apiKey: env.ADMIN_API_KEY },
+    // Operator console: an empty list switches it off.
+    console: {
+      adminOpenids: env.ADMIN_OPENIDS.split(',').map((s) => s.trim()).filter(Boolean),
+      sessionMinutes: env.CONSOLE_SESSION_MINUTES,
+    },
     internal: {
       transport: env.INTERNAL_API_TRANSPORT,
       baseUrl: (env.INTERNAL_API_BASE_URL ?? '').replace(/\/+$/, ''),

@@ -12,6 +12,7 @@ import {
   ApplyRefundRequest,
   CallOptions,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
   InternalApi,
@@ -70,6 +71,9 @@ export class HttpInternalApi extends InternalApi {
   }
   resolveClient(clientId: string, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>('GET', `/api/v1/internal/client/${encodeURIComponent(clientId)}`, undefined, opts);
+  }
+  consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['consoleLogin']>>>('POST', '/api/v1/internal/console/login', req, opts);
   }
 
   /** Times every call by operation (the path without its parameter) and outcome. */

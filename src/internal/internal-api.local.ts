@@ -4,6 +4,7 @@ import {
   ApplyPushRequest,
   ApplyRefundRequest,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
   InternalApi,
@@ -51,5 +52,8 @@ export class LocalInternalApi extends InternalApi {
   }
   resolveClient(clientId: string) {
     return this.svc.resolveClient(clientId);
+  }
+  consoleLogin(req: ConsoleLoginRequest) {
+    return this.svc.consoleLogin(req);
   }
 }

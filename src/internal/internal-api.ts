@@ -136,6 +136,17 @@ export interface ResolveClientResponse {
   is_member: boolean;
 }
 
+/** A scan of an operator-console login code (scene `console_…`): approved for ADMIN_OPENIDS, else refused. */
+export interface ConsoleLoginRequest {
+  scene: string;
+  openid: string;
+}
+
+export interface ConsoleLoginResponse {
+  success: true;
+  result: 'approved' | 'refused' | 'expired';
+}
+
 /** Per-call options: the callback's remaining budget (internal.md: one budget per callback). */
 export interface CallOptions {
   /** Absolute deadline (ms since epoch) for this call, retries included. */
@@ -160,4 +171,6 @@ export abstract class InternalApi {
   /** At most what the task consumed, once; unknown task → 404 任务不存在. */
   abstract refundCredits(req: RefundCreditsRequest, opts?: CallOptions): Promise<{ success: true; refunded: number; remaining_credits: number }>;
   abstract resolveClient(clientId: string, opts?: CallOptions): Promise<ResolveClientResponse>;
+  /** Unknown, expired or already scanned codes → `expired`; a refusal is written to the console audit. */
+  abstract consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions): Promise<ConsoleLoginResponse>;
 }

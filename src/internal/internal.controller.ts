@@ -6,6 +6,7 @@ import {
   ApplyPushDto,
   ApplyRefundDto,
   ClaimNonceDto,
+  ConsoleLoginDto,
   ConsumeCreditsDto,
   CreateBindingDto,
   CreateOrUpdateUserDto,
@@ -84,5 +85,11 @@ export class InternalController {
   @Get('client/:client_id')
   resolveClient(@Param('client_id') clientId: string) {
     return this.svc.resolveClient(normalizeClientId(clientId));
+  }
+
+  @Post('console/login')
+  @HttpCode(200)
+  consoleLogin(@Body() dto: ConsoleLoginDto) {
+    return this.svc.consoleLogin(dto);
   }
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/errors';
+import { ConsoleLoginService } from '../console/console-login.service';
 import { DatabaseService } from '../database/database.service';
 import { PaymentApplyService } from '../payment/payment-apply.service';
 import { RefundService } from '../payment/refund.service';
@@ -15,6 +17,8 @@ import {
   ApplyRefundRequest,
   ApplyRefundResponse,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
+  ConsoleLoginResponse,
   ConsumeCreditsRequest,
   CreateBindingResponse,
   CreateOrUpdateUserRequest,
@@ -41,6 +45,7 @@ export class InternalService {
     private readonly nonces: NonceService,
     private readonly payments: PaymentApplyService,
     private readonly refunds: RefundService,
+    private readonly consoleLogins: ConsoleLoginService,
   ) {}
 
   async health(): Promise<InternalHealth> {
@@ -136,5 +141,10 @@ export class InternalService {
 
   async resolveClient(clientId: string): Promise<ResolveClientResponse> {
     return { success: true, ...(await this.bindings.resolveClient(clientId)) };
+  }
+
+  async consoleLogin(req: ConsoleLoginRequest): Promise<ConsoleLoginResponse> {
+    // The push has no request of its own in the console's sense: the audit row gets a fresh id.
+    return { success: true, result: await this.consoleLogins.scanned(req.scene, req.openid, `push-${randomUUID()}`) };
   }
 }

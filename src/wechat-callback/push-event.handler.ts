@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ApplyPushRequest, InternalApi } from '../internal/internal-api';
+import { CONSOLE_LOGIN_TEXTS, CONSOLE_SCENE_PATTERN, CONSOLE_SCENE_PREFIX } from '../internal/console-login-scene';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { CallbackRejection } from './callback-rejection';
@@ -33,17 +34,21 @@ export class PushEventHandler {
     if (event === 'subscribe') {
       // A subscribe through a parametric code carries `qrscene_<scene>`; a plain follow has no key.
       const scene = msg.eventKey.startsWith(QR_SCENE_PREFIX) ? msg.eventKey.slice(QR_SCENE_PREFIX.length) : undefined;
-      const res = await this.apply(claim, msg, 'subscribe', scene, budget);
+      const login = scene !== undefined && isConsoleScene(scene);
+      const res = await this.apply(claim, msg, 'subscribe', login ? undefined : scene, budget);
       const granted = res.user?.credits_granted ?? 0;
       const lines = [granted > 0 ? texts.welcome.split('{credits}').join(String(granted)) : texts.welcomeBack];
-      if (scene !== undefined) lines.push(res.binding?.bound ? texts.bindSuccess : texts.bindExpired);
+      if (login) lines.push(await this.consoleLogin(scene, msg.openid, budget));
+      else if (scene !== undefined) lines.push(res.binding?.bound ? texts.bindSuccess : texts.bindExpired);
       return { kind: 'text', lines };
     }
     if (event === 'scan') {
       // A follower with no row yet (e.g. followed before this service) gets one, with initial credits.
       // SCAN's key is the bare scene; tolerate the subscribe-style prefix all the same.
       const scene = msg.eventKey.startsWith(QR_SCENE_PREFIX) ? msg.eventKey.slice(QR_SCENE_PREFIX.length) : msg.eventKey;
-      const res = await this.apply(claim, msg, 'scan', scene || undefined, budget);
+      const login = isConsoleScene(scene);
+      const res = await this.apply(claim, msg, 'scan', login ? undefined : scene || undefined, budget);
+      if (login) return { kind: 'text', lines: [await this.consoleLogin(scene, msg.openid, budget)] };
       if (!scene) return { kind: 'success' };
       return { kind: 'text', lines: [res.binding?.bound ? texts.bindSuccess : texts.bindExpired] };
     }
@@ -54,6 +59,13 @@ export class PushEventHandler {
     // Messages and other events change nothing, but their pair is claimed all the same.
     await this.apply(claim, msg, undefined, undefined, budget);
     return { kind: 'success' };
+  }
+
+  /** An operator-console login code (docs/operator-guide.md), never a desktop binding. */
+  private async consoleLogin(scene: string, openid: string, budget: CallbackBudget): Promise<string> {
+    if (!CONSOLE_SCENE_PATTERN.test(scene)) return CONSOLE_LOGIN_TEXTS.expired;
+    const res = await budget.run((opts) => this.api.consoleLogin({ scene, openid }, opts));
+    return CONSOLE_LOGIN_TEXTS[res.result];
   }
 
   /**
@@ -72,6 +84,10 @@ export class PushEventHandler {
       throw err;
     }
   }
+}
+
+function isConsoleScene(scene: string): boolean {
+  return scene.startsWith(CONSOLE_SCENE_PREFIX);
 }
 
 /** WeChat's CreateTime as ISO 8601, when it sent a usable one. */

@@ -2,7 +2,10 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../src/common/errors';
 import type { InternalApi } from '../../src/internal/internal-api';
 import { expectInvariants } from '../setup/invariants';
-import { insertLegacyBinding, insertOrder, insertQrScene, insertRefund } from './seed';
+import { insertConsoleScene, insertLegacyBinding, insertOrder, insertQrScene, insertRefund } from './seed';
+
+/** The operator the contract's app server lists in ADMIN_OPENIDS (console login). */
+export const CONTRACT_OPERATOR = 'oContractOperator';
 
 export interface ContractSubject {
   api: InternalApi;
@@ -166,6 +169,26 @@ export function internalApiContract(subject: () => ContractSubject): void {
     await expectDomainError(api().refundCredits({ task_id: uid('none'), task_type: 'image_edit' }), 404, '任务不存在');
     expect(await q('SELECT total_credits, used_credits, remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([
       { total_credits: 10, used_credits: 0, remaining_credits: 10 },
+    ]);
+  });
+
+  it('consoleLogin: a listed operator approves a live console code once; anyone else is refused and audited; the rest is expired', async () => {
+    const [live, other, old] = [uid('console_live'), uid('console_other'), uid('console_old')];
+    await insertConsoleScene(subject().ds, { sceneStr: live, expireAt: new Date(Date.now() + 120_000) });
+    await insertConsoleScene(subject().ds, { sceneStr: other, expireAt: new Date(Date.now() + 120_000) });
+    await insertConsoleScene(subject().ds, { sceneStr: old, expireAt: new Date(Date.now() - 1000) });
+    expect(await api().consoleLogin({ scene: live, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'approved' });
+    // Single use: a second scan (even by the operator) changes nothing.
+    expect(await api().consoleLogin({ scene: live, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    const stranger = uid('oStranger');
+    expect(await api().consoleLogin({ scene: other, openid: stranger })).toEqual({ success: true, result: 'refused' });
+    expect(await q('SELECT action FROM console_audit WHERE operator_openid = ?', [stranger])).toEqual([{ action: 'login_refused' }]);
+    expect(await api().consoleLogin({ scene: old, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    expect(await api().consoleLogin({ scene: uid('console_none'), openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    expect(await q('SELECT scene_str, status, openid FROM console_login_scenes WHERE scene_str IN (?, ?, ?) ORDER BY id', [live, other, old])).toEqual([
+      { scene_str: live, status: 'approved', openid: CONTRACT_OPERATOR },
+      { scene_str: other, status: 'refused', openid: stranger },
+      { scene_str: old, status: 'pending', openid: null },
     ]);
   });
 

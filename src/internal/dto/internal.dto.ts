@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CONSOLE_SCENE_PATTERN } from '../console-login-scene';
 import { CLIENT_ID_DETAIL, CLIENT_ID_PATTERN, trimString } from '../../common/client-id';
 
 const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -69,4 +70,9 @@ export class RefundCreditsDto {
   @IsString() @Length(1, 64) task_id!: string;
   @IsString() @Length(1, 32) task_type!: string;
   @IsOptional() @IsInt() @Min(1) @Max(100000) amount?: number;
+}
+
+export class ConsoleLoginDto {
+  @Matches(CONSOLE_SCENE_PATTERN) scene!: string;
+  @Matches(OPENID) openid!: string;
 }
