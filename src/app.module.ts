@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/logger';
+import { SecretFailureModule } from './common/secret-failure-limiter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -38,23 +39,25 @@ export class AppModule {
       InternalModule.forTransport(config.internal.transport),
       HealthModule,
       WechatCallbackModule,
+      // Rate limits live in process memory: the limit applies per process (deploy.md). Routes opt
+      // in with @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
+      // `qrPerClient` counts QR creation per client_id and is skipped everywhere else. Every role
+      // has it: the admin/metrics brake (SecretFailureLimiter) counts through its storage.
+      ThrottlerModule.forRoot([
+        { name: 'perIp', ttl: 60_000, limit: config.http.rateLimitPerMinute },
+        {
+          name: 'qrPerClient',
+          ttl: 60_000,
+          limit: 10,
+          getTracker: (req: Record<string, unknown>) => clientIdOf(req),
+          // No client_id: nothing to count per client (the request gets its 400 instead).
+          skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
+        },
+      ]),
+      SecretFailureModule,
     ];
     if (config.role !== 'web') {
       imports.push(
-        // Rate limits live in process memory: the limit applies per process (deploy.md). Routes opt
-        // in with @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
-        // `qrPerClient` counts QR creation per client_id and is skipped everywhere else.
-        ThrottlerModule.forRoot([
-          { name: 'perIp', ttl: 60_000, limit: config.http.rateLimitPerMinute },
-          {
-            name: 'qrPerClient',
-            ttl: 60_000,
-            limit: 10,
-            getTracker: (req: Record<string, unknown>) => clientIdOf(req),
-            // No client_id: nothing to count per client (the request gets its 400 instead).
-            skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
-          },
-        ]),
         DatabaseModule,
         AuthModule,
         PaymentModule,

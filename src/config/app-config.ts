@@ -81,7 +81,11 @@ export class AppConfig {
   };
   qr!: { expireSeconds: number };
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
-  admin!: { apiKey: string };
+  admin!: {
+    apiKey: string;
+    /** Admin and metrics brute-force brake (ADMIN_AUTH_MAX_FAILURES, ADMIN_AUTH_WINDOW_SECONDS). */
+    authFailures: { maxFailures: number; windowSeconds: number };
+  };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
 }
