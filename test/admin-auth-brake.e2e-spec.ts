@@ -1,4 +1,4 @@
-import { internalSignature } from '../src/internal/internal-signature';
+import { internalSignature } from '../src/common/internal-signature';
 import { DatabaseService } from '../src/database/database.service';
 import { startApp, TestApp, TestDatabase } from './setup/test-app';
 

@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { Clock, SystemClock } from '../src/common/clock';
 import { ConfigError, loadConfig } from '../src/config/load-config';
 import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/internal/internal-signature';
+import { internalSignature } from '../src/common/internal-signature';
 import * as xml from '../src/wechat/xml';
 import { expectInvariants } from './setup/invariants';
 import { baseEnv, dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';

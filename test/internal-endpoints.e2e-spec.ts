@@ -1,6 +1,6 @@
 import { Clock, SystemClock } from '../src/common/clock';
 import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/internal/internal-signature';
+import { internalSignature } from '../src/common/internal-signature';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
 

@@ -1,5 +1,5 @@
 import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/internal/internal-signature';
+import { internalSignature } from '../src/common/internal-signature';
 import { startApp, TestApp, TestDatabase } from './setup/test-app';
 
 const ADMIN_KEY = 'metrics-admin-key-0123456789';

@@ -19,7 +19,7 @@ import {
   RefundCreditsRequest,
   UpdateBindingRequest,
 } from './internal-api';
-import { internalSignature } from './internal-signature';
+import { internalSignature } from '../common/internal-signature';
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InternalAuthGuard } from './internal-auth.guard';
-import { internalSignature } from './internal-signature';
+import { internalSignature } from '../common/internal-signature';
 
 const SECRET = 'guard-spec-secret-0123456789abcdef';
 const NOW = 1_750_000_000;

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { verifyInternalSignature } from './internal-signature';
+import { verifyInternalSignature } from '../common/internal-signature';
 
 /**
  * HMAC authentication of `/api/v1/internal/*` (internal.md): signature over method, the request

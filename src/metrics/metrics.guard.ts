@@ -5,7 +5,7 @@ import { DomainError } from '../common/errors';
 import { sameSecret } from '../common/same-secret';
 import { SecretFailureLimiter } from '../common/secret-failure-limiter';
 import { AppConfig } from '../config/app-config';
-import { verifyInternalSignature } from '../internal/internal-signature';
+import { verifyInternalSignature } from '../common/internal-signature';
 
 /**
  * Metrics are read by the monitoring system with the internal signature or by an operator with the

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Connection } from 'mysql2/promise';
 import { SANDBOX_CREDENTIALS } from '../../src/config/sandbox-defaults';
-import { internalSignature } from '../../src/internal/internal-signature';
+import { internalSignature } from '../../src/common/internal-signature';
 import { expectInvariants } from '../setup/invariants';
 import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
 import { eventually, freePort, ROOT, spawnApp, SpawnedApp, TestDatabase, tempDir } from '../setup/test-app';
