@@ -311,6 +311,27 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect((await qr(uid('desk-'))).status).toBe(200);
     });
 
+    it('WeChat failing the creation leaves no binding and no scene behind; after recovery both are written once', async () => {
+      const clientId = uid('desk-refused-');
+      await post('/sandbox/faults', { api: 'down' });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const refused = await qr(clientId);
+          expect({ status: refused.status, body: refused.body }).toEqual({ status: 502, body: { detail: '生成二维码失败' } });
+        }
+      } finally {
+        await post('/sandbox/faults', { api: null });
+      }
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId])).toEqual([{ n: 0 }]);
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qr_scenes WHERE client_id = ?', [clientId])).toEqual([{ n: 0 }]);
+      expect((await checkFollow(clientId)).body).toEqual({ success: true, subscribed: false, qr_expire_at: null });
+      const ok = await qr(clientId);
+      expect(ok.status).toBe(200);
+      const [binding] = await q('SELECT id FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      expect(ok.body.scene_id).toBe(Number(binding.id));
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qr_scenes WHERE client_id = ?', [clientId])).toEqual([{ n: 1 }]);
+    });
+
     it('creating a code purges scenes more than a day past their expiry (and keeps the others)', async () => {
       clock().shift(61_000); // past the once-a-minute purge spacing
       const now = clock().nowMs();
@@ -469,6 +490,8 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect(res.body).toEqual({ detail: '生成二维码失败' });
       const scenes = await offline.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qr_scenes');
       expect(scenes).toEqual([{ n: 0 }]);
+      const bindings = await offline.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings');
+      expect(bindings).toEqual([{ n: 0 }]);
     });
 
     it('admin endpoints are 403 管理接口未启用 whatever key is sent', async () => {
