@@ -461,6 +461,31 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
     expect(Object.keys(doc.paths['/api/v1/auth/wechat/create-menu'])).toContain('post');
   });
 
+  describe('QR creation per IP (RATE_LIMIT_PER_MINUTE=5, docs/limits.md)', () => {
+    let limitedDb: TestDatabase;
+    let limited: TestApp;
+
+    beforeAll(async () => {
+      limitedDb = await TestDatabase.create(kind);
+      limited = await startApp({ ...limitedDb.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '5' });
+      await limited.app.get(DatabaseService).whenReady();
+    });
+
+    afterAll(async () => {
+      await limited?.close();
+      await limitedDb?.drop();
+    });
+
+    it('a 6th new client_id from one IP within a minute is 429 and writes no binding', async () => {
+      for (let i = 0; i < 5; i++) expect((await qr(uid('desk-ip-'), limited.url)).status).toBe(200);
+      const clientId = uid('desk-ip-');
+      const sixth = await qr(clientId, limited.url);
+      expect({ status: sixth.status, body: sixth.body }).toEqual({ status: 429, body: RATE_LIMITED });
+      const rows = await limited.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      expect(rows).toEqual([{ n: 0 }]);
+    });
+  });
+
   describe('WeChat unreachable, no admin key configured', () => {
     let offlineDb: TestDatabase;
     let offline: TestApp;
