@@ -15,8 +15,17 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 echo "== installing Debian packages for the test suite: ${need[*]}"
+# Their own services are not ours (the tests start private instances on loopback ports), and a
+# developer's own web server must never be touched: a policy-rc.d that refuses every start keeps
+# the packages' services from starting during the install, instead of stopping anything afterwards.
+# An existing policy-rc.d is left as it was.
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# written by scripts/ensure-system-packages.sh for the duration of one install\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  ours=1
+fi
+trap '[ "$ours" = 1 ] && rm -f "$policy"' EXIT
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-# Their own services are not ours: the tests start private instances on loopback ports.
-pkill -x nginx 2>/dev/null || true
-pkill -x lighttpd 2>/dev/null || true

@@ -1,3 +1,4 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -6,13 +7,14 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DETAIL } from './common/errors';
+import { JsonTooDeepError, jsonNestsDeeperThan } from './common/json-depth';
 import { requestLogging } from './common/logger';
 import { CALLBACK_PATHS } from './common/redact';
 import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
 
-/** Raw callback bodies are capped at 64 KiB (callbacks.md); JSON API bodies likewise. */
+/** JSON and form API bodies are capped at 64 KiB; callback bodies have their own, smaller cap (CALLBACK_BODY_LIMIT). */
 export const BODY_LIMIT = '64kb';
 
 /**
@@ -52,23 +54,34 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike).
-  app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: BODY_LIMIT }));
-  // `rawBody` keeps the exact bytes for code that verifies signatures over a JSON body.
+  // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike). WeChat's
+  // bodies are a few KB: anything above CALLBACK_BODY_LIMIT is 413 before a byte is parsed.
+  app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: config.inbound.callbackBodyLimitBytes }));
+  // `rawBody` keeps the exact bytes for code that verifies signatures over a JSON body; the nesting
+  // depth is checked on those bytes before JSON.parse (docs/limits.md).
+  const { jsonMaxDepth } = config.inbound;
   const keepRaw = (req: Request & { rawBody?: Buffer }, _res: Response, buf: Buffer) => {
+    if (jsonNestsDeeperThan(buf, jsonMaxDepth)) throw new JsonTooDeepError(jsonMaxDepth);
     req.rawBody = buf;
   };
   if (config.wechat.sandbox) {
-    // The simulator speaks WeChat Pay v2 (XML) and verifies v3 signatures over raw bytes.
+    // The simulator speaks WeChat Pay v2 (XML) and verifies v3 signatures over raw bytes. Like WeChat,
+    // its v2 API reads the XML whatever the Content-Type (tenpay sends application/x-www-form-urlencoded).
+    app.use(['/sandbox/pay/pay', '/sandbox/pay/secapi'], express.raw({ type: () => true, limit: '1mb' }));
     app.use('/sandbox', express.raw({ type: ['text/xml', 'application/xml'], limit: '1mb' }));
     app.use('/sandbox', express.json({ limit: '1mb', verify: keepRaw }));
   }
   app.use(express.json({ limit: BODY_LIMIT, verify: keepRaw }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   // Parser errors (too large, malformed JSON) get the API's error shape, not Express's HTML page.
-  app.use((err: { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
+  const bodyLogger = new NestLogger('RequestBody');
+  app.use((err: { type?: string; status?: number; message?: string }, req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
     if (err.type === 'entity.too.large') return res.status(413).json({ detail: DETAIL.tooLarge });
+    if (err.type === 'entity.too.deep') {
+      bodyLogger.warn(`${req.method} ${req.path} refused (400): ${err.message}`);
+      return res.status(400).json({ detail: `body: JSON nested deeper than ${jsonMaxDepth} levels` });
+    }
     if (err.type === 'entity.parse.failed') return res.status(400).json({ detail: 'body: invalid JSON' });
     return res.status(err.status && err.status < 500 ? err.status : 400).json({ detail: 'bad request' });
   });

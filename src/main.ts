@@ -53,6 +53,9 @@ function printBanner(config: AppConfig, url: string): void {
   ];
   if (config.http.docsEnabled && config.role !== 'web') lines.push(`  API docs    ${url}/docs`);
   if (config.wechat.sandbox) lines.push(`  sandbox     ${url}/sandbox   (WeChat simulator: pages, QR binding, payments)`);
+  if (config.wechat.sandbox && config.wechat.sandboxHostsPort) {
+    lines.push(`  WeChat APIs http://${config.http.host}:${config.wechat.sandboxHostsPort}   (the sandbox at /, for your own SDK: docs/sandbox-sdk.md)`);
+  }
   console.log(lines.join('\n'));
 }
 

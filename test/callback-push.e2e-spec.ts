@@ -462,10 +462,12 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       const api = app.app.get(InternalApi);
       jest.spyOn(api, 'createOrUpdateUser').mockRejectedValue(new Error('boom'));
       const openid = uid('oBoom');
-      const before = await snapshot();
+      // The push's nonce claim stays (every accepted push claims one; WeChat's retry has the same body).
+      const businessTables = WATCHED_TABLES.filter((t) => t !== 'wechat_callback_nonces');
+      const before = await snapshot(businessTables);
       const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
       expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
-      expect(await snapshot()).toEqual(before);
+      expect(await snapshot(businessTables)).toEqual(before);
     });
 
     if (kind === 'mysql') {

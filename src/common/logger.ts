@@ -12,8 +12,14 @@ const NOT_LOGGED = '/api/v1/health';
 type Level = 'info' | 'warn' | 'error';
 
 /** The level of a finished request's line: 5xx and errors → error, 4xx → warn, else info. */
+/**
+ * A request line's level: error only for what nobody planned (a thrown error, a 500); the other 5xx
+ * are answers the service chose (502 WeChat refused, 503 database or app server down, 504) and were
+ * already explained by one warn line where they were decided, so their request line is a warning.
+ */
 function levelOf(res: ServerResponse, err?: Error): Level {
-  return err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+  if (err || res.statusCode === 500) return 'error';
+  return res.statusCode >= 400 ? 'warn' : 'info';
 }
 
 /**
@@ -132,7 +138,8 @@ export function requestLogging(): (req: IncomingMessage & { id?: unknown }, res:
         if (!root.isLevelEnabled(level)) return;
         const responseTime = Date.now() - started;
         if (err || res.statusCode >= 500) {
-          root[level]({ req, res, err: err ?? new Error(`failed with status code ${res.statusCode}`), responseTime }, 'request errored');
+          // A real error keeps its stack; a status alone gets none (a made-up stack points nowhere).
+          root[level]({ req, res, ...(err ? { err } : {}), responseTime }, 'request errored');
         } else {
           const completed = !req.readableAborted && res.writableEnded;
           root[level]({ req, res, responseTime }, completed ? 'request completed' : 'request aborted');

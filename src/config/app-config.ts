@@ -47,6 +47,8 @@ export class AppConfig {
     encodingAesKey: string;
     sandbox: boolean;
     sandboxCallbackBase: string;
+    /** The sandbox also serves WeChat's APIs at `/` on this port (SANDBOX_HOSTS_PORT); null: off. */
+    sandboxHostsPort: number | null;
     apiBase: string;
     oauthBase: string;
     mpBase: string;
@@ -86,4 +88,15 @@ export class AppConfig {
   admin!: { apiKey: string };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
+  /** What the service accepts from outside before any work (issue 12; docs/limits.md). */
+  inbound!: {
+    /** WECHAT_MESSAGE_MODE: compatible and safe refuse plaintext pushes. */
+    messageMode: MessageMode;
+    callbackBodyLimitBytes: number;
+    callbackMaxXmlFields: number;
+    jsonMaxDepth: number;
+  };
 }
+
+/** The message mode set in the Official Account console (消息加解密方式). */
+export type MessageMode = 'plaintext' | 'compatible' | 'safe';

@@ -22,6 +22,13 @@ const toBool = ({ value }: { value: unknown }) => {
   return value;
 };
 
+/** "16kb" / "1mb" / "16384" → bytes; anything else stays a string and fails @IsInt. */
+const toBytes = ({ value }: { value: unknown }) => {
+  const m = typeof value === 'string' ? /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim()) : null;
+  if (!m) return value;
+  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb']);
+};
+
 /** Strict integer parsing: "12" → 12; "12abc", "1.5", "" stay strings and fail @IsInt. */
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -104,6 +111,11 @@ export class EnvSchema {
 
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   SANDBOX_CALLBACK_BASE!: string;
+
+  // Sandbox hosts listener (issue 16, docs/sandbox-sdk.md): WeChat's APIs served at `/` on their own
+  // port, as the real hosts serve them, for SDKs that take only a base URL. Unset: no second listener.
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  SANDBOX_HOSTS_PORT?: number;
 
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   WECHAT_API_BASE!: string;
@@ -251,4 +263,21 @@ export class EnvSchema {
   /** Raw `notify_data` of payments and refunds is cleared after this many days (amounts, ids, times stay). */
   @Transform(toInt) @IsInt() @Min(1) @Max(36500)
   NOTIFY_DATA_RETENTION_DAYS!: number;
+
+  // --- Callback and request-body hardening (issue 12; docs/limits.md) ---
+  /** The account's message mode in the WeChat console: compatible/safe refuse plaintext pushes (403). */
+  @IsIn(['plaintext', 'compatible', 'safe'])
+  WECHAT_MESSAGE_MODE!: string;
+
+  /** Body cap of the callback URLs (`16kb`, `4096`, …): WeChat's bodies are a few KB. */
+  @Transform(toBytes) @IsInt({ message: 'must be a size such as 16kb or 16384' }) @Min(1024) @Max(1024 * 1024)
+  CALLBACK_BODY_LIMIT!: number;
+
+  /** Most elements one callback XML document may hold, counted before parsing. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(4096)
+  CALLBACK_MAX_XML_FIELDS!: number;
+
+  /** Deepest nesting of a JSON request body, checked before parsing. */
+  @Transform(toInt) @IsInt() @Min(4) @Max(512)
+  JSON_MAX_DEPTH!: number;
 }

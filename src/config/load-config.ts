@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { AppConfig, CreditPackage, NodeEnv } from './app-config';
+import { AppConfig, CreditPackage, MessageMode, NodeEnv } from './app-config';
 import { EnvSchema } from './env.schema';
 import { yuanToFen } from './money';
 import { SANDBOX_CREDENTIALS, SANDBOX_KEY_FILES } from './sandbox-defaults';
@@ -156,6 +156,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     WECHAT_ENCODING_AES_KEY: pick(source, 'WECHAT_ENCODING_AES_KEY') ?? sb('WECHAT_ENCODING_AES_KEY'),
     WECHAT_SANDBOX: sandboxRaw,
     SANDBOX_CALLBACK_BASE: (pick(source, 'SANDBOX_CALLBACK_BASE') ?? publicBase).replace(/\/+$/, ''),
+    // Sandbox hosts listener (issue 16): off unless a port is given.
+    SANDBOX_HOSTS_PORT: pick(source, 'SANDBOX_HOSTS_PORT'),
     WECHAT_API_BASE: pick(source, 'WECHAT_API_BASE') ?? (sandbox ? `${sandboxBase}/api` : PRODUCTION_REAL_HOSTS.WECHAT_API_BASE),
     WECHAT_OAUTH_BASE: pick(source, 'WECHAT_OAUTH_BASE') ?? (sandbox ? `${sandboxBase}/open` : PRODUCTION_REAL_HOSTS.WECHAT_OAUTH_BASE),
     WECHAT_MP_BASE: pick(source, 'WECHAT_MP_BASE') ?? (sandbox ? `${sandboxBase}/mp` : PRODUCTION_REAL_HOSTS.WECHAT_MP_BASE),
@@ -207,6 +209,11 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     LOG_LEVEL: (pick(source, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     RATE_LIMIT_PER_MINUTE: pick(source, 'RATE_LIMIT_PER_MINUTE') ?? '120',
     NOTIFY_DATA_RETENTION_DAYS: pick(source, 'NOTIFY_DATA_RETENTION_DAYS') ?? '180',
+    // Callback and request-body hardening (issue 12; docs/limits.md).
+    WECHAT_MESSAGE_MODE: (pick(source, 'WECHAT_MESSAGE_MODE') ?? 'plaintext').toLowerCase(),
+    CALLBACK_BODY_LIMIT: pick(source, 'CALLBACK_BODY_LIMIT') ?? '16kb',
+    CALLBACK_MAX_XML_FIELDS: pick(source, 'CALLBACK_MAX_XML_FIELDS') ?? '64',
+    JSON_MAX_DEPTH: pick(source, 'JSON_MAX_DEPTH') ?? '32',
   };
 
   const env = plainToInstance(EnvSchema, raw);
@@ -233,6 +240,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
   if (memberPriceFen <= 0) throw new ConfigError(env.USE_TEST_PRICE ? 'MEMBER_PRICE_TEST' : 'MEMBER_PRICE_PROD', 'must be greater than 0');
 
   refuseInconsistent(env, source);
+  refuseInboundMismatch(env);
 
   let sessionSecret = env.SESSION_SECRET;
   if (!sessionSecret) sessionSecret = readOrCreateSecret(join(dataDir, 'session-secret'));
@@ -282,6 +290,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       encodingAesKey: env.WECHAT_ENCODING_AES_KEY,
       sandbox: env.WECHAT_SANDBOX,
       sandboxCallbackBase: env.SANDBOX_CALLBACK_BASE,
+      sandboxHostsPort: env.SANDBOX_HOSTS_PORT ?? null,
       apiBase: env.WECHAT_API_BASE.replace(/\/+$/, ''),
       oauthBase: env.WECHAT_OAUTH_BASE.replace(/\/+$/, ''),
       mpBase: env.WECHAT_MP_BASE.replace(/\/+$/, ''),
@@ -329,8 +338,21 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       timeoutMs: env.INTERNAL_API_TIMEOUT_MS,
     },
     ops: { notifyDataRetentionDays: env.NOTIFY_DATA_RETENTION_DAYS },
+    inbound: {
+      messageMode: env.WECHAT_MESSAGE_MODE as MessageMode,
+      callbackBodyLimitBytes: env.CALLBACK_BODY_LIMIT,
+      callbackMaxXmlFields: env.CALLBACK_MAX_XML_FIELDS,
+      jsonMaxDepth: env.JSON_MAX_DEPTH,
+    },
   } satisfies Omit<AppConfig, never>);
   return Object.freeze(config);
+}
+
+/** Compatible and safe mode decrypt every push: they need the account's EncodingAESKey (issue 12). */
+function refuseInboundMismatch(env: EnvSchema): void {
+  if (env.WECHAT_MESSAGE_MODE !== 'plaintext' && !env.WECHAT_ENCODING_AES_KEY) {
+    throw new ConfigError('WECHAT_MESSAGE_MODE', `${env.WECHAT_MESSAGE_MODE} mode needs WECHAT_ENCODING_AES_KEY`);
+  }
 }
 
 /** Cross-variable rules: roles, workers, and what production refuses (config.md, internal.md). */

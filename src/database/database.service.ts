@@ -83,13 +83,14 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Runs `work` in one transaction (serialised on SQLite). Unavailability becomes a 503 error.
-   * MySQL runs READ COMMITTED: exactly-once rests on unique keys and conditional updates, and a
-   * transaction that lost an INSERT IGNORE race must then *read* the winner's row — under InnoDB's
-   * default REPEATABLE READ its snapshot predates that commit and the row would be invisible.
+   * MySQL runs READ COMMITTED (set once per pooled connection, data-source-options.ts):
+   * exactly-once rests on unique keys and conditional updates, and a transaction that lost an
+   * INSERT IGNORE race must then *read* the winner's row — under InnoDB's default REPEATABLE READ
+   * its snapshot predates that commit and the row would be invisible.
    */
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     if (!this.isMysql) return this.guard(() => this.dataSource.transaction(work));
-    return this.guard(() => this.retryDeadlocks(() => this.dataSource.transaction('READ COMMITTED', work)));
+    return this.guard(() => this.retryDeadlocks(() => this.dataSource.transaction(work)));
   }
 
   /**

@@ -1,16 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { execute, insertIgnore, select } from '../database/sql';
 
-/** Pairs older than this are purged (WeChat's timestamps are only accepted within minutes). */
-const RETENTION_MS = 15 * 60 * 1000;
 const PURGE_EVERY_MS = 60 * 1000;
 
 /**
- * Replay guard of plaintext-mode pushes, whose signature does not cover the body
- * (callbacks.md): the (timestamp, nonce) pair is claimed with the body's hash.
+ * How long a claimed pair must be kept, derived from CALLBACK_MAX_SKEW_SECONDS (the only setting):
+ * a pair claimed at `c` carries a timestamp `t` with |c − t| ≤ skew, and its query is accepted again
+ * until `t + skew` ≤ `c + 2·skew`. One purge interval of margin on top, so it is never forgotten early.
+ */
+export function nonceRetentionMs(maxSkewSeconds: number): number {
+  return 2 * maxSkewSeconds * 1000 + PURGE_EVERY_MS;
+}
+
+/**
+ * Replay guard of pushes (callbacks.md): every accepted push claims its (timestamp, nonce) pair with
+ * the body's hash, so a plaintext push — whose signature covers no byte of the body — can never reuse
+ * the query of another push with a body of its own while that query's timestamp is still accepted.
  */
 @Injectable()
 export class NonceService {
@@ -19,6 +28,7 @@ export class NonceService {
   constructor(
     private readonly db: DatabaseService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   async claim(timestamp: string, nonce: string, bodySha256: string): Promise<{ fresh: boolean }> {
@@ -44,6 +54,7 @@ export class NonceService {
     const now = this.clock.nowMs();
     if (now - this.lastPurge < PURGE_EVERY_MS) return;
     this.lastPurge = now;
-    await this.db.run((em) => execute(em, 'DELETE FROM wechat_callback_nonces WHERE created_at < ?', [new Date(now - RETENTION_MS)]));
+    const cutoff = new Date(now - nonceRetentionMs(this.config.wechat.callbackMaxSkewSeconds));
+    await this.db.run((em) => execute(em, 'DELETE FROM wechat_callback_nonces WHERE created_at < ?', [cutoff]));
   }
 }

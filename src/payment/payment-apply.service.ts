@@ -5,12 +5,13 @@ import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
 import { fenToYuanString, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
-import { execute, insertIgnore, select, toDate } from '../database/sql';
+import { execute, insertIgnore, isUniqueViolation, select, toDate } from '../database/sql';
 import { grant, LedgerService } from '../user/ledger.service';
+import { UserService } from '../user/user.service';
 import { AnomalyService } from './anomaly.service';
 import type { OrderStatus } from './entities/payment-order.entity';
 import { DomainError } from '../common/errors';
-import { AmountMismatchError, OrderNotFoundError, PayerMismatchError } from './payment.errors';
+import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from './payment.errors';
 
 export interface ApplyPaymentInput {
   orderNo: string;
@@ -37,7 +38,19 @@ interface OrderRow {
   amount_fen: number | null;
   credits_amount: number | null;
   status: OrderStatus;
+  /** 1 when the owner has a user row (orders normally have one; the old service may differ). */
+  has_user: number | null;
+  /** Another order already paid by the transaction this result names, if any. */
+  reused_by: string | null;
 }
+
+/** The statuses a verified payment may still move to `paid`; every other one is final for it. */
+const PAYABLE: readonly OrderStatus[] = ['pending', 'failed', 'closed'];
+/** The order and what deciding a result needs besides, in one read: parameters (transaction id, order no). */
+const ORDER_READ = `SELECT o.order_no, o.openid, o.order_type, o.amount, o.amount_fen, o.credits_amount, o.status,
+  (SELECT 1 FROM wechat_users u WHERE u.openid = o.openid) AS has_user,
+  (SELECT r.order_no FROM payment_records r WHERE r.transaction_id = ? AND r.order_no <> o.order_no LIMIT 1) AS reused_by
+  FROM payment_orders o WHERE o.order_no = ?`;
 
 /**
  * Applying a payment result (data.md "Applying a payment"): one transaction, exactly once.
@@ -52,13 +65,14 @@ export class PaymentApplyService {
   constructor(
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
+    private readonly users: UserService,
     private readonly anomalies: AnomalyService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
   async apply(input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
-    const order = await this.db.run(async (em) => (await select<OrderRow>(em, 'SELECT * FROM payment_orders WHERE order_no = ?', [input.orderNo]))[0]);
+    const order = await this.db.run(async (em) => (await select<OrderRow>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]))[0]);
     if (!order) {
       if (input.status === 'paid') await this.anomalies.record(input.orderNo, 'unknown_order', `transaction ${input.transactionId ?? '?'} for an order we never created`);
       throw new OrderNotFoundError();
@@ -75,40 +89,64 @@ export class PaymentApplyService {
       throw new PayerMismatchError();
     }
     if (!input.transactionId) throw new DomainError(400, 'transaction_id: required when status is paid');
+    // One WeChat Pay transaction pays one order: a signed result naming another order's transaction
+    // would hit the unique key (a 500 WeChat retries for a day); it is refused for good instead.
+    if (order.reused_by) throw await this.transactionReused(order.order_no, input.transactionId, order.reused_by);
+    // Already decided (a duplicate notification, a query after the notification): statuses only
+    // ever leave the payable set, so this read is final — answered without a write transaction.
+    if (!PAYABLE.includes(order.status)) return { applied: false, orderStatus: order.status };
 
-    return this.db.transaction(async (em) => {
-      const now = this.clock.now();
-      const [before] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
-      const gate = await execute(
-        em,
-        `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
-         WHERE order_no = ? AND status IN ('pending', 'failed', 'closed')`,
-        [input.paidAt ?? now, input.transactionId, input.transactionId, amountFen, order.order_no],
-      );
-      if (gate.affected !== 1) {
-        const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
-        return { applied: false, orderStatus: current.status };
-      }
-      await execute(
-        em,
-        `INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_method, payment_time, notify_data, created_at)
-         VALUES (?, ?, ?, ?, 'wechat_pay', ?, ?, ?)`,
-        [order.order_no, order.openid, input.transactionId, fenToYuanString(amountFen), input.paidAt ?? now, input.raw ?? null, now],
-      );
-      await this.ensureUser(em, order.openid);
-      if (order.order_type === 'member') await this.grantMembership(em, order, now);
-      else await this.ledger.apply(em, { openid: order.openid, reason: 'purchase', ref: order.order_no, change: grant(order.credits_amount ?? 0) });
-      await execute(em, `UPDATE wechat_users SET total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?`, [
-        fenToYuanString(amountFen),
-        now,
-        order.openid,
-      ]);
-      if (before?.status === 'closed') {
-        await this.anomalies.recordIn(em, order.order_no, 'paid_after_close', `paid by transaction ${input.transactionId} after the order was closed`);
-      }
-      this.logger.log(`order ${order.order_no} paid (${order.order_type}, ${amountFen} fen)`);
-      return { applied: true, orderStatus: 'paid' as const };
+    return this.db.transaction((em) => this.applyPaid(em, order, input, amountFen)).catch(async (err: unknown) => {
+      // The same transaction named by two orders at the same moment: the unique key decided, the
+      // loser's transaction rolled back; its anomaly is written on its own.
+      if (err instanceof TransactionReusedError) throw await this.transactionReused(order.order_no, input.transactionId!, 'another order');
+      throw err;
     });
+  }
+
+  private async applyPaid(em: EntityManager, order: OrderRow, input: ApplyPaymentInput, amountFen: number): Promise<ApplyPaymentOutcome> {
+    const now = this.clock.now();
+    // The gate names the status just read, so `before` is exact without a second read; when it
+    // moved meanwhile (a close, a concurrent notification), read it again and decide once more.
+    let before = order.status;
+    while ((await this.gate(em, order.order_no, before, input, amountFen, now)) !== 1) {
+      const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
+      if (!PAYABLE.includes(current.status)) return { applied: false, orderStatus: current.status };
+      before = current.status;
+    }
+    await execute(
+      em,
+      `INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_method, payment_time, notify_data, created_at)
+       VALUES (?, ?, ?, ?, 'wechat_pay', ?, ?, ?)`,
+      [order.order_no, order.openid, input.transactionId, fenToYuanString(amountFen), input.paidAt ?? now, input.raw ?? null, now],
+    ).catch((err: unknown) => {
+      throw isUniqueViolation(err) ? new TransactionReusedError() : err;
+    });
+    if (!order.has_user) await this.users.ensureIn(em, order.openid);
+    const paid = { paidYuan: fenToYuanString(amountFen) };
+    if (order.order_type === 'member') await this.grantMembership(em, order, now, paid.paidYuan);
+    else await this.ledger.apply(em, { openid: order.openid, reason: 'purchase', ref: order.order_no, change: grant(order.credits_amount ?? 0), ...paid });
+    if (before === 'closed') {
+      await this.anomalies.recordIn(em, order.order_no, 'paid_after_close', `paid by transaction ${input.transactionId} after the order was closed`);
+    }
+    this.logger.log(`order ${order.order_no} paid (${order.order_type}, ${amountFen} fen)`);
+    return { applied: true, orderStatus: 'paid' as const };
+  }
+
+  private async transactionReused(orderNo: string, transactionId: string, owner: string): Promise<TransactionReusedError> {
+    await this.anomalies.record(orderNo, 'transaction_reused', `transaction ${transactionId} already paid ${owner === 'another order' ? owner : `order ${owner}`}`);
+    return new TransactionReusedError();
+  }
+
+  /** The single gate of a payment: the order moves to paid from exactly the status `from`. */
+  private async gate(em: EntityManager, orderNo: string, from: OrderStatus, input: ApplyPaymentInput, amountFen: number, now: Date): Promise<number> {
+    const r = await execute(
+      em,
+      `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
+       WHERE order_no = ? AND status = ?`,
+      [input.paidAt ?? now, input.transactionId, input.transactionId, amountFen, orderNo, from],
+    );
+    return r.affected;
   }
 
   /** failed / closed only move a pending order; anything else is already decided. */
@@ -131,7 +169,7 @@ export class PaymentApplyService {
    * Lifetime by default; timed membership extends from max(now, current expiry). A membership
    * bought by someone already a lifetime member is still applied (money was taken) and flagged.
    */
-  private async grantMembership(em: EntityManager, order: OrderRow, now: Date): Promise<void> {
+  private async grantMembership(em: EntityManager, order: OrderRow, now: Date, paidYuan: string): Promise<void> {
     const [u] = await select<{ is_member: number; member_lifetime: number; member_expire_at: unknown }>(
       em,
       'SELECT is_member, member_lifetime, member_expire_at FROM wechat_users WHERE openid = ?',
@@ -142,25 +180,23 @@ export class PaymentApplyService {
       await this.anomalies.recordIn(em, order.order_no, 'duplicate_membership', 'membership bought by a lifetime member: refund candidate');
     }
     if (days === 0) {
-      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, updated_at = ? WHERE openid = ?', [now, order.openid]);
+      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?', [
+        paidYuan,
+        now,
+        order.openid,
+      ]);
     } else {
       const current = toDate(u.member_expire_at);
       const from = current && current.getTime() > now.getTime() && Number(u.is_member) === 1 ? current : now;
       const expiry = new Date(from.getTime() + days * 86400_000);
-      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, updated_at = ? WHERE openid = ?', [expiry, now, order.openid]);
+      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?', [
+        expiry,
+        paidYuan,
+        now,
+        order.openid,
+      ]);
     }
     const bonus = this.config.pricing.memberBonusCredits;
     if (bonus > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'member_bonus', ref: order.order_no, change: grant(bonus) });
-  }
-
-  /** A paying openid normally has a row (orders need a caller); the old service may differ. */
-  private async ensureUser(em: EntityManager, openid: string): Promise<void> {
-    const now = this.clock.now();
-    await execute(
-      em,
-      `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits, remaining_credits,
-         subscribed, last_active_time, created_at, updated_at) VALUES (?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?)`,
-      [openid, now, now, now],
-    );
   }
 }

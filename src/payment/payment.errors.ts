@@ -18,3 +18,9 @@ export class PayerMismatchError extends DomainError {
     super(409, '付款人与订单不符');
   }
 }
+
+export class TransactionReusedError extends DomainError {
+  constructor() {
+    super(409, '微信支付单号已用于其他订单');
+  }
+}

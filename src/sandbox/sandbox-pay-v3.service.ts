@@ -7,6 +7,7 @@ import { toIsoShanghai } from '../common/time-format';
 import { AppConfig } from '../config/app-config';
 import { randomNonce } from '../wechat/nonce';
 import { aesGcmEncrypt } from '../wechat/pay/aes-gcm';
+import { parseV3Time } from '../wechat/pay/v3.client';
 import { parseV3Authorization, v3RequestMessage, v3ResponseMessage, v3SignRsa, v3VerifyRsa } from '../wechat/pay/v3-sign';
 import { isFreshTimestamp } from '../wechat/signature';
 import { BILL_DOWNLOAD_TTL_MS, V3_MAX_SKEW_SECONDS } from './sandbox.constants';
@@ -39,6 +40,11 @@ const TRADE_STATE_DESC_V3: Record<SandboxOrder['state'], string> = {
   NOTPAY: '未支付',
   CLOSED: '已关闭',
 };
+
+/** WeChat Pay's own pattern for notify_url (quoted in its PARAM_ERROR message): no query, no fragment. */
+const NOTIFY_URL_RULE = String.raw`^https?://([^\s/?#\[\]\@]+\@)?([^\s/?#\@:]+)(?::\d{2,5})?([^\s?#\[\]]*)$`;
+const NOTIFY_URL = new RegExp(NOTIFY_URL_RULE);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 function isObject(x: unknown): x is Json {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -124,15 +130,14 @@ export class SandboxPayV3Service {
     }
     if (amount.currency !== undefined && amount.currency !== 'CNY') return this.invalid('amount/currency');
     if (typeof payer.openid !== 'string' || payer.openid === '') return this.invalid('payer/openid');
-    if (!/^[A-Za-z0-9_\-|*]{6,32}$/.test(b.out_trade_no)) return this.invalid('out_trade_no');
-    if (b.description.length > 127) return this.invalid('description');
-    if (!URL.canParse(b.notify_url) || !/^https?:\/\//i.test(b.notify_url)) return this.invalid('notify_url');
+    const refused = this.checkStrings(b);
+    if (refused) return refused;
     if (body.attach !== undefined && (typeof body.attach !== 'string' || body.attach.length > 128)) return this.invalid('attach');
     let expiresAt: number | undefined;
     if (body.time_expire !== undefined) {
-      const parsed = typeof body.time_expire === 'string' ? Date.parse(body.time_expire) : NaN;
-      if (!Number.isFinite(parsed)) return this.invalid('time_expire');
-      expiresAt = parsed;
+      const parsed = typeof body.time_expire === 'string' ? parseV3Time(body.time_expire) : null;
+      if (!parsed) return this.stringRule('time_expire', '交易结束时间', body.time_expire, '字符串必须是符合 RFC3339 日期时间格式');
+      expiresAt = parsed.getTime();
     }
     if (b.mchid !== this.config.pay.mchId) return this.error(400, 'MCH_NOT_EXISTS', '商户号不存在');
     if (b.appid !== this.config.wechat.appId) return this.error(400, 'APPID_MCHID_NOT_MATCH', 'AppID和mch_id不匹配');
@@ -157,6 +162,33 @@ export class SandboxPayV3Service {
       return this.error(403, 'OUT_TRADE_NO_USED', '商户订单号重复');
     }
     return this.signedJson(200, { prepay_id: placed.order.prepayId });
+  }
+
+  /**
+   * WeChat Pay's string rules on a JSAPI order, with its own messages: out_trade_no 6–32 bytes of
+   * `[0-9A-Za-z_\-|*]`, description at most 127 bytes (UTF-8), notify_url an absolute URL without
+   * query or fragment. WeChat cannot reach a plain-http or loopback URL; the sandbox can, so it
+   * takes https anywhere and http only towards a loopback host or its callback base.
+   */
+  private checkStrings(b: Record<string, string>): SandboxReply | null {
+    const bytes = (v: string) => Buffer.byteLength(v, 'utf8');
+    const no = b.out_trade_no;
+    if (bytes(no) < 6) return this.stringRule('out_trade_no', '商户订单号', no, `字节数 ${bytes(no)}，小于最小值 6`);
+    if (bytes(no) > 32) return this.stringRule('out_trade_no', '商户订单号', no, `字节数 ${bytes(no)}，大于最大值 32`);
+    if (!/^[0-9A-Za-z_\-|*]+$/.test(no)) return this.stringRule('out_trade_no', '商户订单号', no, '字符串必须匹配正则表达式“^[0-9a-zA-Z_\\-|\\*]{1,}$”');
+    if (bytes(b.description) > 127) return this.stringRule('description', '商品描述', b.description, `字节数 ${bytes(b.description)}，大于最大值 127`);
+    if (!NOTIFY_URL.test(b.notify_url) || !this.reachableNotifyUrl(b.notify_url)) {
+      return this.stringRule('notify_url', '通知地址', b.notify_url, `字符串必须匹配正则表达式“${NOTIFY_URL_RULE}”`);
+    }
+    return null;
+  }
+
+  private reachableNotifyUrl(url: string): boolean {
+    if (!URL.canParse(url)) return false;
+    const u = new URL(url);
+    if (u.protocol === 'https:') return true;
+    const callbackHost = URL.canParse(this.config.wechat.sandboxCallbackBase) ? new URL(this.config.wechat.sandboxCallbackBase).host : '';
+    return u.protocol === 'http:' && (LOOPBACK_HOSTS.has(u.hostname) || u.host === callbackHost);
   }
 
   /** `GET /v3/pay/transactions/out-trade-no/{no}?mchid=` and `…/id/{transaction_id}?mchid=`. */
@@ -412,6 +444,15 @@ export class SandboxPayV3Service {
 
   private missing(field: string, source: 'body' | 'query' = 'body'): SandboxReply {
     return this.error(400, 'PARAM_ERROR', `输入源“/${source}/${field}”映射到值字段“${field}”必填性规则校验失败，此字段为必填项`);
+  }
+
+  /** WeChat's answer to a string rule broken: PARAM_ERROR naming the field, its label and the rule, with the value in `detail`. */
+  private stringRule(field: string, label: string, value: unknown, rule: string): SandboxReply {
+    return this.signedJson(400, {
+      code: 'PARAM_ERROR',
+      detail: { location: 'body', value },
+      message: `输入源“/body/${field}”映射到值字段“${label}”字符串规则校验失败，${rule}`,
+    });
   }
 
   private invalid(field: string): SandboxReply {

@@ -6,6 +6,7 @@ import { SandboxCheckoutService } from './sandbox-checkout.service';
 import { assertSandboxAllowed } from './sandbox.constants';
 import { SandboxFaultsService } from './sandbox-faults.service';
 import { SandboxHomeController } from './sandbox-home.controller';
+import { SandboxHostsServer } from './sandbox-hosts.server';
 import { SandboxKeysService } from './sandbox-keys.service';
 import { SandboxMenuService } from './sandbox-menu.service';
 import { SandboxMpService } from './sandbox-mp.service';
@@ -27,7 +28,8 @@ import { SandboxUsersService } from './sandbox-users.service';
 import { SandboxWechatController } from './sandbox-wechat.controller';
 
 /**
- * The local WeChat simulator (sandbox.md), mounted under /sandbox only when WECHAT_SANDBOX=true.
+ * The local WeChat simulator (sandbox.md), mounted under /sandbox only when WECHAT_SANDBOX=true, and
+ * with SANDBOX_HOSTS_PORT also served at `/` on that port as the real hosts are (docs/sandbox-sdk.md).
  * It refuses to be constructed in production, whatever the config says.
  */
 @Module({
@@ -53,6 +55,7 @@ import { SandboxWechatController } from './sandbox-wechat.controller';
     SandboxCheckoutService,
     SandboxRefundActionsService,
     SandboxAdminService,
+    SandboxHostsServer,
   ],
 })
 export class SandboxModule {

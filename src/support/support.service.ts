@@ -95,7 +95,7 @@ export class SupportService {
           ref: req.request_id,
           change: req.delta > 0 ? grant(req.delta) : takeBack(-req.delta),
         });
-        if (r.applied) return { applied: true, remaining_credits: r.balanceAfter };
+        if (r.applied) return { applied: true, remaining_credits: await this.ledger.balance(em, req.openid) };
       } catch (err) {
         if ((err as DomainError).status === 402) throw new DomainError(400, `delta: would take the balance below zero (remaining ${user.remainingCredits})`);
         throw err;

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { DatabaseService } from '../database/database.service';
@@ -44,9 +43,16 @@ export class CreditsService {
   consume(req: ConsumeRequest): Promise<{ consumed: number; remaining_credits: number }> {
     const key: TaskKey = { openid: req.openid, taskType: checkedTaskPart('task_type', req.taskType), taskId: checkedTaskPart('task_id', req.taskId) };
     return this.db.transaction(async (em) => {
-      if ((await this.balance(em, key.openid)) === null) throw new UserNotFoundError();
-      const earlier = await this.ledger.findTask(em, 'consume', key);
-      if (earlier) return { consumed: -earlier.delta, remaining_credits: (await this.balance(em, key.openid))! };
+      // One read: the user exists, and whether this user already consumed this task.
+      const [user] = await select<{ r: number; d: number | null }>(
+        em,
+        `SELECT u.remaining_credits AS r, l.delta AS d FROM wechat_users u
+           LEFT JOIN credit_ledger l ON l.openid = u.openid AND l.reason = 'consume' AND l.task_type = ? AND l.task_id = ?
+          WHERE u.openid = ?`,
+        [key.taskType, key.taskId, key.openid],
+      );
+      if (!user) throw new UserNotFoundError();
+      if (user.d !== null && user.d !== undefined) return { consumed: -Number(user.d), remaining_credits: Number(user.r) };
       const res = await this.ledger.apply(em, {
         openid: key.openid,
         reason: 'consume',
@@ -57,7 +63,7 @@ export class CreditsService {
       if (!res.applied) {
         // A concurrent repeat of the same task won the insert: its result.
         const first = await this.ledger.findTask(em, 'consume', key);
-        return { consumed: -first!.delta, remaining_credits: (await this.balance(em, key.openid))! };
+        return { consumed: -first!.delta, remaining_credits: await this.ledger.balance(em, key.openid) };
       }
       await execute(
         em,
@@ -65,7 +71,7 @@ export class CreditsService {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
         [key.openid, key.taskId, key.taskType, req.amount, req.requestImageCount ?? 1, req.successImageCount ?? 1, this.clock.now()],
       );
-      return { consumed: req.amount, remaining_credits: res.balanceAfter };
+      return { consumed: req.amount, remaining_credits: await this.ledger.balance(em, key.openid) };
     });
   }
 
@@ -88,18 +94,13 @@ export class CreditsService {
       const consumed = await this.ledger.findTask(em, 'consume', key);
       if (!consumed) throw new TaskNotFoundError();
       const earlier = await this.ledger.findTask(em, 'refund', key);
-      if (earlier) return { refunded: earlier.delta, remaining_credits: (await this.balance(em, openid))! };
+      if (earlier) return { refunded: earlier.delta, remaining_credits: await this.ledger.balance(em, openid) };
       const r = Math.min(req.amount ?? -consumed.delta, -consumed.delta);
       const res = await this.ledger.apply(em, { openid, reason: 'refund', ref: taskRef(key), task: { type: taskType, id: taskId }, change: refundTask(r) });
-      if (res.applied) return { refunded: r, remaining_credits: res.balanceAfter };
+      if (res.applied) return { refunded: r, remaining_credits: await this.ledger.balance(em, openid) };
       const first = await this.ledger.findTask(em, 'refund', key);
-      return { refunded: first!.delta, remaining_credits: (await this.balance(em, openid))! };
+      return { refunded: first!.delta, remaining_credits: await this.ledger.balance(em, openid) };
     });
-  }
-
-  private async balance(em: EntityManager, openid: string): Promise<number | null> {
-    const [row] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]);
-    return row ? Number(row.r) : null;
   }
 }
 

@@ -19,6 +19,8 @@ export interface LedgerEntryRequest {
   /** With `reason`, the idempotency key: UNIQUE (reason, ref) lets each change happen once. */
   ref: string;
   change: BalanceChange;
+  /** A purchase: the money paid (yuan, 2 decimals) moves `total_paid_amount` in the same update. */
+  paidYuan?: string;
   /** Consume/refund entries: the task, unique per (reason, task, openid) — see `TaskKey`. */
   task?: { type: string; id: string };
 }
@@ -44,7 +46,7 @@ export function displayRef(row: { ref: string; task_type?: string | null; task_i
   return row.task_type != null && row.task_id != null ? `${row.task_type}:${row.task_id}` : row.ref;
 }
 
-export type LedgerResult = { applied: true; balanceAfter: number; entryId: number } | { applied: false };
+export type LedgerResult = { applied: true; entryId: number } | { applied: false };
 
 /** Grants: purchase, bonuses, opening balance, positive adjustments. */
 export const grant = (n: number): BalanceChange => ({ remaining: n, total: n, used: 0 });
@@ -56,32 +58,49 @@ export const refundTask = (n: number): BalanceChange => ({ remaining: n, total: 
 export const takeBack = (n: number): BalanceChange => ({ remaining: -n, total: -n, used: 0 });
 
 /**
- * The only way credits change: inside the caller's transaction, insert the ledger entry unless
- * (reason, ref) exists, then move the balance with one conditional update that can never go
- * below zero. Refusal throws, so the transaction rolls the entry back: nothing is written.
- * No SELECT … FOR UPDATE: behaves the same on MySQL (row locks) and SQLite (serialised).
+ * The only way credits change, inside the caller's transaction, in two statements: move the
+ * balance with one conditional update that can never go below zero (it takes the user row's lock),
+ * then insert the ledger entry unless (reason, ref) exists, its `balance_after` read from the row
+ * just updated. A refused update throws, so the transaction writes nothing (unless the entry
+ * exists: a replay); an entry that already existed gives the balance back with the inverse update
+ * — under the row lock, so no other change can slip in between. No SELECT … FOR UPDATE: behaves
+ * the same on MySQL (row locks) and SQLite (serialised). Callers that answer with the balance read
+ * it themselves (`balance`).
  */
 @Injectable()
 export class LedgerService {
   constructor(private readonly clock: Clock) {}
 
   async apply(em: EntityManager, req: LedgerEntryRequest): Promise<LedgerResult> {
-    const delta = req.change.remaining;
+    const now = this.clock.now();
+    if (!(await this.move(em, req.openid, req.change, now, req.paidYuan))) {
+      // Refused (short, or no such user) — unless this is a replay of an entry already made, which
+      // answers as a replay whatever the balance is now.
+      if (await this.find(em, req.reason, req.ref)) return { applied: false };
+      throw new InsufficientCreditsError();
+    }
     const inserted = await execute(
       em,
-      `${insertIgnore(em)} credit_ledger (openid, delta, balance_after, reason, ref, task_type, task_id, created_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?)`,
-      [req.openid, delta, req.reason, req.ref, req.task?.type ?? null, req.task?.id ?? null, this.clock.now()],
+      `${insertIgnore(em)} credit_ledger (openid, delta, balance_after, reason, ref, task_type, task_id, created_at)
+       SELECT openid, ?, remaining_credits, ?, ?, ?, ?, ? FROM wechat_users WHERE openid = ?`,
+      [req.change.remaining, req.reason, req.ref, req.task?.type ?? null, req.task?.id ?? null, now, req.openid],
     );
-    if (inserted.affected !== 1) return { applied: false };
+    if (inserted.affected === 1) return { applied: true, entryId: inserted.insertId! };
+    const inverse = { remaining: -req.change.remaining, total: -req.change.total, used: -req.change.used };
+    if (!(await this.move(em, req.openid, inverse, now, req.paidYuan, true))) throw new Error(`ledger: could not undo a replayed ${req.reason}`);
+    return { applied: false };
+  }
 
+  /** The three balance columns moved by `change` in one conditional update; false when refused. */
+  private async move(em: EntityManager, openid: string, change: BalanceChange, now: Date, paidYuan?: string, undo = false): Promise<boolean> {
     const sets: string[] = [];
-    const setParams: number[] = [];
+    const setParams: Array<number | string> = [];
     const guards: string[] = [];
     const guardParams: number[] = [];
     for (const [column, d] of [
-      ['remaining_credits', req.change.remaining],
-      ['total_credits', req.change.total],
-      ['used_credits', req.change.used],
+      ['remaining_credits', change.remaining],
+      ['total_credits', change.total],
+      ['used_credits', change.used],
     ] as const) {
       if (d === 0) continue;
       // Unsigned legacy columns: subtract a positive number under a >= guard, never add a negative.
@@ -92,18 +111,42 @@ export class LedgerService {
         guardParams.push(-d);
       }
     }
-    if (sets.length) {
-      const updated = await execute(
-        em,
-        `UPDATE wechat_users SET ${sets.join(', ')}, updated_at = ? WHERE openid = ?${guards.map((g) => ` AND ${g}`).join('')}`,
-        [...setParams, this.clock.now(), req.openid, ...guardParams],
-      );
-      if (updated.affected !== 1) throw new InsufficientCreditsError();
+    if (paidYuan !== undefined) {
+      sets.push(`total_paid_amount = ROUND(total_paid_amount ${undo ? '-' : '+'} ?, 2)`);
+      setParams.push(paidYuan);
     }
-    const [row] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [req.openid]);
-    const balanceAfter = Number(row.r);
-    await execute(em, 'UPDATE credit_ledger SET balance_after = ? WHERE id = ?', [balanceAfter, inserted.insertId]);
-    return { applied: true, balanceAfter, entryId: inserted.insertId! };
+    // With nothing to move, the update still proves the user exists (the entry needs its row).
+    sets.push('updated_at = ?');
+    const updated = await execute(
+      em,
+      `UPDATE wechat_users SET ${sets.join(', ')} WHERE openid = ?${guards.map((g) => ` AND ${g}`).join('')}`,
+      [...setParams, now, openid, ...guardParams],
+    );
+    return updated.affected === 1;
+  }
+
+  /**
+   * The entry of a grant a user row was inserted with, in the same transaction (a new user is
+   * born with its initial credits: one statement instead of an insert and an update). Should the
+   * entry exist already (a row deleted by hand and created again), the row gives the grant back.
+   */
+  async recordBirthGrant(em: EntityManager, req: LedgerEntryRequest): Promise<LedgerResult> {
+    const now = this.clock.now();
+    const inserted = await execute(
+      em,
+      `${insertIgnore(em)} credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      [req.openid, req.change.remaining, req.change.remaining, req.reason, req.ref, now],
+    );
+    if (inserted.affected === 1) return { applied: true, entryId: inserted.insertId! };
+    const inverse = { remaining: -req.change.remaining, total: -req.change.total, used: -req.change.used };
+    if (!(await this.move(em, req.openid, inverse, now, undefined, true))) throw new Error(`ledger: could not undo a repeated ${req.reason}`);
+    return { applied: false };
+  }
+
+  /** The balance as this transaction sees it (answers that report `remaining_credits`). */
+  async balance(em: EntityManager, openid: string): Promise<number> {
+    const [row] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]);
+    return Number(row?.r ?? 0);
   }
 
   /** The entry of (reason, ref), if it exists (idempotent replays read the first result). */

@@ -33,7 +33,7 @@ export function isActiveMember(u: Pick<WechatUser, 'isMember' | 'memberLifetime'
 
 /**
  * Users as WeChat events and OAuth reveal them: created once, subscription state tracked, and the
- * initial credits granted once per openid ever (data.md "Initial credits").
+ * initial credits granted once per openid ever, when its row is created (data.md "Initial credits").
  */
 @Injectable()
 export class UserService {
@@ -46,56 +46,67 @@ export class UserService {
 
   /** Idempotent: a WeChat retry of the same event changes nothing twice. */
   upsert(openid: string, source: UserSource, eventTime?: Date): Promise<UpsertResult> {
-    return this.db.transaction(async (em) => {
-      const now = this.clock.now();
-      if (source === 'unsubscribe') {
-        await execute(em, 'UPDATE wechat_users SET subscribed = 0, unsubscribed_at = ?, updated_at = ? WHERE openid = ?', [eventTime ?? now, now, openid]);
-        return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
-      }
-      const follows = source !== 'oauth';
-      // A (re-)subscribe or a scan by a follower: following now. subscribe_time moves only on an
-      // actual subscribe after an unsubscribe, so retries keep the first time. An OAuth login only
-      // marks activity.
-      const touch = () =>
-        follows
-          ? execute(
-              em,
-              `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
-                 subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
-               WHERE openid = ?`,
-              [now, now, source === 'subscribe' ? 1 : 0, eventTime ?? now, openid],
-            )
-          : execute(em, 'UPDATE wechat_users SET last_active_time = ? WHERE openid = ?', [now, openid]);
-      // Update first: for an existing user it takes the row's exclusive lock directly. Inserting
-      // first would take a shared lock on the duplicate key that every concurrent delivery of the
-      // same event then tries to upgrade — a deadlock on MySQL.
-      let created = false;
-      if ((await touch()).affected === 0) {
-        created =
-          (
-            await execute(
-              em,
-              `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
-                 remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
-               VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?, ?)`,
-              [openid, follows, follows ? eventTime ?? now : null, now, now, now],
-            )
-          ).affected === 1;
-        if (!created) await touch(); // a concurrent first event inserted the row meanwhile
-      }
-      const granted = await this.grantInitialCredits(em, openid);
-      return { created, credits_granted: granted, user: await this.summary(em, openid) };
-    });
+    return this.db.transaction((em) => this.upsertIn(em, openid, source, eventTime));
   }
 
-  /** INITIAL_CREDITS once per openid, ever; legacy users (opening balance) get nothing. */
-  private async grantInitialCredits(em: EntityManager, openid: string): Promise<number> {
-    const n = this.config.pricing.initialCredits;
-    if (n <= 0) return 0;
-    const opening = await select(em, "SELECT 1 AS x FROM credit_ledger WHERE reason = 'opening_balance' AND ref = ?", [openid]);
-    if (opening.length) return 0;
-    const res = await this.ledger.apply(em, { openid, reason: 'signup_bonus', ref: openid, change: grant(n) });
-    return res.applied ? n : 0;
+  /** `upsert` inside the caller's transaction. */
+  async upsertIn(em: EntityManager, openid: string, source: UserSource, eventTime?: Date): Promise<UpsertResult> {
+    const now = this.clock.now();
+    if (source === 'unsubscribe') {
+      await execute(em, 'UPDATE wechat_users SET subscribed = 0, unsubscribed_at = ?, updated_at = ? WHERE openid = ?', [eventTime ?? now, now, openid]);
+      return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
+    }
+    const follows = source !== 'oauth';
+    // A (re-)subscribe or a scan by a follower: following now. subscribe_time moves only on an
+    // actual subscribe after an unsubscribe, so retries keep the first time. An OAuth login only
+    // marks activity.
+    const touch = () =>
+      follows
+        ? execute(
+            em,
+            `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
+               subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
+             WHERE openid = ?`,
+            [now, now, source === 'subscribe' ? 1 : 0, eventTime ?? now, openid],
+          )
+        : execute(em, 'UPDATE wechat_users SET last_active_time = ? WHERE openid = ?', [now, openid]);
+    // Update first: for an existing user it takes the row's exclusive lock directly. Inserting
+    // first would take a shared lock on the duplicate key that every concurrent delivery of the
+    // same event then tries to upgrade — a deadlock on MySQL.
+    if ((await touch()).affected === 1) return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
+    const granted = await this.createIn(em, openid, follows, follows ? (eventTime ?? now) : null, now);
+    if (granted === null) {
+      await touch(); // a concurrent first event inserted the row meanwhile
+      return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
+    }
+    return { created: true, credits_granted: granted, user: { openid, remaining_credits: granted, is_member: false, subscribed: follows } };
+  }
+
+  /**
+   * The user row of someone who pays without one (orders normally have a caller with a row; the
+   * old service may differ), inside the caller's transaction. Not a follower until WeChat says so.
+   */
+  async ensureIn(em: EntityManager, openid: string): Promise<void> {
+    await this.createIn(em, openid, false, null, this.clock.now());
+  }
+
+  /**
+   * Inserts the row unless it exists; the credits granted, or null when it existed. INITIAL_CREDITS
+   * once per openid, ever: the row is born with them and their ledger entry is written in the same
+   * transaction. Rows that existed before (legacy users with an opening balance) never get them.
+   */
+  private async createIn(em: EntityManager, openid: string, follows: boolean, subscribeTime: Date | null, now: Date): Promise<number | null> {
+    const initial = Math.max(0, this.config.pricing.initialCredits);
+    const inserted = await execute(
+      em,
+      `${insertIgnore(em)} wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
+         remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
+       VALUES (?, 0, 0, 0, ?, 0, ?, ?, ?, ?, ?, ?)`,
+      [openid, initial, initial, follows, subscribeTime, now, now, now],
+    );
+    if (inserted.affected !== 1) return null;
+    if (initial > 0) await this.ledger.recordBirthGrant(em, { openid, reason: 'signup_bonus', ref: openid, change: grant(initial) });
+    return initial;
   }
 
   async findByOpenid(openid: string): Promise<WechatUser | null> {

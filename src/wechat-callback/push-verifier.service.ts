@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
+import { DETAIL, DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
 import { InternalApi } from '../internal/internal-api';
@@ -17,12 +17,10 @@ import { CallbackQuery, PushMessage, PushMode } from './push-message';
 const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
 /** The replay-guard table stores nonces up to 64 chars; WeChat's are short digit strings. */
 const NONCE = /^[\x21-\x7e]{1,64}$/;
-/** Same ceiling as the body parser: a larger body never reaches us (413 there). */
-const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Authenticity and decoding of what arrives on the verify URL (callbacks.md §1–2): signatures,
- * timestamp skew, the plaintext replay guard, safe-mode decryption, XML parsing. Throws
+ * timestamp skew, the message mode, the replay guard, safe-mode decryption, XML parsing. Throws
  * CallbackRejection (403/400/413) before anything changes; the only effect it has is the
  * replay-guard claim, made once the push is known to be usable.
  */
@@ -51,15 +49,21 @@ export class PushVerifier {
     return echostr;
   }
 
-  /** A message/event push: verified, replay-checked (plaintext) and decoded. */
+  /**
+   * A message/event push: verified, replay-checked and decoded. Everything that costs nothing runs
+   * before the body is read: the mode, the timestamp and the query `signature` (WeChat sends it in
+   * every mode); the body is parsed only then, under the size and field caps (docs/limits.md).
+   */
   async verifyPush(query: CallbackQuery, body: Buffer, budget: CallbackBudget): Promise<PushMessage> {
     const { timestamp, nonce } = this.checkCommon(query);
     const encrypted = query.encrypt_type?.toLowerCase() === 'aes';
+    const accountMode = this.config.inbound.messageMode;
+    // In compatible and safe mode WeChat encrypts every push: a plaintext one is a downgrade.
+    if (!encrypted && accountMode !== 'plaintext') throw CallbackRejection.forbidden(`plaintext push refused in ${accountMode} mode`);
+    this.checkServerSignature(query, timestamp, nonce);
 
     if (!encrypted) {
-      // The signature covers no byte of the body: check it before even looking at the body.
-      this.checkServerSignature(query, timestamp, nonce);
-      const fields = await parseBody(body, 'body');
+      const fields = await this.parseBody(body, 'body');
       // An Encrypt element means WeChat sent this in compatible/safe mode with encrypt_type=aes;
       // without it, someone stripped the parameter to have the unauthenticated clear copy used.
       if (fields.Encrypt !== undefined) throw CallbackRejection.forbidden('Encrypt element without encrypt_type=aes (downgrade)');
@@ -72,7 +76,7 @@ export class PushVerifier {
     const msgSignature = query.msg_signature;
     if (!msgSignature) throw CallbackRejection.forbidden('msg_signature missing');
     // msg_signature covers the Encrypt element, so the envelope has to be parsed to check it.
-    const outer = await parseBody(body, 'body');
+    const outer = await this.parseBody(body, 'body');
     const encrypt = outer.Encrypt;
     if (!encrypt) throw CallbackRejection.forbidden('encrypt_type=aes without an Encrypt element');
     let inner: string;
@@ -83,7 +87,10 @@ export class PushVerifier {
     }
     // Compatible mode repeats the fields in clear, unauthenticated: only the decrypted ones count.
     const mode: PushMode = outer.FromUserName !== undefined || outer.MsgType !== undefined ? 'compatible' : 'safe';
-    return toMessage(await parseBody(inner, 'Encrypt'), mode);
+    const message = toMessage(await this.parseBody(inner, 'Encrypt'), mode);
+    // Encrypted pushes claim their pair too: the same query can then never carry a plaintext body.
+    await this.claimNonce(timestamp, nonce, body, budget, message.openid);
+    return message;
   }
 
   /** timestamp + nonce present, well-formed and fresh; the token configured. */
@@ -111,7 +118,28 @@ export class PushVerifier {
     return crypto;
   }
 
-  /** Plaintext replay guard: same pair + same body = WeChat retry; same pair + other body = 403. */
+  private async parseBody(body: Buffer | string, what: 'body' | 'Encrypt'): Promise<Record<string, string>> {
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    if (size === 0) throw CallbackRejection.badRequest(`${what}: empty`);
+    const { callbackBodyLimitBytes, callbackMaxXmlFields } = this.config.inbound;
+    try {
+      return await parseWechatXml(body, callbackBodyLimitBytes, { maxFields: callbackMaxXmlFields });
+    } catch (err) {
+      if (err instanceof XmlRejectedError) {
+        if (err.reason === 'too_large') throw new CallbackRejection(413, DETAIL.tooLarge, `${what}: too large`);
+        const detail =
+          err.reason === 'doctype'
+            ? `${what}: DOCTYPE/ENTITY not allowed`
+            : err.reason === 'too_many_fields'
+              ? `${what}: more than ${callbackMaxXmlFields} XML elements`
+              : `${what}: not well-formed XML`;
+        throw CallbackRejection.badRequest(detail, `${detail} (${err.reason})`);
+      }
+      throw err;
+    }
+  }
+
+  /** Replay guard of every accepted push: same pair + same body = WeChat retry; same pair + other body = 403. */
   private async claimNonce(timestamp: string, nonce: string, body: Buffer, budget: CallbackBudget, openid: string): Promise<void> {
     const bodySha256 = createHash('sha256').update(body).digest('hex');
     try {
@@ -122,21 +150,6 @@ export class PushVerifier {
       }
       throw err;
     }
-  }
-}
-
-async function parseBody(body: Buffer | string, what: 'body' | 'Encrypt'): Promise<Record<string, string>> {
-  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  if (size === 0) throw CallbackRejection.badRequest(`${what}: empty`);
-  try {
-    return await parseWechatXml(body, MAX_BODY_BYTES);
-  } catch (err) {
-    if (err instanceof XmlRejectedError) {
-      if (err.reason === 'too_large') throw new CallbackRejection(413, '请求体过大', `${what}: too large`);
-      const detail = err.reason === 'doctype' ? `${what}: DOCTYPE/ENTITY not allowed` : `${what}: not well-formed XML`;
-      throw CallbackRejection.badRequest(detail, `${detail} (${err.reason})`);
-    }
-    throw err;
   }
 }
 

@@ -30,7 +30,7 @@ export class WechatCryptoError extends WechatError<WechatCryptoErrorCode> {
   }
 }
 
-export type XmlRejectionReason = 'too_large' | 'doctype' | 'not_xml' | 'malformed';
+export type XmlRejectionReason = 'too_large' | 'too_many_fields' | 'doctype' | 'not_xml' | 'malformed';
 
 /** A request body we refuse to treat as a WeChat XML document. */
 export class XmlRejectedError extends WechatError<XmlRejectionReason> {

@@ -37,6 +37,18 @@ describe('parseWechatXml', () => {
     await expect(parseWechatXml(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<xml><a>中文</a><b>1</b></xml>')]))).resolves.toEqual(expected);
   });
 
+  it.each([
+    '<?xml version="1.0"?><xml><a>1</a></xml>',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xml>\n  <a><![CDATA[1]]></a>\n</xml>',
+    "\uFEFF <?xml version='1.0' encoding='utf-8'?><xml><a>1</a></xml>",
+  ])('accepts one leading XML declaration (tenpay, WeChat Java SDK): %j', async (body) => {
+    await expect(parseWechatXml(body)).resolves.toEqual({ a: '1' });
+  });
+
+  it('still refuses a second declaration', async () => {
+    expect((await rejection('<?xml version="1.0"?><?xml version="1.0"?><xml/>')).code).toBe('not_xml');
+  });
+
   it('gives empty elements as empty strings and ignores attributes', async () => {
     await expect(parseWechatXml('<xml><EventKey></EventKey><Ticket/><Id x="1">7</Id></xml>')).resolves.toEqual({ EventKey: '', Ticket: '', Id: '7' });
   });
@@ -88,7 +100,7 @@ describe('parseWechatXml', () => {
     expect((await rejection(body)).code).toBe('doctype');
   });
 
-  it.each(['', '   ', '{"xml":1}', 'hello', '<?xml version="1.0"?><xml><a>1</a></xml>', '<XML><a>1</a></XML>', '<root><a>1</a></root>', Buffer.from('<xml/>', 'utf16le')])(
+  it.each(['', '   ', '{"xml":1}', 'hello', '<?xml version="1.0"?><root/>', '<?xml?><xml/>', '<?xml version="1.0" foo="bar"?><xml/>', '<?xml-stylesheet href="a"?><xml/>', '<XML><a>1</a></XML>', '<root><a>1</a></root>', Buffer.from('<xml/>', 'utf16le')])(
     'rejects a body that does not start with <xml: %j',
     async (body) => {
       expect((await rejection(body)).code).toBe('not_xml');
@@ -107,6 +119,22 @@ describe('parseWechatXml', () => {
     '<xml <a>1</a></xml>',
   ])('rejects malformed or ambiguous XML: %s', async (body) => {
     expect((await rejection(body)).code).toBe('malformed');
+  });
+
+  it('maxFields: counts every element under the root (nested too) before parsing; CDATA content is not counted', async () => {
+    const fields = (n: number) => `<xml>${Array.from({ length: n }, (_, i) => `<F${i}>v</F${i}>`).join('')}</xml>`;
+    await expect(parseWechatXml(fields(64), 65536, { maxFields: 64 })).resolves.toHaveProperty('F63', 'v');
+    try {
+      await parseWechatXml(fields(65), 65536, { maxFields: 64 });
+      throw new Error('expected a rejection');
+    } catch (err) {
+      expect((err as XmlRejectedError).code).toBe('too_many_fields');
+    }
+    await expect(parseWechatXml('<xml><A><B/><C/></A></xml>', 65536, { maxFields: 2 })).rejects.toMatchObject({ code: 'too_many_fields' });
+    const markup = `<xml><Content><![CDATA[${'<a>'.repeat(500)}]]></Content></xml>`;
+    await expect(parseWechatXml(markup, 65536, { maxFields: 1 })).resolves.toEqual({ Content: '<a>'.repeat(500) });
+    // Without the option (WeChat Pay answers such as refund queries) nothing is counted.
+    await expect(parseWechatXml(fields(300))).resolves.toHaveProperty('F299', 'v');
   });
 
   it('can parse a different root when asked (v2 refund req_info uses <root>)', async () => {

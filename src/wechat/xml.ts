@@ -4,7 +4,15 @@ import { XmlRejectedError } from './errors';
 export interface ParseWechatXmlOptions {
   /** Expected root element. WeChat's documents use `xml`; a decrypted v2 refund `req_info` uses `root`. */
   rootName?: string;
+  /** Most elements under the root (nested ones included), counted before parsing; callbacks pass CALLBACK_MAX_XML_FIELDS. */
+  maxFields?: number;
 }
+
+/**
+ * One leading XML declaration (`<?xml version="1.0" encoding="UTF-8"?>`), as tenpay and WeChat's own
+ * Java SDK write it: version, then optional encoding and standalone, nothing else.
+ */
+const XML_DECLARATION = /^<\?xml\s+version\s*=\s*(["'])1\.\d\1(?:\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\3)?\s*\?>/;
 
 const XML_PARSER_OPTIONS = {
   explicitArray: false,
@@ -25,7 +33,7 @@ const XML_PARSER_OPTIONS = {
  *
  * Cheap textual checks run before any parsing: oversized bodies, any DOCTYPE/ENTITY declaration
  * (the XXE / billion-laughs vector — WeChat never sends one), and anything that does not start with
- * the expected root tag.
+ * the expected root tag (after an optional leading XML declaration, which WeChat accepts).
  *
  * Choices:
  * - Nested elements (e.g. `<ScanCodeInfo>`, `<Video>`) are omitted: no field we act on is nested,
@@ -46,11 +54,15 @@ export async function parseWechatXml(
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlRejectedError('doctype', 'DOCTYPE/ENTITY declarations are not accepted');
 
-  const start = text.replace(/^\uFEFF/, '').trimStart();
+  const start = text.replace(/^\uFEFF/, '').trimStart().replace(XML_DECLARATION, '').trimStart();
   if (!start.startsWith(`<${rootName}`)) throw new XmlRejectedError('not_xml', `body does not start with <${rootName}>`);
   // XML 1.0 forbids these characters anywhere, CDATA included; a parser that lets them through hands
   // later steps (reply building, the database) text they cannot carry.
   if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(text)) throw new XmlRejectedError('malformed', 'control characters are not allowed in XML');
+
+  if (options.maxFields !== undefined && countElements(start) - 1 > options.maxFields) {
+    throw new XmlRejectedError('too_many_fields', `more than ${options.maxFields} elements`);
+  }
 
   const parsed = parseStrict(start);
   const keys = Object.keys(parsed);
@@ -71,6 +83,24 @@ export async function parseWechatXml(
     fields[name] = value;
   }
   return fields;
+}
+
+/**
+ * Start tags in the text, CDATA sections skipped: one linear scan, so a body with thousands of
+ * fields is refused for the price of an indexOf loop instead of a parse.
+ */
+function countElements(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
+    if (text.startsWith('<![CDATA[', i)) {
+      const end = text.indexOf(']]>', i + 9);
+      if (end < 0) break; // unterminated: the parser refuses it
+      i = end + 2;
+    } else if (/[A-Za-z_:]/.test(text[i + 1] ?? '')) {
+      count++;
+    }
+  }
+  return count;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintId } from '../../database/column-types';
 
-/** `wechat_callback_nonces`: replay guard of plaintext-mode pushes; purged after 15 minutes. */
+/** `wechat_callback_nonces`: replay guard of pushes; purged after 2 × CALLBACK_MAX_SKEW_SECONDS (+1 min). */
 @Entity({ name: 'wechat_callback_nonces' })
 export class CallbackNonce {
   @PrimaryGeneratedColumn({ type: 'bigint', unsigned: true })

@@ -7,6 +7,8 @@ export type AnomalyKind =
   | 'paid_after_close'
   | 'duplicate_membership'
   | 'unknown_order'
+  // A paid result whose transaction_id already paid another order.
+  | 'transaction_reused'
   // Refunds (ops.md): credits the balance could not give back, WeChat results we cannot match or act on.
   | 'refund_shortfall'
   | 'unknown_refund'

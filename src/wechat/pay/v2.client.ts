@@ -111,7 +111,7 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
   }
   let fields: Record<string, string>;
   try {
-    fields = await parseWechatXml(rawBody);
+    fields = await parseNotificationXml(config, rawBody);
   } catch (err) {
     const why = err instanceof XmlRejectedError ? err.reason : 'unparseable';
     throw new PayNotificationError('malformed', `notification XML rejected (${why})`);
@@ -163,13 +163,18 @@ export async function verifyV2RefundNotification(config: AppConfig, headers: Not
   }
   let fields: Record<string, string>;
   try {
-    fields = await parseWechatXml(rawBody);
+    fields = await parseNotificationXml(config, rawBody);
   } catch (err) {
     const why = err instanceof XmlRejectedError ? err.reason : 'unparseable';
     throw new PayNotificationError('malformed', `notification XML rejected (${why})`);
   }
   if (fields.req_info === undefined) throw new PayNotificationError('malformed', 'not a refund notification (no req_info)');
   return decodeV2Refund(config, fields);
+}
+
+/** A notification body under the callback caps (docs/limits.md): sized by the body parser, fields counted before parsing. */
+function parseNotificationXml(config: AppConfig, rawBody: Buffer): Promise<Record<string, string>> {
+  return parseWechatXml(rawBody, config.inbound.callbackBodyLimitBytes, { maxFields: config.inbound.callbackMaxXmlFields });
 }
 
 async function decodeV2Refund(config: AppConfig, fields: Record<string, string>): Promise<RefundNotification> {

@@ -1,0 +1,75 @@
+/**
+ * The module dependency rules of docs/architecture.md, checked by `npm run lint` (so a wrong import
+ * fails CI). Paths are relative to the repository root.
+ */
+const FEATURES = 'src/(auth|payment|user|support|ops|internal|wechat-callback|health|static|sandbox|console)/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Modules depend one way; a cycle means two modules are really one, or a piece belongs lower down.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'callbacks-only-through-internal-api',
+      severity: 'error',
+      comment:
+        'The URLs WeChat calls never touch the database: they reach the services only through the InternalApi port ' +
+        '(in process or over signed HTTP in the split plan).',
+      from: { path: '^src/wechat-callback/' },
+      to: { path: ['^src/(auth|payment|user|support|ops|database|console)/', '^node_modules/typeorm/'] },
+    },
+    {
+      name: 'sandbox-only-from-the-root-module',
+      severity: 'error',
+      comment: 'The WeChat simulator is mounted by app.module.ts alone (development and tests); nothing else may depend on it.',
+      from: { path: '^src/', pathNot: ['^src/sandbox/', '^src/app\\.module\\.ts$'] },
+      to: { path: '^src/sandbox/' },
+    },
+    {
+      name: 'protocol-code-is-a-leaf',
+      severity: 'error',
+      comment: 'src/wechat/ is protocol code (signatures, crypto, XML, API clients): it knows no feature module.',
+      from: { path: '^src/wechat/' },
+      to: { path: `^${FEATURES}` },
+    },
+    {
+      name: 'common-and-config-are-leaves',
+      severity: 'error',
+      comment: 'Shared plumbing and configuration are imported by everything and import no feature.',
+      from: { path: '^src/(common|config)/' },
+      to: { path: [`^${FEATURES}`, '^src/(wechat|database)/'] },
+    },
+    {
+      name: 'metrics-is-plumbing',
+      severity: 'error',
+      comment: 'Metrics are recorded by every layer (protocol clients included), so they depend on no feature.',
+      from: { path: '^src/metrics/' },
+      to: { path: `^${FEATURES}` },
+    },
+    {
+      name: 'user-does-not-know-payment-or-auth',
+      severity: 'error',
+      comment: 'payment → user and auth → user, never the other way.',
+      from: { path: '^src/user/' },
+      to: { path: '^src/(payment|auth|internal|support|ops|wechat-callback)/' },
+    },
+    {
+      name: 'src-does-not-import-tests',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['^dist/', '\\.spec\\.ts$'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
