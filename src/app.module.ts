@@ -3,13 +3,16 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
+import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
+import { rateLimitStorage } from './common/rate-limit-storage';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { MetricsService } from './metrics/metrics.service';
 import { OpsModule } from './ops/ops.module';
 import { PaymentModule } from './payment/payment.module';
 import { SandboxModule } from './sandbox/sandbox.module';
@@ -41,26 +44,35 @@ export class AppModule {
     ];
     if (config.role !== 'web') {
       imports.push(
-        // Rate limits live in process memory: the limit applies per process (deploy.md). Routes opt
-        // in with @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
+        // Rate limits: counters in Redis with REDIS_URL (one limit for the whole deployment), else
+        // in process memory (per process); docs/limits.md "Shared rate limits". Routes opt in with
+        // @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
         // `qrPerClient` counts QR creation per client_id and is skipped everywhere else.
-        ThrottlerModule.forRoot([
-          { name: 'perIp', ttl: 60_000, limit: config.http.rateLimitPerMinute },
-          {
-            name: 'qrPerClient',
-            ttl: 60_000,
-            limit: 10,
-            getTracker: (req: Record<string, unknown>) => clientIdOf(req),
-            // No client_id: nothing to count per client (the request gets its 400 instead).
-            skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
-          },
-        ]),
+        ThrottlerModule.forRootAsync({
+          inject: [AppConfig, MetricsService],
+          useFactory: async (cfg: AppConfig, metrics: MetricsService) => ({
+            storage: await rateLimitStorage(cfg, metrics),
+            throttlers: [
+              { name: 'perIp', ttl: 60_000, limit: cfg.http.rateLimitPerMinute },
+              {
+                name: 'qrPerClient',
+                ttl: 60_000,
+                limit: 10,
+                getTracker: (req: Record<string, unknown>) => clientIdOf(req),
+                // No client_id: nothing to count per client (the request gets its 400 instead).
+                skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
+              },
+            ],
+          }),
+        }),
         DatabaseModule,
         AuthModule,
         PaymentModule,
         OpsModule,
         UserModule,
         SupportModule,
+        // The operator console at /admin/ (docs/operator-guide.md).
+        ConsoleModule,
         // The member pages and public/ (api.md "Static pages"); role web serves none of them.
         StaticModule,
       );

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.setup';
 import { AppConfig } from './config/app-config';
@@ -7,6 +8,8 @@ import { defaultNodeEnv, readEnvironment } from './config/env-source';
 import { ConfigError, loadConfig } from './config/load-config';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
+import { describeTarget, listenTarget } from './process/listen-target';
+import { WorkerPool } from './process/worker-pool';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -40,17 +43,26 @@ async function serve(config: AppConfig): Promise<void> {
       );
     });
   }
-  await app.listen(config.http.port, config.http.host);
+  // SIGHUP reloads a cluster's workers (runPrimary); a single process cannot replace itself
+  // without closing its socket, so it says so instead of dying (SIGHUP's default action).
+  process.on('SIGHUP', () => {
+    if (!cluster.isWorker) console.error('SIGHUP ignored: a reload needs WORKERS > 1; restart instead (docs/deploy.md "Restart and reload")');
+  });
+  const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: cluster.isWorker }, config.http);
+  // Nest passes the arguments through to http.Server#listen, which takes { fd } as well.
+  if ('fd' in target) await app.listen(target as unknown as number);
+  else await app.listen(target.port, target.host);
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  if (!cluster.isWorker) printBanner(config, url);
+  if (!cluster.isWorker) printBanner(config, url, 'fd' in target ? describeTarget(target) : '');
 }
 
-function printBanner(config: AppConfig, url: string): void {
+function printBanner(config: AppConfig, url: string, socket: string): void {
   const lines = [
     `image-classifier-wechat ${config.version} — role ${config.role}, ${config.env}, database ${config.role === 'web' ? 'none' : config.db.type}`,
     `  listening   ${url}`,
     `  health      ${url}/api/v1/health`,
   ];
+  if (socket) lines.push(`  socket      ${socket}, kept open across restarts`);
   if (config.http.docsEnabled && config.role !== 'web') lines.push(`  API docs    ${url}/docs`);
   if (config.wechat.sandbox) lines.push(`  sandbox     ${url}/sandbox   (WeChat simulator: pages, QR binding, payments)`);
   if (config.wechat.sandbox && config.wechat.sandboxHostsPort) {
@@ -61,6 +73,9 @@ function printBanner(config: AppConfig, url: string): void {
 
 /** WORKERS > 1: the primary migrates once, then forks workers that do not migrate. */
 async function runPrimary(config: AppConfig): Promise<void> {
+  let pool: WorkerPool | null = null;
+  // Registered first: SIGHUP's default action would end the primary (and its socket).
+  process.on('SIGHUP', () => void pool?.reload());
   if (config.role !== 'web' && config.db.migrateOnStart) {
     const ds = new DataSource(buildDataSourceOptions(config));
     for (let attempt = 0; ; attempt++) {
@@ -77,25 +92,19 @@ async function runPrimary(config: AppConfig): Promise<void> {
       }
     }
   }
-  let stopping = false;
-  const fork = () => cluster.fork({ DB_MIGRATE_ON_START: 'false' });
-  for (let i = 0; i < config.http.workers; i++) fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
-    fork();
-  });
+  // Workers run the file on disk at the time they are forked: a reload picks up a new build.
+  cluster.setupPrimary({ exec: resolve(process.argv[1]) });
+  const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: false }, config.http);
+  const allLost = () => {
+    console.error('every worker exited and the inherited socket went with them: exiting so that systemd restarts the service with it');
+    process.exit(1);
+  };
+  const workers = (pool = new WorkerPool(config.http.workers, { DB_MIGRATE_ON_START: 'false' }, SHUTDOWN_GRACE_MS, 'fd' in target ? allLost : undefined));
+  workers.start();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 1000).unref();
-      cluster.on('exit', () => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      });
-    });
+    process.once(sig, () => void workers.stop().then(() => process.exit(0)));
   }
-  console.log(`primary ${process.pid}: ${config.http.workers} workers on ${config.http.host}:${config.http.port}`);
+  console.log(`primary ${process.pid}: ${config.http.workers} workers on ${describeTarget(target)}; SIGHUP replaces them with the build on disk`);
 }
 
 async function main(): Promise<void> {

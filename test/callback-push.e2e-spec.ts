@@ -3,6 +3,7 @@ import { createServer, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DatabaseService } from '../src/database/database.service';
+import { BindingService } from '../src/user/binding.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
@@ -439,8 +440,8 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       const openid = uid('oHang');
       const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
       const api = app.app.get(InternalApi);
-      // The binding call never answers (the local adapter ignores deadlines): the budget race must.
-      const hang = jest.spyOn(api, 'updateBinding').mockImplementation(() => new Promise(() => undefined));
+      // The push's one internal call never answers (the local adapter ignores deadlines): the budget race must.
+      const hang = jest.spyOn(api, 'applyPush').mockImplementation(() => new Promise(() => undefined));
       const started = Date.now();
       const res = await post(app, p);
       const took = Date.now() - started;
@@ -460,14 +461,29 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
 
     it('an internal error (not a 4xx) is 503, never success', async () => {
       const api = app.app.get(InternalApi);
-      jest.spyOn(api, 'createOrUpdateUser').mockRejectedValue(new Error('boom'));
+      jest.spyOn(api, 'applyPush').mockRejectedValue(new Error('boom'));
       const openid = uid('oBoom');
-      // The push's nonce claim stays (every accepted push claims one; WeChat's retry has the same body).
-      const businessTables = WATCHED_TABLES.filter((t) => t !== 'wechat_callback_nonces');
-      const before = await snapshot(businessTables);
+      const before = await snapshot(WATCHED_TABLES);
       const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
       expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
-      expect(await snapshot(businessTables)).toEqual(before);
+      expect(await snapshot(WATCHED_TABLES)).toEqual(before);
+    });
+
+    it.each(PUSH_MODES)('%s: one transaction per push — a binding that fails mid-push leaves no claim, no user; the retry applies once', async (mode) => {
+      const { scene, clientId } = await seedScene(600_000);
+      const openid = uid('oTx');
+      const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
+      const fail = jest.spyOn(app.app.get(BindingService), 'updateBindingIn').mockRejectedValue(new Error('binding failed'));
+      const before = await snapshot(WATCHED_TABLES);
+      const res = await post(app, p);
+      expect(res.status).toBe(503);
+      expect(await snapshot(WATCHED_TABLES)).toEqual(before); // the claim and the user rolled back with it
+      fail.mockRestore();
+      const retry = await post(app, p);
+      expect((await replyContent(retry, mode, openid)).split('\n')).toEqual([TEXT.welcome, TEXT.bindSuccess]);
+      expect(await user(openid)).toEqual({ remaining: 10, total: 10, subscribed: 1 });
+      expect(await ledger(openid)).toEqual(['signup_bonus:10']);
+      expect(await binding(clientId)).toEqual({ openid, status: 'completed' });
     });
 
     if (kind === 'mysql') {

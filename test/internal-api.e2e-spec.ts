@@ -3,7 +3,7 @@ import { InternalApi } from '../src/internal/internal-api';
 import { HttpInternalApi } from '../src/internal/internal-api.http';
 import { LocalInternalApi } from '../src/internal/internal-api.local';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
-import { ContractSubject, internalApiContract } from './support/internal-api.contract';
+import { CONTRACT_OPERATOR, ContractSubject, internalApiContract } from './support/internal-api.contract';
 
 const SECRET = 'internal-contract-secret-0123456789';
 
@@ -14,7 +14,7 @@ describe.each(dbKinds())('InternalApi contract [%s]', (kind) => {
 
   beforeAll(async () => {
     db = await TestDatabase.create(kind);
-    appServer = await startApp({ ...db.env, APP_ROLE: 'app', INTERNAL_API_SECRET: SECRET });
+    appServer = await startApp({ ...db.env, APP_ROLE: 'app', INTERNAL_API_SECRET: SECRET, ADMIN_OPENIDS: CONTRACT_OPERATOR });
     await appServer.app.get(DatabaseService).whenReady();
     webServer = await startApp({ APP_ROLE: 'web', INTERNAL_API_SECRET: SECRET, INTERNAL_API_BASE_URL: appServer.url });
   });

@@ -14,6 +14,6 @@ import { WechatOAuthService } from './wechat-oauth.service';
   controllers: [AuthController, MenuController],
   providers: [WechatOAuthService, QrBindingService, MenuService, AdminKeyGuard],
   // The admin-key check is shared with the ops endpoints.
-  exports: [AdminKeyGuard],
+  exports: [AdminKeyGuard, MenuService],
 })
 export class AuthModule {}

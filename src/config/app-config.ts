@@ -86,6 +86,8 @@ export class AppConfig {
   qr!: { expireSeconds: number };
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
   admin!: { apiKey: string };
+  /** Operator console (docs/operator-guide.md): openids allowed to log in (empty = console off), session length. */
+  console!: { adminOpenids: string[]; sessionMinutes: number };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
   ops!: { notifyDataRetentionDays: number };
   /** What the service accepts from outside before any work (issue 12; docs/limits.md). */
@@ -96,6 +98,8 @@ export class AppConfig {
     callbackMaxXmlFields: number;
     jsonMaxDepth: number;
   };
+  /** Shared rate limits: url '' = throttler counters in process memory (docs/limits.md). */
+  redis!: { url: string; keyPrefix: string };
 }
 
 /** The message mode set in the Official Account console (消息加解密方式). */

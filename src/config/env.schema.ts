@@ -236,6 +236,13 @@ export class EnvSchema {
   @IsString()
   ADMIN_API_KEY!: string;
 
+  // Operator console (docs/operator-guide.md): who may log in by QR, and how long a session lasts.
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*[A-Za-z0-9_-]{1,64}\s*)*)?,?\s*$/, { message: 'must be a comma-separated list of openids' })
+  ADMIN_OPENIDS!: string;
+
+  @Transform(toInt) @IsInt() @Min(5) @Max(480)
+  CONSOLE_SESSION_MINUTES!: number;
+
   @IsIn(['local', 'http'])
   INTERNAL_API_TRANSPORT!: 'local' | 'http';
 
@@ -280,4 +287,10 @@ export class EnvSchema {
   /** Deepest nesting of a JSON request body, checked before parsing. */
   @Transform(toInt) @IsInt() @Min(4) @Max(512)
   JSON_MAX_DEPTH!: number;
+  // Shared rate limits (docs/limits.md "Shared rate limits"): throttler counters in Redis when set.
+  @Matches(/^(rediss?:\/\/\S+)?$/, { message: 'must be empty or a redis:// / rediss:// URL' })
+  REDIS_URL!: string;
+
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' })
+  REDIS_KEY_PREFIX!: string;
 }

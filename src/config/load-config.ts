@@ -200,6 +200,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     SESSION_TTL_SECONDS: pick(source, 'SESSION_TTL_SECONDS') ?? '7200',
     ALLOW_OPENID_HEADER: pick(source, 'ALLOW_OPENID_HEADER') ?? 'false',
     ADMIN_API_KEY: pick(source, 'ADMIN_API_KEY') ?? '',
+    // Operator console.
+    ADMIN_OPENIDS: pick(source, 'ADMIN_OPENIDS') ?? '',
+    CONSOLE_SESSION_MINUTES: pick(source, 'CONSOLE_SESSION_MINUTES') ?? '30',
     INTERNAL_API_TRANSPORT: pick(source, 'INTERNAL_API_TRANSPORT') ?? (role === 'web' ? 'http' : 'local'),
     INTERNAL_API_BASE_URL: pick(source, 'INTERNAL_API_BASE_URL'),
     INTERNAL_API_SECRET: pick(source, 'INTERNAL_API_SECRET') ?? '',
@@ -214,6 +217,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     CALLBACK_BODY_LIMIT: pick(source, 'CALLBACK_BODY_LIMIT') ?? '16kb',
     CALLBACK_MAX_XML_FIELDS: pick(source, 'CALLBACK_MAX_XML_FIELDS') ?? '64',
     JSON_MAX_DEPTH: pick(source, 'JSON_MAX_DEPTH') ?? '32',
+    // Shared rate limits (docs/limits.md): empty REDIS_URL = counters in process memory.
+    REDIS_URL: pick(source, 'REDIS_URL') ?? '',
+    REDIS_KEY_PREFIX: pick(source, 'REDIS_KEY_PREFIX') ?? 'image-classifier:',
   };
 
   const env = plainToInstance(EnvSchema, raw);
@@ -331,6 +337,11 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     qr: { expireSeconds: env.QR_EXPIRE_SECONDS },
     session: { secret: sessionSecret, ttlSeconds: env.SESSION_TTL_SECONDS, allowOpenidHeader: env.ALLOW_OPENID_HEADER },
     admin: { apiKey: env.ADMIN_API_KEY },
+    // Operator console: an empty list switches it off.
+    console: {
+      adminOpenids: env.ADMIN_OPENIDS.split(',').map((s) => s.trim()).filter(Boolean),
+      sessionMinutes: env.CONSOLE_SESSION_MINUTES,
+    },
     internal: {
       transport: env.INTERNAL_API_TRANSPORT,
       baseUrl: (env.INTERNAL_API_BASE_URL ?? '').replace(/\/+$/, ''),
@@ -344,6 +355,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       callbackMaxXmlFields: env.CALLBACK_MAX_XML_FIELDS,
       jsonMaxDepth: env.JSON_MAX_DEPTH,
     },
+    // Shared rate limits (docs/limits.md "Shared rate limits").
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
   } satisfies Omit<AppConfig, never>);
   return Object.freeze(config);
 }

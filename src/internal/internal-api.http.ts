@@ -8,9 +8,11 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import {
   ApplyPaymentRequest,
+  ApplyPushRequest,
   ApplyRefundRequest,
   CallOptions,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
   InternalApi,
@@ -55,6 +57,9 @@ export class HttpInternalApi extends InternalApi {
   applyRefund(req: ApplyRefundRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['applyRefund']>>>('PUT', '/api/v1/internal/payment/refund/update', req, opts);
   }
+  applyPush(req: ApplyPushRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['applyPush']>>>('POST', '/api/v1/internal/callback/push', req, opts);
+  }
   claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['claimCallbackNonce']>>>('POST', '/api/v1/internal/callback/nonce', req, opts);
   }
@@ -66,6 +71,9 @@ export class HttpInternalApi extends InternalApi {
   }
   resolveClient(clientId: string, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>('GET', `/api/v1/internal/client/${encodeURIComponent(clientId)}`, undefined, opts);
+  }
+  consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions) {
+    return this.call<Awaited<ReturnType<InternalApi['consoleLogin']>>>('POST', '/api/v1/internal/console/login', req, opts);
   }
 
   /** Times every call by operation (the path without its parameter) and outcome. */

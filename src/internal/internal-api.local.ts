@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import {
   ApplyPaymentRequest,
+  ApplyPushRequest,
   ApplyRefundRequest,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
   ConsumeCreditsRequest,
   CreateOrUpdateUserRequest,
   InternalApi,
@@ -36,6 +38,9 @@ export class LocalInternalApi extends InternalApi {
   applyRefund(req: ApplyRefundRequest) {
     return this.svc.applyRefund(req);
   }
+  applyPush(req: ApplyPushRequest) {
+    return this.svc.applyPush(req);
+  }
   claimCallbackNonce(req: ClaimNonceRequest) {
     return this.svc.claimCallbackNonce(req);
   }
@@ -47,5 +52,8 @@ export class LocalInternalApi extends InternalApi {
   }
   resolveClient(clientId: string) {
     return this.svc.resolveClient(clientId);
+  }
+  consoleLogin(req: ConsoleLoginRequest) {
+    return this.svc.consoleLogin(req);
   }
 }

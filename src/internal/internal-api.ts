@@ -87,6 +87,32 @@ export interface ClaimNonceRequest {
   body_sha256: string;
 }
 
+/**
+ * Everything one push changes, applied in one transaction: the replay-guard claim of its
+ * (timestamp, nonce) pair, the user event, and the QR scene it binds. A claim that exists with the
+ * same body (a WeChat retry) applies the effects again, idempotently; with another body it is 409.
+ */
+export interface ApplyPushRequest {
+  timestamp: string;
+  nonce: string;
+  body_sha256: string;
+  /** The user event, when the push has one (with `source`). */
+  openid?: string;
+  source?: 'subscribe' | 'scan' | 'unsubscribe';
+  /** ISO 8601; WeChat's CreateTime of the event. */
+  event_time?: string;
+  /** A QR scene to bind to `openid` (a subscribe through a parametric code, or SCAN). */
+  scene?: string;
+}
+
+export interface ApplyPushResponse {
+  success: true;
+  /** false: the pair was claimed before with the same body (a WeChat retry). */
+  fresh: boolean;
+  user?: Omit<CreateOrUpdateUserResponse, 'success'>;
+  binding?: Omit<UpdateBindingResponse, 'success'>;
+}
+
 export interface ConsumeCreditsRequest {
   openid?: string;
   client_id?: string;
@@ -113,6 +139,17 @@ export interface ResolveClientResponse {
   is_member: boolean;
 }
 
+/** A scan of an operator-console login code (scene `console_…`): approved for ADMIN_OPENIDS, else refused. */
+export interface ConsoleLoginRequest {
+  scene: string;
+  openid: string;
+}
+
+export interface ConsoleLoginResponse {
+  success: true;
+  result: 'approved' | 'refused' | 'expired';
+}
+
 /** Per-call options: the callback's remaining budget (internal.md: one budget per callback). */
 export interface CallOptions {
   /** Absolute deadline (ms since epoch) for this call, retries included. */
@@ -128,6 +165,8 @@ export abstract class InternalApi {
   abstract applyPayment(req: ApplyPaymentRequest, opts?: CallOptions): Promise<ApplyPaymentResponse>;
   /** Exactly once per refund; 404 退款单不存在 (not one we asked for); 409 退款金额与退款单不符. */
   abstract applyRefund(req: ApplyRefundRequest, opts?: CallOptions): Promise<ApplyRefundResponse>;
+  /** One push's claim and effects in one transaction; 409 重放请求 when the pair came with another body. */
+  abstract applyPush(req: ApplyPushRequest, opts?: CallOptions): Promise<ApplyPushResponse>;
   /** fresh=false: the same pair with the same body (a WeChat retry); 409 with another body. */
   abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
   /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */
@@ -135,4 +174,6 @@ export abstract class InternalApi {
   /** At most what the task consumed, once, to that task's user; unknown task → 404 任务不存在; several users, none named → 409. */
   abstract refundCredits(req: RefundCreditsRequest, opts?: CallOptions): Promise<{ success: true; refunded: number; remaining_credits: number }>;
   abstract resolveClient(clientId: string, opts?: CallOptions): Promise<ResolveClientResponse>;
+  /** Unknown, expired or already scanned codes → `expired`; a refusal is written to the console audit. */
+  abstract consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions): Promise<ConsoleLoginResponse>;
 }

@@ -3,8 +3,10 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { normalizeClientId } from '../common/client-id';
 import {
   ApplyPaymentDto,
+  ApplyPushDto,
   ApplyRefundDto,
   ClaimNonceDto,
+  ConsoleLoginDto,
   ConsumeCreditsDto,
   CreateBindingDto,
   CreateOrUpdateUserDto,
@@ -56,6 +58,12 @@ export class InternalController {
     return this.svc.applyRefund(dto);
   }
 
+  @Post('callback/push')
+  @HttpCode(200)
+  applyPush(@Body() dto: ApplyPushDto) {
+    return this.svc.applyPush(dto);
+  }
+
   @Post('callback/nonce')
   @HttpCode(200)
   claimCallbackNonce(@Body() dto: ClaimNonceDto) {
@@ -77,5 +85,11 @@ export class InternalController {
   @Get('client/:client_id')
   resolveClient(@Param('client_id') clientId: string) {
     return this.svc.resolveClient(normalizeClientId(clientId));
+  }
+
+  @Post('console/login')
+  @HttpCode(200)
+  consoleLogin(@Body() dto: ConsoleLoginDto) {
+    return this.svc.consoleLogin(dto);
   }
 }

@@ -1,5 +1,6 @@
 import { HttpModule } from '@nestjs/axios';
 import { DynamicModule, Module } from '@nestjs/common';
+import { ConsoleCoreModule } from '../console/console-core.module';
 import { PaymentModule } from '../payment/payment.module';
 import { UserModule } from '../user/user.module';
 import { InternalApi } from './internal-api';
@@ -30,7 +31,7 @@ export class InternalModule {
     return {
       module: InternalModule,
       global: true,
-      imports: [UserModule, PaymentModule],
+      imports: [UserModule, PaymentModule, ConsoleCoreModule],
       controllers: [InternalController],
       providers: [InternalService, NonceService, InternalAuthGuard, { provide: InternalApi, useClass: LocalInternalApi }],
       exports: [InternalApi],

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/errors';
+import { ConsoleLoginService } from '../console/console-login.service';
 import { DatabaseService } from '../database/database.service';
 import { PaymentApplyService } from '../payment/payment-apply.service';
 import { RefundService } from '../payment/refund.service';
@@ -10,9 +12,13 @@ import { UserService } from '../user/user.service';
 import {
   ApplyPaymentRequest,
   ApplyPaymentResponse,
+  ApplyPushRequest,
+  ApplyPushResponse,
   ApplyRefundRequest,
   ApplyRefundResponse,
   ClaimNonceRequest,
+  ConsoleLoginRequest,
+  ConsoleLoginResponse,
   ConsumeCreditsRequest,
   CreateBindingResponse,
   CreateOrUpdateUserRequest,
@@ -39,6 +45,7 @@ export class InternalService {
     private readonly nonces: NonceService,
     private readonly payments: PaymentApplyService,
     private readonly refunds: RefundService,
+    private readonly consoleLogins: ConsoleLoginService,
   ) {}
 
   async health(): Promise<InternalHealth> {
@@ -85,6 +92,27 @@ export class InternalService {
     return { success: true, applied: r.applied, refund_status: r.refundStatus, order_status: r.orderStatus };
   }
 
+  /**
+   * One push, one transaction (docs/performance.md): the replay-guard claim, the user event and the
+   * QR binding commit together or not at all, and in the split plan it is one signed call.
+   */
+  async applyPush(req: ApplyPushRequest): Promise<ApplyPushResponse> {
+    if ((req.source || req.scene) && !req.openid) throw new DomainError(400, 'openid: required with source or scene');
+    if (req.scene && req.source !== 'subscribe' && req.source !== 'scan') throw new DomainError(400, 'scene: binds on subscribe or scan only');
+    await this.nonces.purgeOccasionally();
+    return this.db.transaction(async (em) => {
+      const { fresh } = await this.nonces.claimIn(em, req.timestamp, req.nonce, req.body_sha256);
+      const out: ApplyPushResponse = { success: true, fresh };
+      if (req.openid && req.source) {
+        out.user = await this.users.upsertIn(em, req.openid, req.source, req.event_time ? new Date(req.event_time) : undefined);
+      }
+      if (req.openid && req.scene && (req.source === 'subscribe' || req.source === 'scan')) {
+        out.binding = await this.bindings.updateBindingIn(em, req.scene, req.openid, req.source);
+      }
+      return out;
+    });
+  }
+
   async claimCallbackNonce(req: ClaimNonceRequest): Promise<{ success: true; fresh: boolean }> {
     return { success: true, ...(await this.nonces.claim(req.timestamp, req.nonce, req.body_sha256)) };
   }
@@ -118,5 +146,10 @@ export class InternalService {
 
   async resolveClient(clientId: string): Promise<ResolveClientResponse> {
     return { success: true, ...(await this.bindings.resolveClient(clientId)) };
+  }
+
+  async consoleLogin(req: ConsoleLoginRequest): Promise<ConsoleLoginResponse> {
+    // The push has no request of its own in the console's sense: the audit row gets a fresh id.
+    return { success: true, result: await this.consoleLogins.scanned(req.scene, req.openid, `push-${randomUUID()}`) };
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
@@ -33,24 +34,31 @@ export class NonceService {
 
   async claim(timestamp: string, nonce: string, bodySha256: string): Promise<{ fresh: boolean }> {
     await this.purgeOccasionally();
-    return this.db.transaction(async (em) => {
-      const res = await execute(em, `${insertIgnore(em)} wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)`, [
-        Number(timestamp),
-        nonce,
-        bodySha256,
-        this.clock.now(),
-      ]);
-      if (res.affected === 1) return { fresh: true };
-      const [seen] = await select<{ body_sha256: string }>(em, 'SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [
-        Number(timestamp),
-        nonce,
-      ]);
-      if (seen && seen.body_sha256 !== bodySha256) throw new DomainError(409, '重放请求');
-      return { fresh: false };
-    });
+    return this.db.transaction((em) => this.claimIn(em, timestamp, nonce, bodySha256));
   }
 
-  private async purgeOccasionally(): Promise<void> {
+  /**
+   * `claim` inside the caller's transaction: a push claims its pair in the transaction that applies
+   * its effects, so both commit together (one transaction per push, docs/performance.md). The
+   * caller runs `purgeOccasionally` outside it.
+   */
+  async claimIn(em: EntityManager, timestamp: string, nonce: string, bodySha256: string): Promise<{ fresh: boolean }> {
+    const res = await execute(em, `${insertIgnore(em)} wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)`, [
+      Number(timestamp),
+      nonce,
+      bodySha256,
+      this.clock.now(),
+    ]);
+    if (res.affected === 1) return { fresh: true };
+    const [seen] = await select<{ body_sha256: string }>(em, 'SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [
+      Number(timestamp),
+      nonce,
+    ]);
+    if (seen && seen.body_sha256 !== bodySha256) throw new DomainError(409, '重放请求');
+    return { fresh: false };
+  }
+
+  async purgeOccasionally(): Promise<void> {
     const now = this.clock.nowMs();
     if (now - this.lastPurge < PURGE_EVERY_MS) return;
     this.lastPurge = now;

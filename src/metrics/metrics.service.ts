@@ -53,6 +53,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Shared rate limits (docs/limits.md): requests counted in process memory because Redis did not answer. */
+  readonly rateLimitFallbacks = new Counter({
+    name: 'rate_limit_redis_fallback_total',
+    help: 'Rate-limit checks counted in process memory because Redis was unavailable',
+    registers: [this.registry],
+  });
+
   constructor(config: AppConfig) {
     this.registry.setDefaultLabels({ role: config.role });
     collectDefaultMetrics({ register: this.registry });

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
+import { trackJobRun } from '../database/job-runs';
 import { execute, select } from '../database/sql';
 
 const EVERY_MS = 6 * 3600_000;
@@ -37,7 +38,7 @@ export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplication
 
   /** Clears what is older than the retention; returns how many rows were cleared. */
   runOnce(): Promise<number> {
-    this.running ??= this.clear().finally(() => (this.running = null));
+    this.running ??= trackJobRun(this.db, this.clock, 'notify_retention', () => this.clear(), (n) => `${n} rows cleared`).finally(() => (this.running = null));
     return this.running;
   }
 

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
+import { trackJobRun } from '../database/job-runs';
 import { select } from '../database/sql';
 import { OrderService } from './order.service';
 
@@ -41,7 +42,7 @@ export class OrderExpiryJob implements OnApplicationBootstrap, OnApplicationShut
 
   /** Closes what has expired; returns how many orders this process handled. */
   runOnce(): Promise<number> {
-    this.running ??= this.closeExpired().finally(() => (this.running = null));
+    this.running ??= trackJobRun(this.db, this.clock, 'order_expiry', () => this.closeExpired(), (n) => `${n} expired orders closed`).finally(() => (this.running = null));
     return this.running;
   }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
+import { trackJobRun } from '../database/job-runs';
 import { execute, insertIgnore } from '../database/sql';
 import { AnomalyService } from './anomaly.service';
 import { DIFFERENCE_ANOMALY, ReconcileReport, ReconciliationService, shanghaiDate } from './reconciliation.service';
@@ -58,7 +59,14 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
     await this.running;
   }
 
-  async runFor(date: string): Promise<DailyRunResult> {
+  /** Reconciles `date` once across processes; the outcome is recorded in `job_runs` (console "Jobs"). */
+  runFor(date: string): Promise<DailyRunResult> {
+    return trackJobRun(this.db, this.clock, 'reconciliation', () => this.run(date), (r) =>
+      r.ran ? `${date}: ${r.report.differences.length} differences, ${r.report.matched} matched` : `${date}: skipped (${r.reason})`,
+    );
+  }
+
+  private async run(date: string): Promise<DailyRunResult> {
     if (!this.db.isReady) return { ran: false, reason: 'database_not_ready' };
     const token = randomUUID();
     if (!(await this.claim(date, token))) return { ran: false, reason: 'claimed_elsewhere' };

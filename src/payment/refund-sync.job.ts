@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
+import { trackJobRun } from '../database/job-runs';
 import { RefundService } from './refund.service';
 
 const EVERY_MS = 5 * 60_000;
@@ -25,6 +27,7 @@ export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutd
     private readonly db: DatabaseService,
     private readonly refunds: RefundService,
     private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -39,7 +42,7 @@ export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   runOnce(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    this.running ??= this.syncStale(staleAfterMs).finally(() => (this.running = null));
+    this.running ??= trackJobRun(this.db, this.clock, 'refund_sync', () => this.syncStale(staleAfterMs), (n) => `${n} refunds moved on`).finally(() => (this.running = null));
     return this.running;
   }
 

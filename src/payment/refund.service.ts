@@ -53,6 +53,22 @@ export interface RefundView {
   completed_at: string | null;
 }
 
+export interface RefundPreview {
+  order_no: string;
+  openid: string;
+  order_status: OrderStatus;
+  order_type: 'member' | 'credits';
+  order_fen: number;
+  /** 0 unless the order is paid: what later refunds may still claim. */
+  refundable_fen: number;
+  amount_fen: number;
+  credits_granted: number;
+  /** Credits the rule takes back for this refund, and what the balance allows today. */
+  credits_due: number;
+  credits_taken: number;
+  remaining_credits: number;
+}
+
 export interface RequestRefundOutcome {
   /** false: this request_id was seen before; the refund it created is reported (and moved on if it can be). */
   created: boolean;
@@ -449,6 +465,52 @@ export class RefundService {
       if (res.affected === 1) claimed.push(refund_no);
     }
     return claimed;
+  }
+
+  /**
+   * What a refund of `amountFen` (default: all that is left) would do, for the console's
+   * confirmation: what is still refundable and the credits the rule above would take back (capped
+   * at today's balance). An estimate: refunds still in flight are not counted as successful yet.
+   */
+  async preview(orderNo: string, amountFen?: number): Promise<RefundPreview> {
+    return this.db.run(async (em) => {
+      const [o] = await select<OrderRow>(em, 'SELECT * FROM payment_orders WHERE order_no = ?', [orderNo]);
+      if (!o) throw new OrderNotFoundError();
+      const orderFen = o.amount_fen ?? yuanToFen(String(o.amount));
+      const [{ held }] = await select<{ held: number | string | null }>(
+        em,
+        `SELECT COALESCE(SUM(amount_fen), 0) AS held FROM payment_refunds WHERE order_no = ? AND status IN (${OUTSTANDING.map(() => '?').join(', ')})`,
+        [orderNo, ...OUTSTANDING],
+      );
+      const refundable = o.status === 'paid' ? Math.max(0, orderFen - Number(held ?? 0)) : 0;
+      const amount = Math.min(amountFen ?? refundable, refundable);
+      const [{ granted }] = await select<{ granted: number | string | null }>(
+        em,
+        "SELECT COALESCE(SUM(delta), 0) AS granted FROM credit_ledger WHERE reason IN ('purchase', 'member_bonus') AND ref = ?",
+        [orderNo],
+      );
+      const [{ refunded, dueBefore }] = await select<{ refunded: number | string | null; dueBefore: number | string | null }>(
+        em,
+        "SELECT COALESCE(SUM(amount_fen), 0) AS refunded, COALESCE(SUM(credits_due), 0) AS dueBefore FROM payment_refunds WHERE order_no = ? AND status = 'success'",
+        [orderNo],
+      );
+      const due = amount > 0 ? creditsDue(Math.max(0, Number(granted ?? 0)), orderFen, Number(refunded ?? 0) + amount, Number(dueBefore ?? 0)) : 0;
+      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [o.openid]);
+      const balance = Math.max(0, Number(user?.remaining_credits ?? 0));
+      return {
+        order_no: orderNo,
+        openid: o.openid,
+        order_status: o.status,
+        order_type: o.order_type,
+        order_fen: orderFen,
+        refundable_fen: refundable,
+        amount_fen: amount,
+        credits_granted: Math.max(0, Number(granted ?? 0)),
+        credits_due: due,
+        credits_taken: Math.min(due, balance),
+        remaining_credits: balance,
+      };
+    });
   }
 
   async listForOrder(orderNo: string): Promise<RefundView[]> {

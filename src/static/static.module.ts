@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ServeStaticModule, ServeStaticModuleOptions } from '@nestjs/serve-static';
 import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { consoleCsp, originOf, setConsoleHeaders } from '../console/console-headers';
 import { findPublicDir } from './public-dir';
 import { StaticController } from './static.controller';
 
@@ -17,13 +19,13 @@ const VERSIONED_MAX_AGE_SECONDS = 7 * 24 * 3600;
 @Module({
   imports: [
     // Resolved when a data role boots, not when this file is imported (role web never needs it).
-    ServeStaticModule.forRootAsync({ useFactory: () => [publicFiles(findPublicDir())] }),
+    ServeStaticModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => [publicFiles(findPublicDir(), consoleCsp(originOf(config.wechat.mpBase)))] }),
   ],
   controllers: [StaticController],
 })
 export class StaticModule {}
 
-function publicFiles(rootPath: string): ServeStaticModuleOptions {
+function publicFiles(rootPath: string, consolePageCsp: string): ServeStaticModuleOptions {
   return {
     rootPath,
     renderPath: /(?!)/, // never matches: no index.html fallback for unknown paths
@@ -36,6 +38,8 @@ function publicFiles(rootPath: string): ServeStaticModuleOptions {
       setHeaders: (res: Response, path: string) => {
         res.setHeader('X-Content-Type-Options', 'nosniff');
         const req = (res as Response & { req: Request }).req;
+        // The operator console's files: never cached, its own CSP (docs/operator-guide.md).
+        if (req.originalUrl.startsWith('/admin/')) return setConsoleHeaders(res, consolePageCsp);
         if (/\.html?$/i.test(path) || !/[?&]v=/.test(req.originalUrl)) res.setHeader('Cache-Control', 'no-cache');
         else res.setHeader('Cache-Control', `public, max-age=${VERSIONED_MAX_AGE_SECONDS}`);
       },

@@ -5,5 +5,5 @@ import { SupportController } from './support.controller';
 import { SupportService } from './support.service';
 
 /** Support tools for the people running the account (ops.md "Support"). */
-@Module({ imports: [AuthModule, UserModule], controllers: [SupportController], providers: [SupportService] })
+@Module({ imports: [AuthModule, UserModule], controllers: [SupportController], providers: [SupportService], exports: [SupportService] })
 export class SupportModule {}

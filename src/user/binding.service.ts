@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DatabaseService } from '../database/database.service';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
@@ -44,32 +45,35 @@ export class BindingService {
   }
 
   updateBinding(scene: string, openid: string, event: BindEvent): Promise<BindOutcome> {
-    return this.db.transaction(async (em): Promise<BindOutcome> => {
-      const now = this.clock.now();
-      if (scene.startsWith(STRING_SCENE_PREFIX)) {
-        const [row] = await select<{ client_id: string; expire_at: unknown }>(em, 'SELECT client_id, expire_at FROM wechat_qr_scenes WHERE scene_str = ?', [scene]);
-        if (!row) return { bound: false, reason: 'unknown' };
-        if (toDate(row.expire_at)!.getTime() <= now.getTime()) return { bound: false, reason: 'expired' };
-        await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
-          row.client_id,
-          now,
-        ]);
-        await execute(em, "UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE client_id = ?", [openid, now, row.client_id]);
-        return { bound: true };
-      }
-      if (/^\d{1,10}$/.test(scene)) {
-        // Legacy permanent code: binding id, only rows of the old service. SCAN binds a pending row;
-        // subscribe also re-confirms a row already bound to the same openid. Never re-bound to another.
-        const id = Number(scene);
-        const [legacy] = await select(em, 'SELECT 1 AS x FROM wechat_qrcode_bindings WHERE id = ? AND legacy_scene = 1', [id]);
-        if (!legacy) return { bound: false, reason: 'unknown' };
-        const condition = event === 'scan' ? "status = 'pending'" : "(status = 'pending' OR (status = 'completed' AND openid = ?))";
-        const params = event === 'scan' ? [openid, now, id] : [openid, now, id, openid];
-        const res = await execute(em, `UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE id = ? AND legacy_scene = 1 AND ${condition}`, params);
-        return res.affected === 1 ? { bound: true } : { bound: false, reason: 'not_pending' };
-      }
-      return { bound: false, reason: 'unknown' };
-    });
+    return this.db.transaction((em) => this.updateBindingIn(em, scene, openid, event));
+  }
+
+  /** `updateBinding` inside the caller's transaction (a push applies all its effects in one). */
+  async updateBindingIn(em: EntityManager, scene: string, openid: string, event: BindEvent): Promise<BindOutcome> {
+    const now = this.clock.now();
+    if (scene.startsWith(STRING_SCENE_PREFIX)) {
+      const [row] = await select<{ client_id: string; expire_at: unknown }>(em, 'SELECT client_id, expire_at FROM wechat_qr_scenes WHERE scene_str = ?', [scene]);
+      if (!row) return { bound: false, reason: 'unknown' };
+      if (toDate(row.expire_at)!.getTime() <= now.getTime()) return { bound: false, reason: 'expired' };
+      await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
+        row.client_id,
+        now,
+      ]);
+      await execute(em, "UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE client_id = ?", [openid, now, row.client_id]);
+      return { bound: true };
+    }
+    if (/^\d{1,10}$/.test(scene)) {
+      // Legacy permanent code: binding id, only rows of the old service. SCAN binds a pending row;
+      // subscribe also re-confirms a row already bound to the same openid. Never re-bound to another.
+      const id = Number(scene);
+      const [legacy] = await select(em, 'SELECT 1 AS x FROM wechat_qrcode_bindings WHERE id = ? AND legacy_scene = 1', [id]);
+      if (!legacy) return { bound: false, reason: 'unknown' };
+      const condition = event === 'scan' ? "status = 'pending'" : "(status = 'pending' OR (status = 'completed' AND openid = ?))";
+      const params = event === 'scan' ? [openid, now, id] : [openid, now, id, openid];
+      const res = await execute(em, `UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE id = ? AND legacy_scene = 1 AND ${condition}`, params);
+      return res.affected === 1 ? { bound: true } : { bound: false, reason: 'not_pending' };
+    }
+    return { bound: false, reason: 'unknown' };
   }
 
   /** The client's binding (null when the client never asked for a code). */

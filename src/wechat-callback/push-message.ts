@@ -15,6 +15,19 @@ export interface PushMessage {
   createTime?: number;
 }
 
+/** The replay-guard claim of a push: its (timestamp, nonce) pair and the SHA-256 of its body. */
+export interface PushClaim {
+  timestamp: string;
+  nonce: string;
+  body_sha256: string;
+}
+
+/** What the verifier hands on: the decoded push and the claim to make when applying it. */
+export interface VerifiedPush {
+  message: PushMessage;
+  claim: PushClaim;
+}
+
 /** The query WeChat sends on the verify URL; only single string values count. */
 export interface CallbackQuery {
   signature?: string;

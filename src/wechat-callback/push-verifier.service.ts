@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { DETAIL, DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
+import { DETAIL } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { InternalApi } from '../internal/internal-api';
 import { WechatCryptoError, XmlRejectedError } from '../wechat/errors';
 import { isFreshTimestamp, safeEqual, sha1Signature } from '../wechat/signature';
 import { parseWechatXml } from '../wechat/xml';
-import { CallbackBudget } from './callback-budget';
 import { CallbackCrypto } from './callback-crypto';
 import { CallbackRejection } from './callback-rejection';
-import { CallbackQuery, PushMessage, PushMode } from './push-message';
+import { CallbackQuery, PushClaim, PushMessage, PushMode, VerifiedPush } from './push-message';
 
 /** What the internal API accepts as an openid (and what WeChat sends: 28 url-safe chars). */
 const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -21,8 +18,8 @@ const NONCE = /^[\x21-\x7e]{1,64}$/;
 /**
  * Authenticity and decoding of what arrives on the verify URL (callbacks.md §1–2): signatures,
  * timestamp skew, the message mode, the replay guard, safe-mode decryption, XML parsing. Throws
- * CallbackRejection (403/400/413) before anything changes; the only effect it has is the
- * replay-guard claim, made once the push is known to be usable.
+ * CallbackRejection (403/400/413) and changes nothing: the replay-guard claim it computes is made
+ * by the handler, in the one internal call that applies the push.
  */
 @Injectable()
 export class PushVerifier {
@@ -30,7 +27,6 @@ export class PushVerifier {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly crypto: CallbackCrypto,
-    private readonly api: InternalApi,
   ) {}
 
   /** Server URL verification: the echostr to answer (decrypted in safe mode). */
@@ -54,7 +50,7 @@ export class PushVerifier {
    * before the body is read: the mode, the timestamp and the query `signature` (WeChat sends it in
    * every mode); the body is parsed only then, under the size and field caps (docs/limits.md).
    */
-  async verifyPush(query: CallbackQuery, body: Buffer, budget: CallbackBudget): Promise<PushMessage> {
+  async verifyPush(query: CallbackQuery, body: Buffer): Promise<VerifiedPush> {
     const { timestamp, nonce } = this.checkCommon(query);
     const encrypted = query.encrypt_type?.toLowerCase() === 'aes';
     const accountMode = this.config.inbound.messageMode;
@@ -67,9 +63,7 @@ export class PushVerifier {
       // An Encrypt element means WeChat sent this in compatible/safe mode with encrypt_type=aes;
       // without it, someone stripped the parameter to have the unauthenticated clear copy used.
       if (fields.Encrypt !== undefined) throw CallbackRejection.forbidden('Encrypt element without encrypt_type=aes (downgrade)');
-      const message = toMessage(fields, 'plaintext');
-      await this.claimNonce(timestamp, nonce, body, budget, message.openid);
-      return message;
+      return { message: toMessage(fields, 'plaintext'), claim: claimOf(timestamp, nonce, body) };
     }
 
     const crypto = this.requireCrypto();
@@ -87,10 +81,8 @@ export class PushVerifier {
     }
     // Compatible mode repeats the fields in clear, unauthenticated: only the decrypted ones count.
     const mode: PushMode = outer.FromUserName !== undefined || outer.MsgType !== undefined ? 'compatible' : 'safe';
-    const message = toMessage(await this.parseBody(inner, 'Encrypt'), mode);
     // Encrypted pushes claim their pair too: the same query can then never carry a plaintext body.
-    await this.claimNonce(timestamp, nonce, body, budget, message.openid);
-    return message;
+    return { message: toMessage(await this.parseBody(inner, 'Encrypt'), mode), claim: claimOf(timestamp, nonce, body) };
   }
 
   /** timestamp + nonce present, well-formed and fresh; the token configured. */
@@ -138,19 +130,15 @@ export class PushVerifier {
       throw err;
     }
   }
+}
 
-  /** Replay guard of every accepted push: same pair + same body = WeChat retry; same pair + other body = 403. */
-  private async claimNonce(timestamp: string, nonce: string, body: Buffer, budget: CallbackBudget, openid: string): Promise<void> {
-    const bodySha256 = createHash('sha256').update(body).digest('hex');
-    try {
-      await budget.run((opts) => this.api.claimCallbackNonce({ timestamp, nonce, body_sha256: bodySha256 }, opts));
-    } catch (err) {
-      if (err instanceof DomainError && err.status === 409) {
-        throw CallbackRejection.forbidden(`replay: timestamp/nonce already used with another body (openid ${maskId(openid)})`);
-      }
-      throw err;
-    }
-  }
+/**
+ * The replay-guard claim of an accepted push: its (timestamp, nonce) pair with the hash of the body
+ * it came with, made by the internal API in the transaction that applies the push (the handler).
+ * The same pair with the same body is a WeChat retry; with another body, a replay (403).
+ */
+function claimOf(timestamp: string, nonce: string, body: Buffer): PushClaim {
+  return { timestamp, nonce, body_sha256: createHash('sha256').update(body).digest('hex') };
 }
 
 function toMessage(fields: Record<string, string>, mode: PushMode): PushMessage {

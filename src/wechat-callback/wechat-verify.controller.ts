@@ -48,11 +48,11 @@ export class WechatVerifyController {
     let event = 'unknown';
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const msg = await this.verifier.verifyPush(toCallbackQuery(req.query), body, budget);
-      openid = msg.openid;
-      event = metricEvent(msg.msgType, msg.event);
-      const outcome = await this.handler.handle(msg, budget);
-      send(res, this.replies.build(outcome, msg));
+      const push = await this.verifier.verifyPush(toCallbackQuery(req.query), body);
+      openid = push.message.openid;
+      event = metricEvent(push.message.msgType, push.message.event);
+      const outcome = await this.handler.handle(push, budget);
+      send(res, this.replies.build(outcome, push.message));
       this.metrics.pushes.inc({ event, result: 'ok' });
     } catch (err) {
       const reply = this.failure('push', err, openid);

@@ -71,13 +71,13 @@ export interface Cert {
   pem: string;
 }
 
-/** A throwaway self-signed certificate for 127.0.0.1 (SAN, so Node verifies it for real). */
-export async function makeCert(dir: string): Promise<Cert> {
+/** A throwaway self-signed certificate for 127.0.0.1 and `ips` (SAN, so Node verifies it for real). */
+export async function makeCert(dir: string, ips: string[] = []): Promise<Cert> {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   await run('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext', `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost`,
     '-keyout', keyFile, '-out', certFile,
   ]);
   return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
@@ -126,6 +126,10 @@ export interface ProxySettings {
   app: number[];
   /** Web-role backends (split plan). */
   web?: number[];
+  /** Where the proxy listens and where each role's backends are (default 127.0.0.1; other hosts: test/deploy/netns-split). */
+  listenAddress?: string;
+  appHost?: string;
+  webHost?: string;
 }
 
 export interface RunningProxy {
@@ -165,13 +169,13 @@ function hasUser(name: string): boolean {
   }
 }
 
-const backends = (ports: number[]) => `( ${ports.map((p) => `( "host" => "127.0.0.1", "port" => ${p} )`).join(', ')} )`;
+const backends = (ports: number[], host = '127.0.0.1') => `( ${ports.map((p) => `( "host" => "${host}", "port" => ${p} )`).join(', ')} )`;
 
 /** What an operator puts in /etc/lighttpd/image-classifier.vars.conf, with loopback values. */
 export function lighttpdVars(s: ProxySettings, logDir: string): string {
   const runAs = lighttpdRunAs();
   return [
-    'var.listen_address = "127.0.0.1"',
+    `var.listen_address = "${s.listenAddress ?? '127.0.0.1'}"`,
     `var.listen_port    = ${s.port}`,
     `var.ssl_pemfile    = "${s.cert.certFile}"`,
     `var.ssl_privkey    = "${s.cert.keyFile}"`,
@@ -179,8 +183,8 @@ export function lighttpdVars(s: ProxySettings, logDir: string): string {
     `var.log_dir        = "${logDir}"`,
     `var.run_as_user    = "${runAs.user}"`,
     `var.run_as_group   = "${runAs.group}"`,
-    `var.app_backends   = ${backends(s.app)}`,
-    `var.web_backends   = ${backends(s.web ?? s.app)}`,
+    `var.app_backends   = ${backends(s.app, s.appHost)}`,
+    `var.web_backends   = ${backends(s.web ?? s.app, s.web ? s.webHost : s.appHost)}`,
     '',
   ].join('\n');
 }
@@ -227,12 +231,12 @@ export function nginxMain(dir: string, topology: Topology, s: ProxySettings): st
   ].join('\n');
 }
 
-async function waitForPort(port: number, proc: ChildProcess, out: () => string, timeoutMs = 10_000): Promise<void> {
+async function waitForPort(port: number, proc: ChildProcess, out: () => string, timeoutMs = 10_000, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`proxy exited with ${proc.exitCode}:\n${out()}`);
     const open = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, host);
       s.once('connect', () => {
         s.destroy();
         res(true);
@@ -260,7 +264,13 @@ export async function checkConfig(kind: ProxyKind, args: string[]): Promise<stri
  * Starts the shipped config of `kind`/`topology` with `settings`: writes the settings file, runs
  * the config test (`lighttpd -tt -f` / `nginx -t`), then the server in the foreground.
  */
-export async function startProxy(kind: ProxyKind, topology: Topology, settings: ProxySettings, parent?: string): Promise<RunningProxy> {
+export async function startProxy(
+  kind: ProxyKind,
+  topology: Topology,
+  settings: ProxySettings,
+  parent?: string,
+  opts: { wrap?: string[] } = {},
+): Promise<RunningProxy> {
   const dir = parent ? join(parent, `${kind}-${topology}-${settings.port}`) : proxyDir(`wx-${kind}-${topology}-`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const logDir = join(dir, 'logs');
@@ -295,16 +305,19 @@ export async function startProxy(kind: ProxyKind, topology: Topology, settings: 
     }
   }
   await checkConfig(kind, testArgs);
-  const proc = track(spawn(kind === 'lighttpd' ? LIGHTTPD : NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  // `wrap`: a command prefix such as `ip netns exec <ns>` (the proxy on another test host).
+  const command = [...(opts.wrap ?? []), kind === 'lighttpd' ? LIGHTTPD : NGINX, ...args];
+  const proc = track(spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const output = () => out + (existsSync(join(logDir, 'error.log')) ? readFileSync(join(logDir, 'error.log'), 'utf8') : '');
-  await waitForPort(settings.port, proc, output);
+  const host = settings.listenAddress ?? '127.0.0.1';
+  await waitForPort(settings.port, proc, output, 10_000, host);
   return {
     kind,
     topology,
-    origin: `https://127.0.0.1:${settings.port}`,
+    origin: `https://${host}:${settings.port}`,
     dir,
     accessLog: join(logDir, 'access.log'),
     errorLog: join(logDir, 'error.log'),

@@ -15,7 +15,8 @@ export class TcpFaultProxy {
     private readonly targetPort: number,
   ) {}
 
-  async start(port = 0): Promise<number> {
+  /** Listens on `host` (loopback by default; a test host's link address in test/deploy/netns-split). */
+  async start(port = 0, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((client) => {
       if (!this.up) return client.destroy();
       const upstream = connect(this.targetPort, this.targetHost);
@@ -28,7 +29,7 @@ export class TcpFaultProxy {
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
-    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.server!.listen(port, host, () => r()));
     this.port = (this.server.address() as AddressInfo).port;
     return this.port;
   }

@@ -105,11 +105,11 @@ export interface SpawnedApp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs the built service (`node dist/src/main.js`) as its own process, as production does. */
-export async function spawnApp(env: Env, opts: { waitHealthy?: boolean; timeoutMs?: number } = {}): Promise<SpawnedApp> {
+/** Runs the built service (`node dist/src/main.js`, or `main`) as its own process, as production does. */
+export async function spawnApp(env: Env, opts: { waitHealthy?: boolean; timeoutMs?: number; main?: string } = {}): Promise<SpawnedApp> {
   const port = env.APP_PORT ? Number(env.APP_PORT) : await freePort();
   const full = baseEnv(port, env);
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+  const proc = spawn(process.execPath, [opts.main ?? join(ROOT, 'dist/src/main.js')], {
     cwd: full.DATA_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...full },
     stdio: ['ignore', 'pipe', 'pipe'],

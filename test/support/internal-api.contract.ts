@@ -2,7 +2,10 @@ import type { DataSource } from 'typeorm';
 import { DomainError } from '../../src/common/errors';
 import type { InternalApi } from '../../src/internal/internal-api';
 import { expectInvariants } from '../setup/invariants';
-import { insertLegacyBinding, insertOrder, insertQrScene, insertRefund } from './seed';
+import { insertConsoleScene, insertLegacyBinding, insertOrder, insertQrScene, insertRefund } from './seed';
+
+/** The operator the contract's app server lists in ADMIN_OPENIDS (console login). */
+export const CONTRACT_OPERATOR = 'oContractOperator';
 
 export interface ContractSubject {
   api: InternalApi;
@@ -106,6 +109,34 @@ export function internalApiContract(subject: () => ContractSubject): void {
     await expectDomainError(api().claimCallbackNonce({ ...req, body_sha256: 'b'.repeat(64) }), 409, '重放请求');
   });
 
+  it('applyPush: the claim, the user event and the binding in one call; a retry changes nothing twice; another body is 409 and changes nothing', async () => {
+    const clientId = uid('PC_push_');
+    const scene = uid('bind_push');
+    await insertQrScene(subject().ds, { sceneStr: scene, clientId, expireAt: new Date(Date.now() + 600_000) });
+    const openid = uid('oPush');
+    const req = { timestamp: String(Math.floor(Date.now() / 1000)), nonce: uid('n'), body_sha256: 'c'.repeat(64), openid, source: 'subscribe' as const, scene };
+    expect(await api().applyPush(req)).toEqual({
+      success: true,
+      fresh: true,
+      user: { created: true, credits_granted: 10, user: { openid, remaining_credits: 10, is_member: false, subscribed: true } },
+      binding: { bound: true },
+    });
+    expect(await api().resolveClient(clientId)).toMatchObject({ openid, subscribed: true });
+    // WeChat's retry: same pair, same body — applied again idempotently.
+    expect(await api().applyPush(req)).toMatchObject({ fresh: false, user: { created: false, credits_granted: 0, user: { remaining_credits: 10 } }, binding: { bound: true } });
+    const ledger = () => q('SELECT reason, delta FROM credit_ledger WHERE openid = ?', [openid]);
+    expect(await ledger()).toEqual([{ reason: 'signup_bonus', delta: 10 }]);
+    // The same pair with another body: a replay, refused with nothing changed.
+    const other = uid('oReplay');
+    await expectDomainError(api().applyPush({ ...req, body_sha256: 'd'.repeat(64), openid: other }), 409, '重放请求');
+    expect(await q('SELECT openid FROM wechat_users WHERE openid = ?', [other])).toEqual([]);
+    // A push without effects still claims its pair; a scene needs an openid and a binding event.
+    const bare = { timestamp: req.timestamp, nonce: uid('n'), body_sha256: 'e'.repeat(64) };
+    expect(await api().applyPush(bare)).toEqual({ success: true, fresh: true });
+    expect(await api().claimCallbackNonce(bare)).toEqual({ success: true, fresh: false });
+    await expectDomainError(api().applyPush({ ...bare, nonce: uid('n'), scene }), 400, 'openid: required with source or scene');
+  });
+
   it('consumeCredits: charges once per task, by openid or bound client_id; short → 402 and nothing written', async () => {
     const openid = uid('oSpend');
     await api().createOrUpdateUser({ openid, source: 'subscribe' });
@@ -195,6 +226,26 @@ export function internalApiContract(subject: () => ContractSubject): void {
     expect(await api().refundCredits({ openid, task_type: 'x', task_id: `y:Z${base}` })).toEqual({ success: true, refunded: 1, remaining_credits: left + 1 });
     expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE openid = ? AND reason = 'consume'", [openid])).toEqual([{ n: tasks.length }]);
     expect(await q("SELECT COUNT(*) AS n FROM credits_usage WHERE openid = ?", [openid])).toEqual([{ n: tasks.length }]);
+  });
+
+  it('consoleLogin: a listed operator approves a live console code once; anyone else is refused and audited; the rest is expired', async () => {
+    const [live, other, old] = [uid('console_live'), uid('console_other'), uid('console_old')];
+    await insertConsoleScene(subject().ds, { sceneStr: live, expireAt: new Date(Date.now() + 120_000) });
+    await insertConsoleScene(subject().ds, { sceneStr: other, expireAt: new Date(Date.now() + 120_000) });
+    await insertConsoleScene(subject().ds, { sceneStr: old, expireAt: new Date(Date.now() - 1000) });
+    expect(await api().consoleLogin({ scene: live, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'approved' });
+    // Single use: a second scan (even by the operator) changes nothing.
+    expect(await api().consoleLogin({ scene: live, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    const stranger = uid('oStranger');
+    expect(await api().consoleLogin({ scene: other, openid: stranger })).toEqual({ success: true, result: 'refused' });
+    expect(await q('SELECT action FROM console_audit WHERE operator_openid = ?', [stranger])).toEqual([{ action: 'login_refused' }]);
+    expect(await api().consoleLogin({ scene: old, openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    expect(await api().consoleLogin({ scene: uid('console_none'), openid: CONTRACT_OPERATOR })).toEqual({ success: true, result: 'expired' });
+    expect(await q('SELECT scene_str, status, openid FROM console_login_scenes WHERE scene_str IN (?, ?, ?) ORDER BY id', [live, other, old])).toEqual([
+      { scene_str: live, status: 'approved', openid: CONTRACT_OPERATOR },
+      { scene_str: other, status: 'refused', openid: stranger },
+      { scene_str: old, status: 'pending', openid: null },
+    ]);
   });
 
   it('resolveClient: unbound client has no openid; a bound one reports its user', async () => {

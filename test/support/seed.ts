@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 
 /** Direct inserts for scenarios whose setup is another module's job (QR creation, the legacy service). */
@@ -51,4 +52,14 @@ export async function insertRefund(
      VALUES (?, ?, ?, ?, ?, ?, ?, 'v2', 'seeded', ?)`,
     [r.refundNo, r.requestId ?? `req-${r.refundNo}`, r.orderNo, r.openid, r.amountFen, r.totalFen, r.status ?? 'processing', dbTime(ds, new Date())],
   );
+}
+
+/** A console login code as ConsoleLoginService records it once WeChat gave the QR. */
+export async function insertConsoleScene(ds: DataSource, s: { sceneStr: string; expireAt: Date; pollHash?: string }): Promise<void> {
+  await ds.query("INSERT INTO console_login_scenes (scene_str, poll_hash, status, created_at, expire_at) VALUES (?, ?, 'pending', ?, ?)", [
+    s.sceneStr,
+    s.pollHash ?? createHash('sha256').update(s.sceneStr).digest('hex'),
+    dbTime(ds, new Date()),
+    dbTime(ds, s.expireAt),
+  ]);
 }

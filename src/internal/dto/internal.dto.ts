@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CONSOLE_SCENE_PATTERN } from '../console-login-scene';
 import { CLIENT_ID_DETAIL, CLIENT_ID_PATTERN, trimString } from '../../common/client-id';
 
 const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -48,6 +49,13 @@ export class ClaimNonceDto {
   @Matches(/^[0-9a-f]{64}$/) body_sha256!: string;
 }
 
+export class ApplyPushDto extends ClaimNonceDto {
+  @IsOptional() @Matches(OPENID) openid?: string;
+  @IsOptional() @IsIn(['subscribe', 'scan', 'unsubscribe']) source?: 'subscribe' | 'scan' | 'unsubscribe';
+  @IsOptional() @IsISO8601() event_time?: string;
+  @IsOptional() @IsString() @Length(1, 64) scene?: string;
+}
+
 export class ConsumeCreditsDto {
   @IsOptional() @Matches(OPENID) openid?: string;
   @IsOptional() @Transform(trimString) @Matches(CLIENT_ID_PATTERN, clientIdRule) client_id?: string;
@@ -64,4 +72,9 @@ export class RefundCreditsDto {
   @IsString() @Length(1, 64) task_id!: string;
   @IsString() @Length(1, 32) task_type!: string;
   @IsOptional() @IsInt() @Min(1) @Max(100000) amount?: number;
+}
+
+export class ConsoleLoginDto {
+  @Matches(CONSOLE_SCENE_PATTERN) scene!: string;
+  @Matches(OPENID) openid!: string;
 }
