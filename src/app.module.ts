@@ -6,6 +6,7 @@ import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
 import { rateLimitStorage } from './common/rate-limit-storage';
+import { SecretFailureModule } from './common/secret-failure-limiter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -41,30 +42,32 @@ export class AppModule {
       InternalModule.forTransport(config.internal.transport),
       HealthModule,
       WechatCallbackModule,
+      // Rate limits: counters in Redis with REDIS_URL (one limit for the whole deployment), else in
+      // process memory (per process); docs/limits.md "Shared rate limits". Routes opt in with
+      // @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware), `qrPerClient`
+      // counts QR creation per client_id and is skipped everywhere else. Every role has it: the
+      // admin/metrics brake (SecretFailureLimiter) counts through its storage.
+      ThrottlerModule.forRootAsync({
+        inject: [AppConfig, MetricsService],
+        useFactory: async (cfg: AppConfig, metrics: MetricsService) => ({
+          storage: await rateLimitStorage(cfg, metrics),
+          throttlers: [
+            { name: 'perIp', ttl: 60_000, limit: cfg.http.rateLimitPerMinute },
+            {
+              name: 'qrPerClient',
+              ttl: 60_000,
+              limit: 10,
+              getTracker: (req: Record<string, unknown>) => clientIdOf(req),
+              // No client_id: nothing to count per client (the request gets its 400 instead).
+              skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
+            },
+          ],
+        }),
+      }),
+      SecretFailureModule,
     ];
     if (config.role !== 'web') {
       imports.push(
-        // Rate limits: counters in Redis with REDIS_URL (one limit for the whole deployment), else
-        // in process memory (per process); docs/limits.md "Shared rate limits". Routes opt in with
-        // @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware),
-        // `qrPerClient` counts QR creation per client_id and is skipped everywhere else.
-        ThrottlerModule.forRootAsync({
-          inject: [AppConfig, MetricsService],
-          useFactory: async (cfg: AppConfig, metrics: MetricsService) => ({
-            storage: await rateLimitStorage(cfg, metrics),
-            throttlers: [
-              { name: 'perIp', ttl: 60_000, limit: cfg.http.rateLimitPerMinute },
-              {
-                name: 'qrPerClient',
-                ttl: 60_000,
-                limit: 10,
-                getTracker: (req: Record<string, unknown>) => clientIdOf(req),
-                // No client_id: nothing to count per client (the request gets its 400 instead).
-                skipIf: (ctx) => clientIdOf(ctx.switchToHttp().getRequest()) === '',
-              },
-            ],
-          }),
-        }),
         DatabaseModule,
         AuthModule,
         PaymentModule,

@@ -43,16 +43,16 @@ async function call(base: string, path: string, init: { method?: string; body?: 
 /** A legacy "YYYY-MM-DD HH:mm:ss" value is Shanghai wall-clock time. */
 const fromLegacy = (s: string) => new Date(`${s.replace(' ', 'T')}+08:00`).getTime();
 
-/** The 会员服务 links api.md prescribes, built independently of the service from the app's config. */
+/**
+ * The 会员服务 links, built independently of the service from the app's config: the pages themselves
+ * (each starts its own OAuth with a state it keeps, so a menu link carries no OAuth and no state).
+ */
 function expectedMemberButtons(t: TestApp) {
-  const { appId, oauthBase } = t.config.wechat;
-  const page = (file: string, state: string) =>
-    `${oauthBase}/connect/oauth2/authorize?appid=${appId}&redirect_uri=${encodeURIComponent(`${t.config.http.publicBaseUrl}/wechat/${file}`)}` +
-    `&response_type=code&scope=snsapi_base&state=${state}#wechat_redirect`;
+  const page = (file: string) => `${t.config.http.publicBaseUrl}/wechat/${file}`;
   return [
-    { type: 'view', name: '开通会员', url: page('member.html', 'member') },
-    { type: 'view', name: '购买额度', url: page('credits.html', 'credits') },
-    { type: 'view', name: '额度查询', url: page('credits_info.html', 'credits_info') },
+    { type: 'view', name: '开通会员', url: page('member.html') },
+    { type: 'view', name: '购买额度', url: page('credits.html') },
+    { type: 'view', name: '额度查询', url: page('credits_info.html') },
   ];
 }
 
@@ -99,7 +99,8 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
 
   beforeAll(async () => {
     db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, RATE_LIMIT_PER_MINUTE: '100000' });
+    // The menu tests send more wrong admin keys than the brute-force brake allows by default (10).
+    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, RATE_LIMIT_PER_MINUTE: '100000', ADMIN_AUTH_MAX_FAILURES: '1000' });
     await app.app.get(DatabaseService).whenReady();
     ds = app.app.get(DatabaseService).dataSource;
   });
@@ -161,19 +162,44 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect(await ledger(openid)).toHaveLength(1);
     });
 
-    it('the menu links lead through OAuth to the pages with their state, and their code logs in', async () => {
+    it('the menu links open the pages; a page’s login goes through authorize with its own state, which comes back with the code', async () => {
       const menu = expectedMemberButtons(app);
-      for (const [i, state] of ['member', 'credits', 'credits_info'].entries()) {
+      for (const [i, name] of (['member', 'credits', 'credits_info'] as const).entries()) {
+        expect(new URL(menu[i].url).pathname).toBe(`/wechat/${name}.html`);
         const openid = uid('oMenu_');
-        const link = menu[i].url.replace('#wechat_redirect', '') + `&sandbox_openid=${openid}`;
-        const res = await fetch(link, { redirect: 'manual' });
+        const state = randomBytes(16).toString('hex');
+        const start = await fetch(`${app.url}/api/v1/auth/wechat/authorize?page=${name}&state=${state}`, { redirect: 'manual' });
+        expect(start.status).toBe(302);
+        expect(start.headers.get('cache-control')).toBe('no-store');
+        const authorize = new URL(start.headers.get('location')!);
+        expect(authorize.href.startsWith(`${app.config.wechat.oauthBase}/connect/oauth2/authorize?`)).toBe(true);
+        expect(Object.fromEntries(authorize.searchParams)).toEqual({
+          appid: app.config.wechat.appId,
+          redirect_uri: `${app.config.http.publicBaseUrl}/wechat/${name}.html`,
+          response_type: 'code',
+          scope: 'snsapi_base',
+          state,
+        });
+        expect(authorize.hash).toBe('#wechat_redirect');
+        authorize.hash = '';
+        authorize.searchParams.set('sandbox_openid', openid);
+        const res = await fetch(authorize, { redirect: 'manual' });
         expect(res.status).toBe(302);
         const landing = new URL(res.headers.get('location')!);
-        expect(landing.pathname).toBe(`/wechat/${['member.html', 'credits.html', 'credits_info.html'][i]}`);
+        expect(landing.pathname).toBe(`/wechat/${name}.html`);
+        // The sandbox, like WeChat, hands the page's state back with the code.
         expect(landing.searchParams.get('state')).toBe(state);
         const login = await get(`/api/v1/auth/wechat?code=${landing.searchParams.get('code')}&state=${state}`);
         expect(login.status).toBe(200);
         expect(login.body.openid).toBe(openid);
+      }
+    });
+
+    it('authorize refuses an unknown page or a guessable state with 400 and redirects nowhere', async () => {
+      for (const query of ['page=member', 'page=member&state=short', 'page=member&state=' + 'x'.repeat(129), 'page=admin&state=' + 'a'.repeat(32), `page=member&state=${'a'.repeat(31)}%26x%3D1`, 'state=' + 'a'.repeat(32)]) {
+        const res = await fetch(`${app.url}/api/v1/auth/wechat/authorize?${query}`, { redirect: 'manual' });
+        expect({ query, status: res.status, location: res.headers.get('location') }).toEqual({ query, status: 400, location: null });
+        expect(((await res.json()) as { detail: string }).detail).toEqual(expect.any(String));
       }
     });
   });

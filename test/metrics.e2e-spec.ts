@@ -98,7 +98,7 @@ describe('metrics [sqlite]', () => {
       const push = signedPush(keys, 'safe', eventXml('oMetricsWebUser0000000000001', 'subscribe'));
       expect((await fetch(web.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body })).status).toBe(200);
       const text = (await metrics(web, { 'x-admin-key': ADMIN_KEY })).text.replace(/role="web"/g, 'role="all"');
-      expect(value(text, 'internal_api_call_duration_seconds_count{operation="user/create-or-update",outcome="ok"}')).toBe(1);
+      expect(value(text, 'internal_api_call_duration_seconds_count{operation="callback/push",outcome="ok"}')).toBe(1);
       expect(value(text, 'wechat_push_total{event="subscribe",result="ok"}')).toBe(1);
     } finally {
       await web.close();

@@ -67,6 +67,27 @@ describe('built service process', () => {
     expect(err!.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: APP_ROLE /)]);
   });
 
+  it('production refuses to start with a guessable admin key (ADMIN_API_KEY=a): one line naming it', async () => {
+    const env = baseEnv(await freePort(), {
+      NODE_ENV: 'production',
+      WECHAT_SANDBOX: 'false',
+      PUBLIC_BASE_URL: 'https://www.example.com',
+      WECHAT_APPID: 'wx1234567890abcdef',
+      WECHAT_SECRET: 'abcdefabcdefabcdefabcdefabcdef12',
+      WECHAT_TOKEN: 'prodtoken',
+      WECHAT_PAY_MCHID: '1230000109',
+      WECHAT_PAY_API_KEY: 'A'.repeat(32),
+      SESSION_SECRET: 's'.repeat(40),
+      ADMIN_API_KEY: 'a',
+    });
+    const err = await run(process.execPath, [join(ROOT, 'dist/src/main.js')], { env: { PATH: process.env.PATH!, ...env } }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err!.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: ADMIN_API_KEY .*32/)]);
+  });
+
   it('logs are JSON outside development and never contain callback queries, tokens or full ids', async () => {
     const app = await spawnApp({ LOG_LEVEL: 'info', DB_TYPE: 'sqlite', SQLITE_PATH: join(tempDir(), 'l.sqlite') }, { waitHealthy: true });
     try {

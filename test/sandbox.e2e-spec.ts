@@ -1210,9 +1210,9 @@ describe('home page', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const html = await res.text();
+    // The member pages as the account menu opens them: the pages themselves (they start their own OAuth).
     for (const page of ['member.html', 'credits.html', 'credits_info.html']) {
-      const redirect = encodeURIComponent(`${cfg.http.publicBaseUrl}/wechat/${page}`);
-      expect(html).toContain(`${cfg.wechat.oauthBase}/connect/oauth2/authorize?appid=${cfg.wechat.appId}&amp;redirect_uri=${redirect}`);
+      expect(html).toContain(`data-testid="sandbox-member-link" href="${cfg.http.publicBaseUrl}/wechat/${page}"`);
     }
     expect(html).toContain('oSBXhomepage0000000000000001');
     expect(html).toContain('demo-client-id');
@@ -1224,13 +1224,20 @@ describe('home page', () => {
     for (const script of inlineScripts(html)) expect(() => new vm.Script(script)).not.toThrow();
   });
 
-  it('the OAuth link of the home page leads to a code the app can exchange', async () => {
+  it('the member link of the home page opens the page, whose own login (authorize with its state) leads to a code the app can exchange', async () => {
     const html = await (await fetch(sb(''))).text();
-    const href = /href="([^"]*member\.html[^"]*)"/.exec(html)![1].replace(/&amp;/g, '&');
-    const url = new URL(href);
+    const href = /data-testid="sandbox-member-link" href="([^"]*member\.html)"/.exec(html)![1];
+    expect(href).toBe(`${cfg.http.publicBaseUrl}/wechat/member.html`);
+    const state = 'f'.repeat(32);
+    const start = await fetch(`${app.url}/api/v1/auth/wechat/authorize?page=member&state=${state}`, { redirect: 'manual' });
+    const url = new URL(start.headers.get('location')!);
+    url.hash = '';
     url.searchParams.set('sandbox_openid', OPENID);
     const res = await fetch(url, { redirect: 'manual' });
-    const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+    const landing = new URL(res.headers.get('location')!);
+    expect(landing.origin + landing.pathname).toBe(href);
+    expect(landing.searchParams.get('state')).toBe(state);
+    const code = landing.searchParams.get('code')!;
     const q = new URLSearchParams({ appid: cfg.wechat.appId, secret: cfg.wechat.secret, code, grant_type: 'authorization_code' });
     expect((await getJson(sb(`/api/sns/oauth2/access_token?${q}`))).body.openid).toBe(OPENID);
   });

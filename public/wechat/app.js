@@ -12,7 +12,6 @@
   var TOKEN_KEY = 'wx_session_token';
   var OPENID_KEY = 'wx_session_openid';
   var EXPIRED_TEXT = '登录已过期，请从公众号菜单重新进入';
-  var NO_SESSION_TEXT = '请从公众号菜单进入本页面';
   var PAY_OK = 'get_brand_wcpay_request:ok';
   var POLL_INTERVAL_MS = 1500;
   var POLL_MAX_MS = 20000;
@@ -212,20 +211,72 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Identity: ?code= from the menu's OAuth → session token in sessionStorage, query stripped
+  // Identity: the page logs in itself (login CSRF, docs/deploy.md "Menu"). Without a session it keeps a
+  // fresh, unguessable `state` in sessionStorage and goes through WeChat's OAuth (the server's
+  // /auth/wechat/authorize redirect), which comes back here with ?code=&state=. A code is used only
+  // with the state this tab issued, and only once; any other code (a forged or shared link, an old
+  // menu link) is never used: a fresh login starts instead. The query is stripped either way.
 
-  function ensureSession() {
+  var STATE_KEY = 'wx_oauth_state';
+  var LOGIN_TRIES_KEY = 'wx_oauth_tries';
+  /** Logins started in a row without a session coming back: then the page stops and says so. */
+  var MAX_LOGIN_TRIES = 3;
+  var LOGIN_FAILED_TEXT = '登录失败，请从公众号菜单重新进入';
+
+  /** The state must survive the trip to WeChat and back: the in-memory fallback would not. */
+  function storageWorks() {
+    try {
+      window.sessionStorage.setItem('wx_probe', '1');
+      window.sessionStorage.removeItem('wx_probe');
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /** 128 random bits as 32 hex digits, or null without a cryptographic generator. */
+  function newState() {
+    var c = window.crypto;
+    if (!c || typeof c.getRandomValues !== 'function') return null;
+    var bytes = c.getRandomValues(new Uint8Array(16));
+    var s = '';
+    for (var i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
+    return s;
+  }
+
+  /** Leaves for WeChat's OAuth with a new state (never settles), or rejects when it cannot. */
+  function startLogin(page) {
+    var tries = Number(storeGet(LOGIN_TRIES_KEY) || 0);
+    var state = newState();
+    if (!state || !storageWorks() || tries >= MAX_LOGIN_TRIES) {
+      storeRemove(LOGIN_TRIES_KEY);
+      return Promise.reject(new ApiError(0, LOGIN_FAILED_TEXT));
+    }
+    storeSet(LOGIN_TRIES_KEY, String(tries + 1));
+    storeSet(STATE_KEY, state);
+    location.replace(API + '/auth/wechat/authorize?page=' + encodeURIComponent(page) + '&state=' + state);
+    return new Promise(function () {});
+  }
+
+  function ensureSession(page) {
     var code = null;
+    var state = null;
     if (location.search) {
-      code = new URLSearchParams(location.search).get('code');
+      var params = new URLSearchParams(location.search);
+      code = params.get('code');
+      state = params.get('state');
       // The code is single-use: never leave it where a reload or a shared link would replay it
       // (the fragment goes too: it is only WeChat's `#wechat_redirect` marker).
       history.replaceState(history.state, '', location.pathname);
     }
     if (code) {
+      var issued = storeGet(STATE_KEY);
+      storeRemove(STATE_KEY); // one use, whatever happens next
+      if (!issued || state !== issued) return startLogin(page);
       return api('/auth/wechat?code=' + encodeURIComponent(code), { anonymous: true }).then(
         function (r) {
-          if (!r || typeof r.token !== 'string' || !r.token) throw new ApiError(0, '登录失败，请从公众号菜单重新进入');
+          if (!r || typeof r.token !== 'string' || !r.token) throw new ApiError(0, LOGIN_FAILED_TEXT);
+          storeRemove(LOGIN_TRIES_KEY);
           saveSession(r.token, r.openid);
         },
         function (err) {
@@ -234,7 +285,7 @@
         }
       );
     }
-    if (!sessionToken()) return Promise.reject(new ApiError(401, NO_SESSION_TEXT));
+    if (!sessionToken()) return startLogin(page);
     return Promise.resolve();
   }
 
@@ -619,10 +670,11 @@
   var PAGES = { member: memberPage, credits: creditsPage, credits_info: infoPage };
 
   function boot() {
-    var load = PAGES[document.body.getAttribute('data-page')];
+    var page = document.body.getAttribute('data-page');
+    var load = PAGES[page];
     if (!load) return;
     showLoading();
-    ensureSession()
+    ensureSession(page)
       .then(load)
       .then(
         function () {

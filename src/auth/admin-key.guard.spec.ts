@@ -1,28 +1,33 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { DomainError } from '../common/errors';
+import { SecretFailureLimiter } from '../common/secret-failure-limiter';
 import { AppConfig } from '../config/app-config';
 import { AdminKeyGuard } from './admin-key.guard';
 
+/** The brake itself is proven over HTTP (test/admin-auth-brake.e2e-spec.ts); here it only asks the check. */
+const openLimiter = { admit: async (_req: unknown, _res: unknown, passed: () => boolean) => passed() } as unknown as SecretFailureLimiter;
+
 function guard(apiKey: string): AdminKeyGuard {
-  return new AdminKeyGuard({ admin: { apiKey } } as AppConfig);
+  return new AdminKeyGuard({ admin: { apiKey } } as AppConfig, openLimiter);
 }
 
 function ctx(headers: Record<string, unknown>): ExecutionContext {
-  return { switchToHttp: () => ({ getRequest: () => ({ headers }) }) } as unknown as ExecutionContext;
+  const res = { setHeader: () => undefined };
+  return { switchToHttp: () => ({ getRequest: () => ({ headers }), getResponse: () => res }) } as unknown as ExecutionContext;
 }
 
-function outcome(g: AdminKeyGuard, headers: Record<string, unknown>): unknown {
+async function outcome(g: AdminKeyGuard, headers: Record<string, unknown>): Promise<unknown> {
   try {
-    return g.canActivate(ctx(headers));
+    return await g.canActivate(ctx(headers));
   } catch (err) {
     return err instanceof DomainError ? { status: err.status, detail: err.detail } : err;
   }
 }
 
 describe('AdminKeyGuard', () => {
-  it('with no key configured, refuses everything with 403 管理接口未启用', () => {
+  it('with no key configured, refuses everything with 403 管理接口未启用', async () => {
     for (const headers of [{}, { 'x-admin-key': '' }, { 'x-admin-key': 'anything' }]) {
-      expect(outcome(guard(''), headers)).toEqual({ status: 403, detail: '管理接口未启用' });
+      expect(await outcome(guard(''), headers)).toEqual({ status: 403, detail: '管理接口未启用' });
     }
   });
 
@@ -33,11 +38,11 @@ describe('AdminKeyGuard', () => {
     ['a prefix', { 'x-admin-key': 'admin-key-0123' }],
     ['longer', { 'x-admin-key': 'admin-key-0123456789X' }],
     ['repeated header', { 'x-admin-key': ['admin-key-0123456789', 'admin-key-0123456789'] }],
-  ])('a %s key is 401 管理密钥错误', (_name, headers) => {
-    expect(outcome(guard('admin-key-0123456789'), headers)).toEqual({ status: 401, detail: '管理密钥错误' });
+  ])('a %s key is 401 管理密钥错误', async (_name, headers) => {
+    expect(await outcome(guard('admin-key-0123456789'), headers)).toEqual({ status: 401, detail: '管理密钥错误' });
   });
 
-  it('the configured key passes', () => {
-    expect(outcome(guard('admin-key-0123456789'), { 'x-admin-key': 'admin-key-0123456789' })).toBe(true);
+  it('the configured key passes', async () => {
+    expect(await outcome(guard('admin-key-0123456789'), { 'x-admin-key': 'admin-key-0123456789' })).toBe(true);
   });
 });

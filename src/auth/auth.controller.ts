@@ -1,7 +1,16 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBadGatewayResponse, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
-import { SessionResponseDto, WechatOAuthQueryDto } from './dto/oauth.dto';
+import type { Response } from 'express';
+import { OAuthStartQueryDto, SessionResponseDto, WechatOAuthQueryDto } from './dto/oauth.dto';
 import { CheckFollowQueryDto, FollowStatusResponseDto, QrCodeRequestDto, QrCodeResponseDto } from './dto/qrcode.dto';
 import { FollowStatusView, QrBindingService, QrCodeView } from './qr-binding.service';
 import { SessionView, WechatOAuthService } from './wechat-oauth.service';
@@ -25,6 +34,15 @@ export class AuthController {
   @ApiBadGatewayResponse({ description: '{"detail":"授权失败"}: WeChat unreachable' })
   login(@Query() query: WechatOAuthQueryDto): Promise<SessionView> {
     return this.oauth.login(query.code);
+  }
+
+  @Get('authorize')
+  @ApiOperation({ summary: "A member page's login: 302 to WeChat's OAuth, which comes back to the page with a code and the page's own state" })
+  @ApiFoundResponse({ description: 'Location: WeChat authorize URL (snsapi_base) → `/wechat/<page>.html?code=…&state=<state>`' })
+  @ApiBadRequestResponse({ description: 'unknown page or a state that is not 16-128 letters or digits' })
+  authorize(@Query() query: OAuthStartQueryDto, @Res() res: Response): void {
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(302, this.oauth.authorizeUrl(query.page, query.state));
   }
 
   @Post('qrcode')

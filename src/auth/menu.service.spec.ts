@@ -10,23 +10,22 @@ const config = {
 describe('MenuService.defaultMenu', () => {
   const menu = new MenuService({} as OfficialAccountClient, config).defaultMenu();
 
-  it('is the menu api.md prescribes: the album link and the three member pages through snsapi_base OAuth', () => {
-    const link = (page: string, state: string) =>
-      `https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx1234567890abcdef&redirect_uri=https%3A%2F%2Fwww.example.com%2Fwechat%2F${page}` +
-      `&response_type=code&scope=snsapi_base&state=${state}#wechat_redirect`;
+  it('is the album link and the three member pages themselves (each page starts its own OAuth with its own state)', () => {
     expect(menu).toEqual({
       button: [
         { type: 'view', name: '芯图相册', url: 'https://album.example.com/' },
         {
           name: '会员服务',
           sub_button: [
-            { type: 'view', name: '开通会员', url: link('member.html', 'member') },
-            { type: 'view', name: '购买额度', url: link('credits.html', 'credits') },
-            { type: 'view', name: '额度查询', url: link('credits_info.html', 'credits_info') },
+            { type: 'view', name: '开通会员', url: 'https://www.example.com/wechat/member.html' },
+            { type: 'view', name: '购买额度', url: 'https://www.example.com/wechat/credits.html' },
+            { type: 'view', name: '额度查询', url: 'https://www.example.com/wechat/credits_info.html' },
           ],
         },
       ],
     });
+    // No OAuth link in the menu: a state fixed in a menu would be one anyone can replay.
+    expect(JSON.stringify(menu)).not.toMatch(/oauth2|state=/);
   });
 
   it("keeps WeChat's limits: top-level names ≤ 16 bytes, sub-button names ≤ 60 bytes, URLs ≤ 1024 bytes", () => {

@@ -10,11 +10,14 @@ export const GET_MENU_FAILED_DETAIL = '获取菜单失败';
 /** menu/get when the account has no menu: not an error for us. */
 const MENU_NOT_EXIST_ERRCODE = 46003;
 
-/** The member pages the menu opens through OAuth, with the `state` each one receives. */
+/**
+ * The member pages the menu opens. The links open the page itself, never WeChat's OAuth: the page
+ * starts the login with a state of its own and refuses codes it did not ask for (login CSRF).
+ */
 export const MENU_PAGES = [
-  { name: '开通会员', page: 'member.html', state: 'member' },
-  { name: '购买额度', page: 'credits.html', state: 'credits' },
-  { name: '额度查询', page: 'credits_info.html', state: 'credits_info' },
+  { name: '开通会员', page: 'member.html' },
+  { name: '购买额度', page: 'credits.html' },
+  { name: '额度查询', page: 'credits_info.html' },
 ] as const;
 
 export interface CreateMenuView {
@@ -40,21 +43,15 @@ export class MenuService {
     private readonly config: AppConfig,
   ) {}
 
-  /** 芯图相册 → HOMEPAGE_URL; 会员服务 → the three pages through snsapi_base OAuth (api.md). */
+  /** 芯图相册 → HOMEPAGE_URL; 会员服务 → the three pages (`PUBLIC_BASE_URL/wechat/<page>`), which log in themselves. */
   defaultMenu(): MenuDefinition {
+    const base = `${this.config.http.publicBaseUrl}/wechat`;
     return {
       button: [
         { type: 'view', name: '芯图相册', url: this.config.http.homepageUrl },
-        { name: '会员服务', sub_button: MENU_PAGES.map((p) => ({ type: 'view', name: p.name, url: this.oauthUrl(p.page, p.state) })) },
+        { name: '会员服务', sub_button: MENU_PAGES.map((p) => ({ type: 'view', name: p.name, url: `${base}/${p.page}` })) },
       ],
     };
-  }
-
-  /** WeChat's authorize URL that lands on `PUBLIC_BASE_URL/wechat/<page>?code=…&state=<state>`. */
-  oauthUrl(page: string, state: string): string {
-    const { appId, oauthBase } = this.config.wechat;
-    const redirect = encodeURIComponent(`${this.config.http.publicBaseUrl}/wechat/${page}`);
-    return `${oauthBase}/connect/oauth2/authorize?appid=${appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=${state}#wechat_redirect`;
   }
 
   /** `menu/create` replaces the menu atomically, so there is no delete first (no menu-less window). */

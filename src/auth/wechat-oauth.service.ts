@@ -9,6 +9,10 @@ import { WechatApiError, WechatUnavailableError } from '../wechat/official-accou
 
 export const OAUTH_FAILED_DETAIL = '授权失败';
 
+/** The member pages (`public/wechat/<page>.html`) that log in through OAuth. */
+export const MEMBER_PAGES = ['member', 'credits', 'credits_info'] as const;
+export type MemberPage = (typeof MEMBER_PAGES)[number];
+
 export interface SessionView {
   success: true;
   openid: string;
@@ -27,6 +31,17 @@ export class WechatOAuthService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * WeChat's authorize URL (snsapi_base) that lands on `PUBLIC_BASE_URL/wechat/<page>.html?code=…&state=<state>`.
+   * The state is the page's own (login CSRF, docs/deploy.md "Menu"): the page refuses a code whose
+   * state it did not issue, so only the page itself starts a login.
+   */
+  authorizeUrl(page: MemberPage, state: string): string {
+    const { appId, oauthBase } = this.config.wechat;
+    const redirect = encodeURIComponent(`${this.config.http.publicBaseUrl}/wechat/${page}.html`);
+    return `${oauthBase}/connect/oauth2/authorize?appid=${appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=${state}#wechat_redirect`;
+  }
 
   async login(code: string): Promise<SessionView> {
     const identity = await this.exchange(code);

@@ -85,7 +85,11 @@ export class AppConfig {
   };
   qr!: { expireSeconds: number };
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };
-  admin!: { apiKey: string };
+  admin!: {
+    apiKey: string;
+    /** Admin and metrics brute-force brake (ADMIN_AUTH_MAX_FAILURES, ADMIN_AUTH_WINDOW_SECONDS). */
+    authFailures: { maxFailures: number; windowSeconds: number };
+  };
   /** Operator console (docs/operator-guide.md): openids allowed to log in (empty = console off), session length. */
   console!: { adminOpenids: string[]; sessionMinutes: number };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };

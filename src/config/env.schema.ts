@@ -267,6 +267,15 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
   RATE_LIMIT_PER_MINUTE!: number;
 
+  // Admin and metrics brute-force brake (docs/limits.md "Admin and metrics").
+  /** Wrong admin keys / metrics credentials per client IP within the window before it gets 429. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  ADMIN_AUTH_MAX_FAILURES!: number;
+
+  /** The counting window, and how long a blocked IP is refused (the right key included). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  ADMIN_AUTH_WINDOW_SECONDS!: number;
+
   /** Raw `notify_data` of payments and refunds is cleared after this many days (amounts, ids, times stay). */
   @Transform(toInt) @IsInt() @Min(1) @Max(36500)
   NOTIFY_DATA_RETENTION_DAYS!: number;

@@ -210,6 +210,17 @@ describe('loadConfig — production refusals', () => {
   ])('missing %s', (variable) => expectConfigError(prodEnv({ [variable]: undefined }), variable, /required/));
 
   it('a session secret shorter than 32 characters', () => expectConfigError(prodEnv({ SESSION_SECRET: 'x'.repeat(20) }), 'SESSION_SECRET'));
+  it('an admin key shorter than 32 characters (ADMIN_API_KEY=a)', () => {
+    expectConfigError(prodEnv({ ADMIN_API_KEY: 'a' }), 'ADMIN_API_KEY', /32/);
+    expectConfigError(prodEnv({ ADMIN_API_KEY: 'k'.repeat(31) }), 'ADMIN_API_KEY', /32/);
+    expect(loadConfig(prodEnv({ ADMIN_API_KEY: 'k'.repeat(32) }), { cwd: tmp() }).admin.apiKey).toHaveLength(32);
+    expect(loadConfig(prodEnv({ ADMIN_API_KEY: '' }), { cwd: tmp() }).admin.apiKey).toBe(''); // admin off stays allowed
+  });
+  it('an internal secret shorter than 32 characters (16 is enough outside production)', () => {
+    expectConfigError(prodEnv({ INTERNAL_API_SECRET: 'i'.repeat(20) }), 'INTERNAL_API_SECRET', /32/);
+    expect(loadConfig(prodEnv({ INTERNAL_API_SECRET: 'i'.repeat(32) }), { cwd: tmp() }).internal.secret).toHaveLength(32);
+    expect(loadConfig({ INTERNAL_API_SECRET: 'i'.repeat(20) }, { cwd: tmp() }).internal.secret).toHaveLength(20);
+  });
   it('an http public URL', () => expectConfigError(prodEnv({ PUBLIC_BASE_URL: 'http://www.example.com' }), 'PUBLIC_BASE_URL', /https/));
   it('an http notify URL', () =>
     expectConfigError(prodEnv({ WECHAT_PAY_NOTIFY_URL: 'http://www.example.com/api/v1/payment/notify' }), 'WECHAT_PAY_NOTIFY_URL', /https/));

@@ -211,6 +211,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     DOCS_ENABLED: pick(source, 'DOCS_ENABLED') ?? (isProd ? 'false' : 'true'),
     LOG_LEVEL: (pick(source, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     RATE_LIMIT_PER_MINUTE: pick(source, 'RATE_LIMIT_PER_MINUTE') ?? '120',
+    // Admin and metrics brute-force brake (docs/limits.md).
+    ADMIN_AUTH_MAX_FAILURES: pick(source, 'ADMIN_AUTH_MAX_FAILURES') ?? '10',
+    ADMIN_AUTH_WINDOW_SECONDS: pick(source, 'ADMIN_AUTH_WINDOW_SECONDS') ?? '900',
     NOTIFY_DATA_RETENTION_DAYS: pick(source, 'NOTIFY_DATA_RETENTION_DAYS') ?? '180',
     // Callback and request-body hardening (issue 12; docs/limits.md).
     WECHAT_MESSAGE_MODE: (pick(source, 'WECHAT_MESSAGE_MODE') ?? 'plaintext').toLowerCase(),
@@ -336,7 +339,11 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     },
     qr: { expireSeconds: env.QR_EXPIRE_SECONDS },
     session: { secret: sessionSecret, ttlSeconds: env.SESSION_TTL_SECONDS, allowOpenidHeader: env.ALLOW_OPENID_HEADER },
-    admin: { apiKey: env.ADMIN_API_KEY },
+    admin: {
+      apiKey: env.ADMIN_API_KEY,
+      // Admin and metrics brute-force brake (docs/limits.md).
+      authFailures: { maxFailures: env.ADMIN_AUTH_MAX_FAILURES, windowSeconds: env.ADMIN_AUTH_WINDOW_SECONDS },
+    },
     // Operator console: an empty list switches it off.
     console: {
       adminOpenids: env.ADMIN_OPENIDS.split(',').map((s) => s.trim()).filter(Boolean),
@@ -403,6 +410,9 @@ function refuseInconsistent(env: EnvSchema, source: Env): void {
   if (!env.WECHAT_SECRET) fail('WECHAT_SECRET', 'is required in production');
   if (!env.WECHAT_TOKEN || env.WECHAT_TOKEN.length < 3) fail('WECHAT_TOKEN', 'is required in production (3-32 letters or digits)');
   if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) fail('SESSION_SECRET', 'is required in production (at least 32 characters)');
+  // Admin and metrics brute-force brake: a short key is guessable whatever the per-IP limit.
+  if (env.ADMIN_API_KEY && env.ADMIN_API_KEY.length < 32) fail('ADMIN_API_KEY', 'must be at least 32 characters in production (or empty: admin off)');
+  if (env.INTERNAL_API_SECRET && env.INTERNAL_API_SECRET.length < 32) fail('INTERNAL_API_SECRET', 'must be at least 32 characters in production');
   if (!env.PUBLIC_BASE_URL.startsWith('https://')) fail('PUBLIC_BASE_URL', 'must be https in production');
   if (!env.WECHAT_PAY_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_NOTIFY_URL', 'must be https in production');
   if (!env.WECHAT_PAY_REFUND_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_REFUND_NOTIFY_URL', 'must be https in production');

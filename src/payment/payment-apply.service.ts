@@ -108,10 +108,12 @@ export class PaymentApplyService {
     const now = this.clock.now();
     // The gate names the status just read, so `before` is exact without a second read; when it
     // moved meanwhile (a close, a concurrent notification), read it again and decide once more.
+    // Statuses only move forward (pending → failed/closed → paid), so this settles within a few reads.
     let before = order.status;
-    while ((await this.gate(em, order.order_no, before, input, amountFen, now)) !== 1) {
+    for (let tries = 0; (await this.gate(em, order.order_no, before, input, amountFen, now)) !== 1; tries++) {
       const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
       if (!PAYABLE.includes(current.status)) return { applied: false, orderStatus: current.status };
+      if (tries >= 3) throw new Error(`order ${order.order_no}: status kept moving while a payment was applied`);
       before = current.status;
     }
     await execute(

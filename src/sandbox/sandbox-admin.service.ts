@@ -36,7 +36,10 @@ export class SandboxAdminService {
     private readonly clock: Clock,
   ) {}
 
-  /** The menu's OAuth link for a member page (`api.md`: create-menu), optionally pre-picking a user. */
+  /**
+   * An OAuth link for a member page with a fixed state, optionally pre-picking a user (the old menu's
+   * link). The page refuses a code with a state it did not issue, so it starts a fresh login from it.
+   */
   oauthLink(page: string, state: string, openid?: string): string {
     const q = new URLSearchParams({
       appid: this.config.wechat.appId,
@@ -52,7 +55,8 @@ export class SandboxAdminService {
   home(): SandboxReply {
     return html(
       renderHomePage({
-        memberPages: MEMBER_PAGES.map((p) => ({ label: p.label, href: this.oauthLink(p.page, p.state) })),
+        // As the account menu: the page itself, which starts the OAuth with its own state.
+        memberPages: MEMBER_PAGES.map((p) => ({ label: p.label, href: `${this.config.http.publicBaseUrl}/wechat/${p.page}` })),
         oauthLink: (page, state, openid) => this.oauthLink(page, state, openid),
         users: this.store.listUsers(),
         orders: this.store.recentOrders(20),

@@ -89,8 +89,11 @@ export class PagesHarness {
     return `${this.t.url}/wechat/${name}.html`;
   }
 
-  /** The account menu's link (api.md create-menu), with the sandbox's instant login as `openid`. */
-  oauthUrl(name: PageName, openid: string): string {
+  /**
+   * The OAuth link the menu used to carry (a fixed `state=<page>`), with the sandbox's instant login
+   * as `openid`: the code it lands with is one the page did not ask for.
+   */
+  oldMenuLink(name: PageName, openid: string): string {
     const { wechat, http } = this.t.config;
     const q = new URLSearchParams({
       appid: wechat.appId,
@@ -103,9 +106,28 @@ export class PagesHarness {
     return `${wechat.oauthBase}/connect/oauth2/authorize?${q.toString()}#wechat_redirect`;
   }
 
-  /** Arrival as from the menu: OAuth → page with ?code= → session → query stripped → content shown. */
+  /** A genuine code for `openid` as WeChat would hand it to the page (the redirect is not followed). */
+  async codeFor(openid: string): Promise<string> {
+    const res = await fetch(this.oldMenuLink('member', openid).replace('#wechat_redirect', ''), { redirect: 'manual' });
+    const code = new URL(res.headers.get('location')!).searchParams.get('code');
+    if (res.status !== 302 || !code) throw new Error(`sandbox authorize: HTTP ${res.status}`);
+    return code;
+  }
+
+  /** The sandbox's "Log in as…" page (WeChat's OAuth) is showing: log in as `openid`. */
+  async sandboxLogin(page: Page, openid: string): Promise<void> {
+    await page.getByTestId('sandbox-login-form').waitFor();
+    await page.getByTestId('sandbox-openid').fill(openid);
+    await page.getByTestId('sandbox-login').click();
+  }
+
+  /**
+   * Arrival as from the menu (its link is the page itself): the page starts OAuth with its own state
+   * → WeChat (the sandbox) logs in as `openid` → page with ?code=&state= → session → query stripped.
+   */
   async arrive(page: Page, name: PageName, openid: string): Promise<void> {
-    await page.goto(this.oauthUrl(name, openid));
+    await page.goto(this.pageUrl(name));
+    await this.sandboxLogin(page, openid);
     await page.waitForURL(this.pageUrl(name));
     await this.loaded(page);
   }

@@ -477,9 +477,7 @@ describe('pages [sqlite]', () => {
     expect(await page.locator('#stat-remaining').count()).toBe(0);
 
     // Expiry while the page is open: the next call (a purchase) clears what was shown.
-    await page.goto(h.oauthUrl('credits', openid));
-    await page.waitForURL(h.pageUrl('credits'));
-    await h.loaded(page);
+    await h.arrive(page, 'credits', openid);
     await h.setToken(page, signSessionToken(TEST_SESSION_SECRET, openid, now - 8000, 7200));
     await page.locator('#buy-button').click();
     await page.locator('#error').waitFor({ state: 'visible' });
@@ -488,12 +486,105 @@ describe('pages [sqlite]', () => {
     expect(await page.locator('#balance-remaining').count()).toBe(0);
     expect(await page.getByTestId('sandbox-pay-sheet').count()).toBe(0);
 
-    // No session at all (a link opened outside the menu): no data, the way in.
+    // No session at all (a link opened outside the menu): no data; the page sends it to WeChat's login.
     const stranger = await h.newPage();
     await stranger.goto(h.pageUrl('credits_info'));
-    await stranger.locator('#error').waitFor({ state: 'visible' });
-    expect(await stranger.locator('#error').textContent()).toBe('请从公众号菜单进入本页面');
-    expect(await stranger.locator('#content').isVisible()).toBe(false);
+    await stranger.getByTestId('sandbox-login-form').waitFor();
+    expect(new URL(stranger.url()).pathname).toBe('/sandbox/open/connect/oauth2/authorize');
+  });
+
+  describe('login CSRF: the page only uses a code that comes back with the state it issued', () => {
+    /** Counts the page's code exchanges (GET /api/v1/auth/wechat?code=…). */
+    function countLogins(page: Page): { n: number } {
+      const seen = { n: 0 };
+      page.on('request', (r) => {
+        if (r.url().includes('/api/v1/auth/wechat?')) seen.n++;
+      });
+      return seen;
+    }
+
+    it('arrival from the menu link (the page, no code): the page starts OAuth with a fresh 128-bit state, WeChat hands it back, login works', async () => {
+      const openid = newOpenid();
+      const page = await h.newPage();
+      const logins = countLogins(page);
+      const starts: string[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/api/v1/auth/wechat/authorize')) starts.push(r.url());
+      });
+      await page.goto(h.pageUrl('member'));
+      await page.getByTestId('sandbox-login-form').waitFor();
+      expect(starts).toHaveLength(1);
+      const start = new URL(starts[0]);
+      expect(start.searchParams.get('page')).toBe('member');
+      const state = start.searchParams.get('state')!;
+      expect(state).toMatch(/^[0-9a-f]{32}$/);
+      expect(await page.evaluate("sessionStorage.getItem('wx_oauth_state')")).toBe(state);
+      // The sandbox, like WeChat, carries the state through its login page back to the page.
+      expect(await page.locator('input[type="hidden"][name="state"]').getAttribute('value')).toBe(state);
+
+      const back = page.waitForRequest((r) => r.url().startsWith(`${h.pageUrl('member')}?`));
+      await h.sandboxLogin(page, openid);
+      const landing = new URL((await back).url());
+      expect(landing.searchParams.get('state')).toBe(state);
+      expect(landing.searchParams.get('code')).toBeTruthy();
+      await page.waitForURL(h.pageUrl('member'));
+      await h.loaded(page);
+      expect(logins.n).toBe(1);
+      expect(await page.evaluate("sessionStorage.getItem('wx_session_openid')")).toBe(openid);
+      // The state was for one use only.
+      expect(await page.evaluate("sessionStorage.getItem('wx_oauth_state')")).toBeNull();
+
+      // A second login in another tab draws another state.
+      const other = await h.newPage();
+      await other.goto(h.pageUrl('credits'));
+      await other.getByTestId('sandbox-login-form').waitFor();
+      expect(await other.evaluate("sessionStorage.getItem('wx_oauth_state')")).toMatch(/^[0-9a-f]{32}$/);
+      expect(await other.evaluate("sessionStorage.getItem('wx_oauth_state')")).not.toBe(state);
+    });
+
+    it("an attacker's code (foreign, missing or old-menu state) never logs in: no exchange, no session, a fresh login instead", async () => {
+      const attacker = newOpenid('oAttacker_');
+      const victim = newOpenid('oVictim_');
+      for (const link of [
+        (code: string) => `${h.pageUrl('member')}?code=${code}&state=member`,
+        (code: string) => `${h.pageUrl('credits')}?code=${code}`,
+        (code: string) => `${h.pageUrl('credits_info')}?code=${code}&state=${'0'.repeat(32)}`,
+      ]) {
+        const code = await h.codeFor(attacker);
+        const page = await h.newPage();
+        const logins = countLogins(page);
+        await page.goto(link(code));
+        await page.getByTestId('sandbox-login-form').waitFor();
+        expect(logins.n).toBe(0);
+        expect(await h.token(page)).toBeNull();
+        // The fresh login is the victim's own, and the page shows the victim.
+        const name = new URL(link('x')).pathname.replace('/wechat/', '').replace('.html', '') as 'member' | 'credits' | 'credits_info';
+        await h.sandboxLogin(page, victim);
+        await page.waitForURL(h.pageUrl(name));
+        await h.loaded(page);
+        expect(logins.n).toBe(1);
+        expect(await page.evaluate("sessionStorage.getItem('wx_session_openid')")).toBe(victim);
+        // The attacker's code was never spent by the page.
+        const attackerLogin = await fetch(`${t.url}/api/v1/auth/wechat?code=${encodeURIComponent(code)}`);
+        expect(attackerLogin.status).toBe(200);
+      }
+      expect(await h.query('SELECT openid FROM wechat_users WHERE openid = ?', [victim])).toHaveLength(1);
+    });
+
+    it('a foreign code arriving in a tab that has a session and a pending state of its own: neither the session nor the state is replaced by it', async () => {
+      const attacker = newOpenid('oAttacker_');
+      const victim = newOpenid('oVictim_');
+      const page = await h.newPage();
+      await h.arrive(page, 'credits_info', victim);
+      const token = await h.token(page);
+      await page.evaluate("sessionStorage.setItem('wx_oauth_state', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')");
+      const logins = countLogins(page);
+      await page.goto(`${h.pageUrl('credits_info')}?code=${await h.codeFor(attacker)}&state=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`);
+      await page.getByTestId('sandbox-login-form').waitFor();
+      expect(logins.n).toBe(0);
+      expect(await h.token(page)).toBe(token);
+      expect(await page.evaluate("sessionStorage.getItem('wx_session_openid')")).toBe(victim);
+    });
   });
 
   it('hostile text in user-controlled fields (task type, ledger ref) is shown as text, never run', async () => {
@@ -513,6 +604,6 @@ describe('pages [sqlite]', () => {
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('#content script, #content img').count()).toBe(0);
     const scripts = await page.locator('script').evaluateAll((els) => els.map((e) => (e as any).getAttribute('src') as string | null)); // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(scripts).toEqual(['/wechat/env.js', '/sandbox/jsbridge.js', 'app.js?v=2']);
+    expect(scripts).toEqual(['/wechat/env.js', '/sandbox/jsbridge.js', 'app.js?v=3']);
   });
 });

@@ -156,6 +156,8 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
   /** The openid that goes through the whole flow, and its session. */
   const openid = uid('oDeploy_');
   let session = '';
+  /** The OAuth code of that login: it went through the proxy in a page URL and an API query. */
+  let oauthCode = '';
 
   const q = async (sql: string, params: unknown[] = []) => (await conn.query(sql, params))[0] as Array<Record<string, unknown>>;
   const sandbox = (path: string, body: unknown) => direct.post(`/sandbox${path}`, body);
@@ -285,6 +287,7 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     const landing = new URL(String(authorize.headers.location));
     expect(landing.origin + landing.pathname).toBe(redirect);
     const code = landing.searchParams.get('code')!;
+    oauthCode = code;
 
     const page = await client.get(landing.pathname + landing.search);
     expect(page.text).not.toContain(OLD_PAGE_MARKER);
@@ -385,9 +388,10 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
       await client.request(`${path}?signature=${secret}&msg_signature=${secret}`, { method: 'POST', body: '<xml/>', headers: { 'content-type': 'text/xml' } });
     }
     await client.get('/API/V1/Payment/Notify/?sign=' + secret);
-    await client.get('/api/v1/health?visible=deploytest');
+    const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
+    await client.get(marker);
     // lighttpd buffers its access log for a moment.
-    await eventually(async () => readIfExists(proxy.accessLog).includes('visible=deploytest'), 10_000);
+    await eventually(async () => readIfExists(proxy.accessLog).includes(marker), 10_000);
     const log = readIfExists(proxy.accessLog);
     for (const path of CALLBACK_PATHS) expect(log).toContain(`POST ${path} HTTP/1.1`);
     expect(log).not.toContain(secret);
@@ -395,6 +399,38 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     const callbackLines = log.split('\n').filter((l) => /\/api\/v1\/(auth\/wechat\/verify|payment\/(refund-)?notify)/i.test(l));
     expect(callbackLines.length).toBeGreaterThanOrEqual(8);
     for (const l of callbackLines) expect(l).not.toMatch(/\?|signature|echostr|nonce=/);
+  });
+
+  it('the access log never holds a client_id or an OAuth code/state: paths without their queries, Referers without theirs', async () => {
+    expect(oauthCode).not.toBe('');
+    const clientId = `cid-${randomBytes(12).toString('hex')}`;
+    const code = `CODE${randomBytes(10).toString('hex')}`;
+    const state = `STATE${randomBytes(10).toString('hex')}`;
+    const pageUrl = `${proxy.origin}/wechat/member.html?code=${code}&state=${state}`;
+    const referer = { Referer: pageUrl };
+    // The desktop app (client_id in the query), the pages' OAuth arrival and login, their assets.
+    await client.get(`/api/v1/user/credits?client_id=${clientId}`);
+    await client.get(`/api/v1/auth/wechat/check-follow?client_id=${clientId}&x=1`);
+    await client.get(`/api/v1/user/credits?x=1&client_id=${clientId}&client_id=${clientId}`);
+    await client.get(`/API/V1/User/Credits?CLIENT_ID=${clientId}`);
+    await client.get(`/wechat/member.html?code=${code}&state=${state}`);
+    await client.get(`/wechat/?code=${code}&state=${state}`);
+    await client.get(`/wechat/app.js?v=3`, referer);
+    await client.get(`/api/v1/auth/wechat?code=${code}&state=${state}`, referer);
+    await client.get(`/api/v1/auth/wechat?state=${state}&code=${code}`, { Referer: `${proxy.origin}/wechat/credits.html?client_id=${clientId}` });
+    const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
+    await client.get(marker);
+    await eventually(async () => readIfExists(proxy.accessLog).includes(marker), 10_000);
+
+    const log = readIfExists(proxy.accessLog);
+    for (const secret of [clientId, code, state, oauthCode]) expect(log).not.toContain(secret);
+    // What stays: method, path, protocol, status — and where a Referer came from.
+    expect(log).toContain('GET /api/v1/user/credits HTTP/1.1');
+    expect(log).toContain('GET /api/v1/auth/wechat/check-follow HTTP/1.1');
+    expect(log).toContain('GET /wechat/member.html HTTP/1.1');
+    expect(log).toContain('GET /api/v1/auth/wechat HTTP/1.1');
+    if (kind === 'nginx') expect(log).toContain(`"${proxy.origin}/wechat/member.html"`);
+    expect(log).not.toMatch(/client_id=|code=|state=/i);
   });
 
   it('reports the latency the proxy adds (p50 of sequential health requests, TLS keep-alive)', async () => {

@@ -21,7 +21,7 @@ import {
   spawnService,
   sql,
   toldToRetry,
-  ENSURE_USER,
+  USER_ROW_UPDATE,
   rowLockedElsewhere,
   uid,
   waitForStatement,
@@ -103,7 +103,7 @@ async function health(url: string): Promise<number> {
       try {
         const answer = sendOrLose(svc.url, n);
         // The service's transaction has updated the order (it holds its row) and waits on the user row.
-        await waitForStatement(conn, db.mysqlName!, ENSURE_USER);
+        await waitForStatement(conn, db.mysqlName!, USER_ROW_UPDATE);
         expect(await rowLockedElsewhere(db.mysqlName!, 'payment_orders', 'order_no', o.orderNo)).toBe(true);
         proxy.cut();
         const a = await answer;
@@ -128,7 +128,7 @@ async function health(url: string): Promise<number> {
       const lock = await lockUserRow(db.mysqlName!, o.openid);
       try {
         const answer = sendOrLose(svc.url, n);
-        await waitForStatement(conn, db.mysqlName!, ENSURE_USER);
+        await waitForStatement(conn, db.mysqlName!, USER_ROW_UPDATE);
         expect(await rowLockedElsewhere(db.mysqlName!, 'payment_orders', 'order_no', o.orderNo)).toBe(true);
         // Mid-transaction: order updated, payment record written, ledger not yet — and now the process dies.
         await svc.app.stop('SIGKILL');
@@ -183,7 +183,7 @@ async function health(url: string): Promise<number> {
     try {
       const inFlight = Promise.all(orders.map((o) => sendOrLose(svc.url, v2Notification(svc.config, { orderNo: o.orderNo, totalFen: o.totalFen, openid, transactionId: o.transactionId }))));
       // Ten transactions (the pool) wait on the lock, the other ten for a connection.
-      await waitForStatements(conn, db.mysqlName!, ENSURE_USER, 10);
+      await waitForStatements(conn, db.mysqlName!, USER_ROW_UPDATE, 10);
       await new Promise((r) => setTimeout(r, 300));
       exit = svc.app.stop('SIGTERM');
       await new Promise((r) => setTimeout(r, 300));

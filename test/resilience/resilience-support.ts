@@ -156,8 +156,11 @@ export async function rowLockedElsewhere(database: string, table: string, column
   }
 }
 
-/** The statement a payment's transaction blocks on while the test holds the user row: ensureUser. */
-export const ENSURE_USER = 'INSERT IGNORE INTO wechat_users';
+/**
+ * The statement a payment's transaction blocks on while the test holds the user row: the ledger's
+ * balance update (the order row is already updated by then).
+ */
+export const USER_ROW_UPDATE = 'UPDATE wechat_users SET remaining_credits';
 
 /** Open transactions of `database` other than the test's own connection. */
 export async function openTransactions(conn: Connection, database: string): Promise<number> {
