@@ -73,6 +73,10 @@ export function isFresh(scene: Pick<Scene, 'createdAt' | 'expireAt'>, now: Date)
  * QR binding of the desktop app: temporary `QR_STR_SCENE` codes recorded in `wechat_qr_scenes`
  * (the push path binds them, callbacks.md), and the desktop's "has my user followed?" poll.
  *
+ * The client's binding row is created only after WeChat handed out a ticket: a refused or failed
+ * creation writes nothing. Creation is rate limited per IP and per client_id (app.module.ts,
+ * docs/limits.md).
+ *
  * One ticket per client at a time:
  * - in a process, concurrent requests for one client_id share one in-flight creation;
  * - across processes, a creator records its scene only in a short transaction that first locks the
@@ -111,13 +115,13 @@ export class QrBindingService {
    * cross-process test, which has only one process).
    */
   async issue(clientId: string): Promise<QrCodeView> {
-    const binding = await this.bindings.createBinding(clientId);
-    const bindingId = Number(binding.id);
     const current = await this.db.run((em) => this.freshScene(em, clientId));
-    if (current) return this.view(clientId, bindingId, current, false);
+    if (current) return this.view(clientId, await this.bindingId(clientId), current, false);
 
     await this.purgeExpired();
+    // WeChat first: a refused or failed creation leaves no row behind (docs/limits.md).
     const created = await this.createAtWechat(clientId);
+    const bindingId = await this.bindingId(clientId);
     const winner = await this.db.transaction(async (em) => {
       // Serialises recorders of this client across processes; released at commit.
       await execute(em, 'UPDATE wechat_qrcode_bindings SET scene_id = scene_id WHERE id = ?', [bindingId]);
@@ -157,6 +161,12 @@ export class QrBindingService {
       }
       return { success: true, subscribed: false, qr_expire_at: qrExpireAt };
     });
+  }
+
+  /** The client's binding row, created once WeChat has answered (insert-if-absent: races are fine). */
+  private async bindingId(clientId: string): Promise<number> {
+    const existing = await this.bindings.find(clientId);
+    return Number((existing ?? (await this.bindings.createBinding(clientId))).id);
   }
 
   private async createAtWechat(clientId: string): Promise<Scene> {

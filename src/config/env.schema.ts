@@ -205,6 +205,10 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) @Max(1440)
   ORDER_TTL_MINUTES!: number;
 
+  // --- Orders and credits limits (issue 12, docs/limits.md): pending orders one user may hold.
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  MAX_PENDING_ORDERS_PER_USER!: number;
+
   @Transform(toInt) @IsInt() @Min(60) @Max(2592000)
   QR_EXPIRE_SECONDS!: number;
 

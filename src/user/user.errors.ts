@@ -24,3 +24,10 @@ export class TaskNotFoundError extends DomainError {
     super(404, '任务不存在');
   }
 }
+
+/** A refund that names no user, for a task id several users consumed (internal.md refund). */
+export class TaskAmbiguousError extends DomainError {
+  constructor() {
+    super(409, '多个用户有相同的任务，请提供 openid 或 client_id');
+  }
+}

@@ -259,12 +259,12 @@ export class PayV2Client extends PayClient {
     if (fields.result_code !== 'SUCCESS') throw this.businessError('pay/unifiedorder', fields);
     const prepayId = fields.prepay_id;
     if (!prepayId) throw new PayUnavailableError('pay/unifiedorder: answer without prepay_id');
-    const { appId } = this.config.wechat;
+    return { prepayId, paymentParams: this.jsapiParams(prepayId) };
+  }
+
+  jsapiParams(prepayId: string): JsapiPaymentParams {
     const { apiKey, signType } = this.config.pay;
-    return {
-      prepayId,
-      paymentParams: buildV2JsapiPaymentParams(appId, prepayId, apiKey, signType, String(this.clock.nowSeconds())),
-    };
+    return buildV2JsapiPaymentParams(this.config.wechat.appId, prepayId, apiKey, signType, String(this.clock.nowSeconds()));
   }
 
   async queryOrder(orderNo: string): Promise<OrderQueryResult> {
