@@ -8,7 +8,7 @@ import { BindingService } from '../src/user/binding.service';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, freePort, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
 
-/** api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
+/** docs/api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
 
 const ADMIN_KEY = 'auth-e2e-admin-key-0123456789abcdef';
 const BAD_CLIENT_ID = { detail: 'client_id格式错误' };

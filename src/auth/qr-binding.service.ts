@@ -14,9 +14,9 @@ import { WechatApiError, WechatUnavailableError } from '../wechat/official-accou
 
 export const QR_FAILED_DETAIL = '生成二维码失败';
 
-/** A code is handed out again while it has more than max(60 s, half its lifetime) left (api.md). */
+/** A code is handed out again while it has more than max(60 s, half its lifetime) left (docs/api.md). */
 const MIN_REMAINING_MS = 60_000;
-/** Scenes are kept a day past their expiry (data.md), then purged a batch at a time. */
+/** Scenes are kept a day past their expiry (docs/data.md), then purged a batch at a time. */
 const PURGE_AFTER_MS = 24 * 3600 * 1000;
 const PURGE_BATCH = 500;
 const PURGE_INTERVAL_MS = 60_000;
@@ -71,7 +71,7 @@ export function isFresh(scene: Pick<Scene, 'createdAt' | 'expireAt'>, now: Date)
 
 /**
  * QR binding of the desktop app: temporary `QR_STR_SCENE` codes recorded in `wechat_qr_scenes`
- * (the push path binds them, callbacks.md), and the desktop's "has my user followed?" poll.
+ * (the push path binds them, docs/callbacks.md), and the desktop's "has my user followed?" poll.
  *
  * The client's binding row is created only after WeChat handed out a ticket: a refused or failed
  * creation writes nothing. Creation is rate limited per IP and per client_id (app.module.ts,

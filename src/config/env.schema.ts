@@ -37,7 +37,7 @@ const YUAN = /^\d+(\.\d{1,2})?$/;
 const PACKAGES = /^\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*([;,]\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*)*[;,]?\s*$/;
 
 /**
- * The raw environment after aliases and mode defaults are applied (see config.md).
+ * The raw environment after aliases and mode defaults are applied (see docs/config.md).
  * Every property is a variable name; the validator's messages name them.
  */
 export class EnvSchema {

@@ -375,7 +375,7 @@ function refuseInboundMismatch(env: EnvSchema): void {
   }
 }
 
-/** Cross-variable rules: roles, workers, and what production refuses (config.md, internal.md). */
+/** Cross-variable rules: roles, workers, and what production refuses (docs/config.md, docs/internal.md). */
 function refuseInconsistent(env: EnvSchema, source: Env): void {
   const fail = (v: string, reason: string): never => {
     throw new ConfigError(v, reason);

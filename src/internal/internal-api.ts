@@ -1,5 +1,5 @@
 /**
- * The port the WeChat callback controllers depend on (internal.md). Operations map one-to-one to
+ * The port the WeChat callback controllers depend on (docs/internal.md). Operations map one-to-one to
  * the `/api/v1/internal/*` endpoints and use their JSON shapes. Two implementations: the local
  * adapter calls this process's services; the HTTP adapter calls the app server, signed. Both throw
  * the same typed errors (DomainError with status + detail; ServiceUnavailableError when the
@@ -150,7 +150,7 @@ export interface ConsoleLoginResponse {
   result: 'approved' | 'refused' | 'expired';
 }
 
-/** Per-call options: the callback's remaining budget (internal.md: one budget per callback). */
+/** Per-call options: the callback's remaining budget (docs/internal.md: one budget per callback). */
 export interface CallOptions {
   /** Absolute deadline (ms since epoch) for this call, retries included. */
   deadline?: number;

@@ -44,7 +44,7 @@ export interface OrderView {
 }
 
 /**
- * Orders (api.md Payment): created pending, then placed at WeChat Pay; a refusal marks them
+ * Orders (docs/api.md Payment): created pending, then placed at WeChat Pay; a refusal marks them
  * failed (502). While pending, the status endpoint asks WeChat Pay itself (throttled by a
  * conditional update of last_queried_at) and applies a paid result exactly as a notification would.
  */

@@ -13,7 +13,7 @@ import { WechatUser } from '../user/entities/wechat-user.entity';
 type Row = Record<string, unknown>;
 
 /**
- * What support needs to answer "where are my credits?" (ops.md): one lookup by openid, client_id
+ * What support needs to answer "where are my credits?" (docs/ops.md): one lookup by openid, client_id
  * or order number; idempotent manual adjustments through the ledger; the anomaly list.
  */
 @Injectable()

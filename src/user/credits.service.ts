@@ -24,7 +24,7 @@ export interface RefundRequest {
 }
 
 /**
- * Spending and giving back credits per task (internal.md consume/refund). Members pay too.
+ * Spending and giving back credits per task (docs/internal.md consume/refund). Members pay too.
  * A task is (user, task_type, task_id), compared byte for byte: the same ids from two users are two
  * tasks, each charged to its own user (docs/limits.md "Orders and credits").
  */

@@ -6,7 +6,7 @@ import { execute, insertIgnore, select } from '../database/sql';
 import type { LedgerReason } from './entities/credit-ledger.entity';
 import { InsufficientCreditsError } from './user.errors';
 
-/** How one ledger entry moves the three balance columns (data.md "Credit arithmetic"). */
+/** How one ledger entry moves the three balance columns (docs/data.md "Credit arithmetic"). */
 export interface BalanceChange {
   remaining: number;
   total: number;

@@ -21,7 +21,7 @@ export interface PageRequest {
   beforeId?: number;
 }
 
-/** Membership as the API shows it (data.md): lifetime members have no expiry to show. */
+/** Membership as the API shows it (docs/data.md): lifetime members have no expiry to show. */
 export function membershipView(u: CallerUser, now: Date): { is_member: boolean; member_expire_at: string | null } {
   return {
     is_member: isActiveMember(u, now),

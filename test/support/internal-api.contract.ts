@@ -26,7 +26,7 @@ let seq = 0;
 const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`.slice(0, 60);
 
 /**
- * One contract for every InternalApi implementation (internal.md): the same calls give the same
+ * One contract for every InternalApi implementation (docs/internal.md): the same calls give the same
  * results and the same typed errors whether in-process or over signed HTTP.
  */
 export function internalApiContract(subject: () => ContractSubject): void {

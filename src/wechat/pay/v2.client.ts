@@ -97,7 +97,7 @@ export function verifyV2ResponseSign(fields: Record<string, string>, apiKey: str
 }
 
 /**
- * Verifies and decodes a v2 payment notification (callbacks.md §3). Pure: config in, result out.
+ * Verifies and decodes a v2 payment notification (docs/callbacks.md §3). Pure: config in, result out.
  *
  * Notifications are verified by their own `sign_type` (absent → MD5). WeChat has been seen to sign
  * notifications of HMAC-SHA256 merchants with HMAC without saying so, so when the configured type
