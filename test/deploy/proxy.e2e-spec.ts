@@ -679,7 +679,9 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
     viaProxy.close();
     await reloaded;
     expect(await exitCode).toBe(0);
-    expect(outcomes.length).toBeGreaterThan(40);
+    // A floor that says traffic really ran across the SIGTERM, not a speed measure: on a loaded
+    // 2-core machine (other suites running) 2.4 s of 4 concurrent TLS requests was seen as low as 39.
+    expect(outcomes.length).toBeGreaterThan(20);
 
     const failed = outcomes.filter((o) => o.status !== 200);
     // Every request that reached an app process was answered 200 — B's in-flight ones included.
