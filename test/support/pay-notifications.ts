@@ -58,12 +58,9 @@ export function sandboxPlatformKey(config: AppConfig): string {
   return readFileSync(join(config.dataDir, 'sandbox', SANDBOX_KEY_FILES.platformPrivateKey), 'utf8');
 }
 
-export function v3Notification(
-  config: AppConfig,
-  f: PaidFacts,
-  opts: { tweak?: Record<string, unknown>; timestamp?: number; serial?: string; signature?: string; tamper?: boolean; apiV3Key?: string; eventType?: string } = {},
-): BuiltNotification {
-  const transaction = {
+/** The decrypted resource of a TRANSACTION.SUCCESS notification, as WeChat Pay v3 sends it. */
+export function v3TransactionResource(config: AppConfig, f: PaidFacts, tweak: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     appid: config.wechat.appId,
     mchid: config.pay.mchId,
     out_trade_no: f.orderNo,
@@ -75,8 +72,16 @@ export function v3Notification(
     success_time: new Date((f.paidAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00',
     payer: { openid: f.openid },
     amount: { total: f.totalFen, payer_total: f.totalFen, currency: 'CNY', payer_currency: 'CNY' },
-    ...opts.tweak,
+    ...tweak,
   };
+}
+
+export function v3Notification(
+  config: AppConfig,
+  f: PaidFacts,
+  opts: { tweak?: Record<string, unknown>; timestamp?: number; serial?: string; signature?: string; tamper?: boolean; apiV3Key?: string; eventType?: string } = {},
+): BuiltNotification {
+  const transaction = v3TransactionResource(config, f, opts.tweak);
   const nonce = randomNonce(12);
   let ciphertext = aesGcmEncrypt({ key: opts.apiV3Key ?? config.pay.apiV3Key, nonce, associatedData: 'transaction', plaintext: JSON.stringify(transaction) });
   if (opts.tamper) {

@@ -9,6 +9,7 @@ import type { IPayRequest, Output } from 'wechatpay-node-v3/dist/define';
 import type { AppConfig } from '../../../src/config/app-config';
 import { SANDBOX_KEY_FILES } from '../../../src/config/sandbox-defaults';
 import { PLATFORM_CERTIFICATE_FILE } from '../../../src/sandbox/sandbox.constants';
+import { v3TransactionResource } from '../../support/pay-notifications';
 import type { BuiltNotification, PaidFacts } from '../../support/pay-notifications';
 
 /**
@@ -198,22 +199,9 @@ export function sdkV2Notification(
   return { headers: { 'content-type': 'text/xml' }, body };
 }
 
-/** The decrypted resource of a TRANSACTION.SUCCESS notification. */
+/** The decrypted resource of a TRANSACTION.SUCCESS notification (with the `attach` the SDKs' layouts carry). */
 export function v3Transaction(config: AppConfig, f: PaidFacts): Record<string, unknown> {
-  return {
-    appid: config.wechat.appId,
-    mchid: config.pay.mchId,
-    out_trade_no: f.orderNo,
-    transaction_id: f.transactionId,
-    trade_type: 'JSAPI',
-    trade_state: 'SUCCESS',
-    trade_state_desc: '支付成功',
-    bank_type: 'OTHERS',
-    attach: '',
-    success_time: new Date((f.paidAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00',
-    payer: { openid: f.openid },
-    amount: { total: f.totalFen, payer_total: f.totalFen, currency: 'CNY', payer_currency: 'CNY' },
-  };
+  return v3TransactionResource(config, f, { attach: '' });
 }
 
 /**
