@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { ServiceUnavailableError } from '../src/common/errors';
 import { DatabaseService } from '../src/database/database.service';
 import { BindingService } from '../src/user/binding.service';
 import { InternalApi } from '../src/internal/internal-api';
@@ -473,7 +474,8 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       const { scene, clientId } = await seedScene(600_000);
       const openid = uid('oTx');
       const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
-      const fail = jest.spyOn(app.app.get(BindingService), 'updateBindingIn').mockRejectedValue(new Error('binding failed'));
+      // The database failing in the middle of the push's transaction (after the claim and the user).
+      const fail = jest.spyOn(app.app.get(BindingService), 'updateBindingIn').mockRejectedValue(new ServiceUnavailableError());
       const before = await snapshot(WATCHED_TABLES);
       const res = await post(app, p);
       expect(res.status).toBe(503);
