@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Baseline 1: a minimal Express 5 + mysql2 server doing exactly the app's per-request work
- * (bench/baseline-core.js). The yardstick of quality.md: the app must reach ≥ 0.7× of it.
+ * (bench/baseline-core.js). The yardstick of docs/quality.md: the app must reach ≥ 0.7× of it.
  * Express 5 resolves through @nestjs/platform-express (a dependency of the app).
  */
 const express = require('express');

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Baseline 2: a minimal `node:http` + mysql2 server doing exactly the app's per-request work
- * (bench/baseline-core.js): the physical reference of quality.md.
+ * (bench/baseline-core.js): the physical reference of docs/quality.md.
  */
 const http = require('node:http');
 const core = require('./baseline-core');

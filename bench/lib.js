@@ -246,7 +246,7 @@ async function seedBoundUser(database, tag) {
   return { openid, clientId };
 }
 
-/** data.md invariants, the same queries as test/setup/invariants.ts. */
+/** docs/data.md invariants, the same queries as test/setup/invariants.ts. */
 async function invariantViolations(database) {
   const c = await admin(database);
   try {

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * `npm run bench` (quality.md "Load and speed"): the built app (`node dist/src/main.js`, MySQL,
+ * `npm run bench` (docs/quality.md "Load and speed"): the built app (`node dist/src/main.js`, MySQL,
  * APP_ROLE=all, LOG_LEVEL=warn) against two baselines measured in the same run — a minimal
  * Express 5 + mysql2 server and a minimal node:http + mysql2 server doing the same SQL and the
  * same signature checks (bench/baseline-core.js) — driven by autocannon on 127.0.0.1.
@@ -362,7 +362,7 @@ async function main() {
   md.push('');
   for (const c of checks) md.push(`- ${c}`);
   md.push('');
-  md.push('Targets (quality.md): every row ≥ 0.7× Express; p99 ≤ 1.5× Express p99 and ≤ 100 ms; zero errors; RSS ≤ 200 MB.');
+  md.push('Targets (docs/quality.md): every row ≥ 0.7× Express; p99 ≤ 1.5× Express p99 and ≤ 100 ms; zero errors; RSS ≤ 200 MB.');
   for (const row of ROWS) md.push(`- ${ROW_TITLES[row]}: ${verdicts(row, results[row]).join(', ')}`);
   if (REPEAT > 1) {
     md.push('');

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * `npm run soak -- --minutes N` (quality.md: the stand-in for the customer's "24 hours without a
+ * `npm run soak -- --minutes N` (docs/quality.md: the stand-in for the customer's "24 hours without a
  * fault"; not part of CI). Starts the built app like `npm run bench` (MySQL, role all, a fresh
  * database created and dropped) and sends mixed traffic at a moderate fixed rate through every
  * endpoint of the bench for N minutes:

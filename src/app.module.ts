@@ -23,7 +23,7 @@ import { UserModule } from './user/user.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
 
 /**
- * One build, three roles (internal.md): the role only changes which modules are imported and
+ * One build, three roles (docs/internal.md): the role only changes which modules are imported and
  * which InternalApi adapter is bound. Role `web` imports no database module at all.
  */
 function clientIdOf(req: Record<string, unknown>): string {
@@ -76,7 +76,7 @@ export class AppModule {
         SupportModule,
         // The operator console at /admin/ (docs/operator-guide.md).
         ConsoleModule,
-        // The member pages and public/ (api.md "Static pages"); role web serves none of them.
+        // The member pages and public/ (docs/api.md "Static pages"); role web serves none of them.
         StaticModule,
       );
     }

@@ -51,7 +51,7 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     next();
   });
 
-  // api.md: personal data and sessions are never cached by WeChat's webview or a proxy.
+  // docs/api.md: personal data and sessions are never cached by WeChat's webview or a proxy.
   app.use(['/api/v1/user', '/api/v1/payment/orders', '/api/v1/auth'], (_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
@@ -96,7 +96,7 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
       app,
       new DocumentBuilder()
         .setTitle('WeChat membership & payments')
-        .setDescription('Public API of the official account backend (see shared/spec/api.md)')
+        .setDescription('Public API of the official account backend (see docs/api.md)')
         .setVersion(config.version)
         .addBearerAuth()
         .build(),

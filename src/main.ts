@@ -28,7 +28,7 @@ function loadOrExit(): AppConfig {
 async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, exit 0;
-  // bounded by the grace period (deploy.md).
+  // bounded by the grace period (docs/deploy.md).
   // A second signal (systemd, a cluster primary and a user can all send one) must not kill the
   // process mid-request: shutdown is idempotent.
   let stopping = false;

@@ -22,7 +22,7 @@ function upstream(delayMs = 100, expiresInSeconds = 7200) {
 }
 
 /**
- * data.md "The WeChat access token": one fetch for many concurrent callers across processes,
+ * docs/data.md "The WeChat access token": one fetch for many concurrent callers across processes,
  * refresh 5 minutes early by one process while the others keep the old token, compare-and-swap
  * invalidation. Driven with a counting upstream so each rule is observed directly.
  */

@@ -8,7 +8,7 @@ import { BindingService } from '../src/user/binding.service';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, freePort, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
 
-/** api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
+/** docs/api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
 
 const ADMIN_KEY = 'auth-e2e-admin-key-0123456789abcdef';
 const BAD_CLIENT_ID = { detail: 'client_id格式错误' };
@@ -337,6 +337,27 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect((await qr(uid('desk-'))).status).toBe(200);
     });
 
+    it('WeChat failing the creation leaves no binding and no scene behind; after recovery both are written once', async () => {
+      const clientId = uid('desk-refused-');
+      await post('/sandbox/faults', { api: 'down' });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const refused = await qr(clientId);
+          expect({ status: refused.status, body: refused.body }).toEqual({ status: 502, body: { detail: '生成二维码失败' } });
+        }
+      } finally {
+        await post('/sandbox/faults', { api: null });
+      }
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId])).toEqual([{ n: 0 }]);
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qr_scenes WHERE client_id = ?', [clientId])).toEqual([{ n: 0 }]);
+      expect((await checkFollow(clientId)).body).toEqual({ success: true, subscribed: false, qr_expire_at: null });
+      const ok = await qr(clientId);
+      expect(ok.status).toBe(200);
+      const [binding] = await q('SELECT id FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      expect(ok.body.scene_id).toBe(Number(binding.id));
+      expect(await q('SELECT COUNT(*) AS n FROM wechat_qr_scenes WHERE client_id = ?', [clientId])).toEqual([{ n: 1 }]);
+    });
+
     it('creating a code purges scenes more than a day past their expiry (and keeps the others)', async () => {
       clock().shift(61_000); // past the once-a-minute purge spacing
       const now = clock().nowMs();
@@ -466,6 +487,31 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
     expect(Object.keys(doc.paths['/api/v1/auth/wechat/create-menu'])).toContain('post');
   });
 
+  describe('QR creation per IP (RATE_LIMIT_PER_MINUTE=5, docs/limits.md)', () => {
+    let limitedDb: TestDatabase;
+    let limited: TestApp;
+
+    beforeAll(async () => {
+      limitedDb = await TestDatabase.create(kind);
+      limited = await startApp({ ...limitedDb.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '5' });
+      await limited.app.get(DatabaseService).whenReady();
+    });
+
+    afterAll(async () => {
+      await limited?.close();
+      await limitedDb?.drop();
+    });
+
+    it('a 6th new client_id from one IP within a minute is 429 and writes no binding', async () => {
+      for (let i = 0; i < 5; i++) expect((await qr(uid('desk-ip-'), limited.url)).status).toBe(200);
+      const clientId = uid('desk-ip-');
+      const sixth = await qr(clientId, limited.url);
+      expect({ status: sixth.status, body: sixth.body }).toEqual({ status: 429, body: RATE_LIMITED });
+      const rows = await limited.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      expect(rows).toEqual([{ n: 0 }]);
+    });
+  });
+
   describe('WeChat unreachable, no admin key configured', () => {
     let offlineDb: TestDatabase;
     let offline: TestApp;
@@ -495,6 +541,8 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect(res.body).toEqual({ detail: '生成二维码失败' });
       const scenes = await offline.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qr_scenes');
       expect(scenes).toEqual([{ n: 0 }]);
+      const bindings = await offline.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings');
+      expect(bindings).toEqual([{ n: 0 }]);
     });
 
     it('admin endpoints are 403 管理接口未启用 whatever key is sent', async () => {

@@ -11,7 +11,7 @@ import { TcpFaultProxy } from './setup/tcp-fault-proxy';
 import { dbKinds, DbKind, freePort, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { ACCOUNT_ID, eventXml, openReply, PUSH_MODES, PushMode, signedPush, SignedPush, TEST_KEYS, VERIFY_PATH, verifyQuery, wechatEnv } from './support/wechat-push';
 
-/** callbacks.md §1–2: server URL verification and message/event pushes, over real HTTP. */
+/** docs/callbacks.md §1–2: server URL verification and message/event pushes, over real HTTP. */
 
 const TEXT = {
   welcome: '欢迎关注！您已获得10张图片编辑额度。',

@@ -4,7 +4,7 @@ import { eventually, startApp, TestDatabase } from './setup/test-app';
 
 const describeMysql = mysqlEnabled() ? describe : describe.skip;
 
-/** quality.md: "MySQL down at start → retries with backoff, unhealthy (503) until it is up". */
+/** docs/quality.md: "MySQL down at start → retries with backoff, unhealthy (503) until it is up". */
 describeMysql('database outage [mysql]', () => {
   let db: TestDatabase;
   let proxy: TcpFaultProxy;

@@ -111,6 +111,20 @@ describe.each(dbKinds())('internal endpoints [%s]', (kind) => {
       expect(await q('SELECT COUNT(*) AS n FROM credits_usage WHERE openid = ?', [openid])).toEqual([{ n: 1 }]);
     });
 
+    it('one task id from 6 users, each 3× concurrently: every user charged once for their own task, each answer their own balance', async () => {
+      const stamp = Date.now();
+      const users = Array.from({ length: 6 }, (_, i) => `oShare${i}${kind}${stamp}`);
+      for (const openid of users) await signed(app, 'POST', '/api/v1/internal/user/create-or-update', { openid, source: 'subscribe' });
+      const task = { task_id: `shared-${stamp}`, task_type: 'image_edit' };
+      const calls = users.flatMap((openid, i) => Array.from({ length: 3 }, () => ({ openid, amount: i + 1 })));
+      const results = await Promise.all(calls.map((c) => signed(app, 'POST', '/api/v1/internal/credits/consume', { ...c, ...task })));
+      results.forEach((r, k) => expect(r).toEqual({ status: 200, body: { success: true, consumed: calls[k].amount, remaining_credits: 10 - calls[k].amount } }));
+      for (const [i, openid] of users.entries()) {
+        expect(await q('SELECT remaining_credits, used_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ remaining_credits: 9 - i, used_credits: i + 1 }]);
+      }
+      expect(await signed(app, 'POST', '/api/v1/internal/credits/refund', task)).toEqual({ status: 409, body: { detail: '多个用户有相同的任务，请提供 openid 或 client_id' } });
+    });
+
     it('concurrent different tasks never take more than the balance: the rest get 402 and write nothing', async () => {
       const openid = `oDrain${kind}${Date.now()}`;
       await signed(app, 'POST', '/api/v1/internal/user/create-or-update', { openid, source: 'subscribe' });

@@ -26,7 +26,7 @@ async function allTables(conn: Connection): Promise<string[]> {
 }
 
 /**
- * data.md "Existing production database": the first migration upgrades the customer's database
+ * docs/data.md "Existing production database": the first migration upgrades the customer's database
  * without losing or changing a legacy row, backfills, and a second run changes nothing.
  */
 describeMysql('legacy database upgrade [mysql]', () => {

@@ -116,6 +116,52 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       });
     });
 
+    it('6 concurrent membership create-orders → exactly one payable order; a later one hands out that order again', async () => {
+      const openid = uniq('oRaceM');
+      const token = await login(app, openid);
+      const create = () => call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } });
+      const answers = await Promise.all(Array.from({ length: 6 }, create));
+      for (const a of answers) {
+        if (a.status !== 200) expect(a).toEqual({ status: 409, body: { detail: '会员订单正在创建中，请稍后再试' } });
+      }
+      const placed = answers.filter((a) => a.status === 200);
+      expect(placed.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(placed.map((a) => a.body.order_no)).size).toBe(1);
+      expect(await q("SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([{ n: 1 }]);
+      const { order_no: orderNo, payment_params: params } = placed[0].body;
+      // Tapping "buy" again after closing the pay sheet: the same order, freshly signed for the page.
+      const again = await create();
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ success: true, order_no: orderNo, amount: 29.9, payment_params: { package: params.package, signType: params.signType } });
+      expect(again.body.payment_params.paySign).toBeTruthy();
+      expect(await q("SELECT status FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([{ status: 'pending' }]);
+      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: String(params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' } });
+      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      expect(await credits(openid)).toBe(20);
+      expect(await create()).toEqual({ status: 400, body: { detail: '您已经是会员，无需重复开通' } });
+    });
+
+    it('pending orders per user are capped (MAX_PENDING_ORDERS_PER_USER=5): 8 concurrent → 5 placed, 3 × 429; a paid one frees a place', async () => {
+      const openid = uniq('oCap');
+      const token = await login(app, openid);
+      const create = () => call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
+      const answers = await Promise.all(Array.from({ length: 8 }, create));
+      const placed = answers.filter((a) => a.status === 200);
+      expect(placed).toHaveLength(5);
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        expect(a).toEqual({ status: 429, body: { detail: '待支付订单已达上限（5 笔），请先完成支付或等待订单过期' } });
+      }
+      expect(await q('SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ?', [openid])).toEqual([{ n: 5 }]);
+      expect((await create()).status).toBe(429);
+      // Membership is refused too while the place is taken (it counts like any pending order).
+      expect((await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } })).status).toBe(429);
+      const first = placed[0].body;
+      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: String(first.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' } });
+      await eventually(async () => (await orderStatus(first.order_no)) === 'paid');
+      expect((await create()).status).toBe(200);
+      expect(await q("SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND status = 'pending'", [openid])).toEqual([{ n: 5 }]);
+    });
+
     it('the same valid notification 50× concurrently and again an hour later → credited once, every answer success', async () => {
       const openid = uniq('oStorm');
       const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });

@@ -30,7 +30,7 @@ async function failure(p: Promise<unknown>): Promise<PayApiError> {
 }
 
 /**
- * The sandbox's WeChat Pay refunds and trade bills (sandbox.md, ops.md), driven through the same
+ * The sandbox's WeChat Pay refunds and trade bills (docs/sandbox.md, docs/ops.md), driven through the same
  * PayClient the product uses: as strict as WeChat about what it accepts, and faithful in what it
  * sends back.
  */

@@ -1,7 +1,7 @@
 /*
  * Shared script of the member pages (member.html, credits.html, credits_info.html).
  * Vanilla ES5 for WeChat's webviews; no framework, no CDN. Every server or URL value is written
- * with textContent / createElement, never innerHTML (pages.md, "no XSS").
+ * with textContent / createElement, never innerHTML (docs/pages.md, "no XSS").
  * The pages load it as app.js?v=N and versioned URLs may be cached for a week: bump N in the three
  * pages (and for app.css) whenever this file changes.
  */

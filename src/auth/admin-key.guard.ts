@@ -10,7 +10,7 @@ export const ADMIN_DISABLED_DETAIL = '管理接口未启用';
 export const ADMIN_KEY_WRONG_DETAIL = '管理密钥错误';
 
 /**
- * Admin endpoints (api.md): `X-Admin-Key` must equal ADMIN_API_KEY. With no key configured the
+ * Admin endpoints (docs/api.md): `X-Admin-Key` must equal ADMIN_API_KEY. With no key configured the
  * endpoints are switched off (403) whatever is sent; a missing or wrong key is 401, and too many of
  * those from one IP are 429 for a while (SecretFailureLimiter, docs/limits.md). The comparison runs
  * over SHA-256 digests so it is constant-time whatever the lengths. Every admin answer, refusals

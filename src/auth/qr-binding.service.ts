@@ -14,9 +14,9 @@ import { WechatApiError, WechatUnavailableError } from '../wechat/official-accou
 
 export const QR_FAILED_DETAIL = '生成二维码失败';
 
-/** A code is handed out again while it has more than max(60 s, half its lifetime) left (api.md). */
+/** A code is handed out again while it has more than max(60 s, half its lifetime) left (docs/api.md). */
 const MIN_REMAINING_MS = 60_000;
-/** Scenes are kept a day past their expiry (data.md), then purged a batch at a time. */
+/** Scenes are kept a day past their expiry (docs/data.md), then purged a batch at a time. */
 const PURGE_AFTER_MS = 24 * 3600 * 1000;
 const PURGE_BATCH = 500;
 const PURGE_INTERVAL_MS = 60_000;
@@ -71,7 +71,11 @@ export function isFresh(scene: Pick<Scene, 'createdAt' | 'expireAt'>, now: Date)
 
 /**
  * QR binding of the desktop app: temporary `QR_STR_SCENE` codes recorded in `wechat_qr_scenes`
- * (the push path binds them, callbacks.md), and the desktop's "has my user followed?" poll.
+ * (the push path binds them, docs/callbacks.md), and the desktop's "has my user followed?" poll.
+ *
+ * The client's binding row is created only after WeChat handed out a ticket: a refused or failed
+ * creation writes nothing. Creation is rate limited per IP and per client_id (app.module.ts,
+ * docs/limits.md).
  *
  * One ticket per client at a time:
  * - in a process, concurrent requests for one client_id share one in-flight creation;
@@ -111,13 +115,13 @@ export class QrBindingService {
    * cross-process test, which has only one process).
    */
   async issue(clientId: string): Promise<QrCodeView> {
-    const binding = await this.bindings.createBinding(clientId);
-    const bindingId = Number(binding.id);
     const current = await this.db.run((em) => this.freshScene(em, clientId));
-    if (current) return this.view(clientId, bindingId, current, false);
+    if (current) return this.view(clientId, await this.bindingId(clientId), current, false);
 
     await this.purgeExpired();
+    // WeChat first: a refused or failed creation leaves no row behind (docs/limits.md).
     const created = await this.createAtWechat(clientId);
+    const bindingId = await this.bindingId(clientId);
     const winner = await this.db.transaction(async (em) => {
       // Serialises recorders of this client across processes; released at commit.
       await execute(em, 'UPDATE wechat_qrcode_bindings SET scene_id = scene_id WHERE id = ?', [bindingId]);
@@ -157,6 +161,12 @@ export class QrBindingService {
       }
       return { success: true, subscribed: false, qr_expire_at: qrExpireAt };
     });
+  }
+
+  /** The client's binding row, created once WeChat has answered (insert-if-absent: races are fine). */
+  private async bindingId(clientId: string): Promise<number> {
+    const existing = await this.bindings.find(clientId);
+    return Number((existing ?? (await this.bindings.createBinding(clientId))).id);
   }
 
   private async createAtWechat(clientId: string): Promise<Scene> {

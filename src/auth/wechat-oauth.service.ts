@@ -57,7 +57,7 @@ export class WechatOAuthService {
       return await this.wechat.exchangeOAuthCode(code);
     } catch (err) {
       if (err instanceof WechatApiError) {
-        // Invalid, expired or reused codes: the page shows WeChat's own message (api.md).
+        // Invalid, expired or reused codes: the page shows WeChat's own message (docs/api.md).
         this.logger.warn(`oauth code refused by WeChat: errcode ${err.errcode}`);
         throw new DomainError(400, err.errmsg || `errcode ${err.errcode}`);
       }

@@ -1,6 +1,6 @@
 import { DomainError } from './errors';
 
-/** 1–128 chars of [A-Za-z0-9_.:-] after trimming (api.md). */
+/** 1–128 chars of [A-Za-z0-9_.:-] after trimming (docs/api.md). */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const CLIENT_ID_DETAIL = 'client_id格式错误';
 

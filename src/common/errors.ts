@@ -1,6 +1,6 @@
 /**
  * Domain errors: services throw these; one filter maps them to `{"detail": ...}` with the status.
- * The Chinese details are part of the contract (api.md).
+ * The Chinese details are part of the contract (docs/api.md).
  */
 export class DomainError extends Error {
   constructor(

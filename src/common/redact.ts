@@ -1,4 +1,4 @@
-/** Log hygiene: no secret, key, signature or full openid / client_id in logs (DEVELOPERS.md). */
+/** Log hygiene: no secret, key, signature or full openid / client_id in logs (docs/quality.md "Logs hold no secrets"). */
 
 /** "oLEGACYmember000000000000001" → "oLEGAC…0001". */
 export function maskId(value: string | null | undefined): string {
@@ -6,7 +6,7 @@ export function maskId(value: string | null | undefined): string {
   return value.length <= 10 ? `${value.slice(0, 2)}…` : `${value.slice(0, 6)}…${value.slice(-4)}`;
 }
 
-/** Paths whose query string is the credential in plaintext mode (callbacks.md): never logged. */
+/** Paths whose query string is the credential in plaintext mode (docs/callbacks.md): never logged. */
 export const CALLBACK_PATHS = ['/api/v1/auth/wechat/verify', '/api/v1/payment/notify', '/api/v1/payment/refund-notify'];
 
 const SENSITIVE_PARAMS = /^(code|token|access_token|signature|msg_signature|sign|echostr|secret|key|password)$/i;

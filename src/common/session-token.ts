@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Page session tokens (api.md): JWT, HS256 only, `sub` = openid, `exp`. A dozen lines of
+ * Page session tokens (docs/api.md): JWT, HS256 only, `sub` = openid, `exp`. A dozen lines of
  * node:crypto beat a dependency here: one algorithm, fixed header, constant-time comparison, and
  * the `alg: none` / algorithm-confusion class of bugs cannot exist.
  */

@@ -1,5 +1,5 @@
 /**
- * Datetime formats of the contract (api.md): the old endpoints keep "YYYY-MM-DD HH:mm:ss" in
+ * Datetime formats of the contract (docs/api.md): the old endpoints keep "YYYY-MM-DD HH:mm:ss" in
  * Asia/Shanghai; everything else is ISO 8601 with +08:00 and no milliseconds. China has no DST,
  * so a fixed +8h offset is exact.
  */

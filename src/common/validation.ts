@@ -1,7 +1,7 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { DomainError } from './errors';
 
-/** The first problem as `"<field>: <reason>"` (api.md). DTOs may set Chinese messages via `context`. */
+/** The first problem as `"<field>: <reason>"` (docs/api.md). DTOs may set Chinese messages via `context`. */
 function firstMessage(errors: ValidationError[], prefix = ''): string {
   for (const e of errors) {
     const field = prefix ? `${prefix}.${e.property}` : e.property;

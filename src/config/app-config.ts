@@ -80,6 +80,8 @@ export class AppConfig {
     memberBonusCredits: number;
     memberDurationDays: number;
     orderTtlMinutes: number;
+    /** Orders and credits limits (issue 12, docs/limits.md): unexpired pending orders per user. */
+    maxPendingOrdersPerUser: number;
   };
   qr!: { expireSeconds: number };
   session!: { secret: string; ttlSeconds: number; allowOpenidHeader: boolean };

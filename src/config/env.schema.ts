@@ -37,7 +37,7 @@ const YUAN = /^\d+(\.\d{1,2})?$/;
 const PACKAGES = /^\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*([;,]\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*)*[;,]?\s*$/;
 
 /**
- * The raw environment after aliases and mode defaults are applied (see config.md).
+ * The raw environment after aliases and mode defaults are applied (see docs/config.md).
  * Every property is a variable name; the validator's messages name them.
  */
 export class EnvSchema {
@@ -204,6 +204,10 @@ export class EnvSchema {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(1440)
   ORDER_TTL_MINUTES!: number;
+
+  // --- Orders and credits limits (issue 12, docs/limits.md): pending orders one user may hold.
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  MAX_PENDING_ORDERS_PER_USER!: number;
 
   @Transform(toInt) @IsInt() @Min(60) @Max(2592000)
   QR_EXPIRE_SECONDS!: number;

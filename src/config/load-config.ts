@@ -189,6 +189,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     MEMBER_BONUS_CREDITS: pick(source, 'MEMBER_BONUS_CREDITS') ?? '10',
     MEMBER_DURATION_DAYS: pick(source, 'MEMBER_DURATION_DAYS') ?? '0',
     ORDER_TTL_MINUTES: pick(source, 'ORDER_TTL_MINUTES') ?? '30',
+    // --- Orders and credits limits (issue 12, docs/limits.md).
+    MAX_PENDING_ORDERS_PER_USER: pick(source, 'MAX_PENDING_ORDERS_PER_USER') ?? '5',
     QR_EXPIRE_SECONDS: pick(source, 'QR_EXPIRE_SECONDS') ?? '1800',
     WELCOME_TEXT: source.WELCOME_TEXT || DEFAULT_TEXTS.WELCOME_TEXT,
     WELCOME_BACK_TEXT: source.WELCOME_BACK_TEXT || DEFAULT_TEXTS.WELCOME_BACK_TEXT,
@@ -332,6 +334,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       memberBonusCredits: env.MEMBER_BONUS_CREDITS,
       memberDurationDays: env.MEMBER_DURATION_DAYS,
       orderTtlMinutes: env.ORDER_TTL_MINUTES,
+      // --- Orders and credits limits (issue 12, docs/limits.md).
+      maxPendingOrdersPerUser: env.MAX_PENDING_ORDERS_PER_USER,
     },
     qr: { expireSeconds: env.QR_EXPIRE_SECONDS },
     session: { secret: sessionSecret, ttlSeconds: env.SESSION_TTL_SECONDS, allowOpenidHeader: env.ALLOW_OPENID_HEADER },
@@ -371,7 +375,7 @@ function refuseInboundMismatch(env: EnvSchema): void {
   }
 }
 
-/** Cross-variable rules: roles, workers, and what production refuses (config.md, internal.md). */
+/** Cross-variable rules: roles, workers, and what production refuses (docs/config.md, docs/internal.md). */
 function refuseInconsistent(env: EnvSchema, source: Env): void {
   const fail = (v: string, reason: string): never => {
     throw new ConfigError(v, reason);

@@ -1,5 +1,5 @@
 /**
- * The port the WeChat callback controllers depend on (internal.md). Operations map one-to-one to
+ * The port the WeChat callback controllers depend on (docs/internal.md). Operations map one-to-one to
  * the `/api/v1/internal/*` endpoints and use their JSON shapes. Two implementations: the local
  * adapter calls this process's services; the HTTP adapter calls the app server, signed. Both throw
  * the same typed errors (DomainError with status + detail; ServiceUnavailableError when the
@@ -124,6 +124,9 @@ export interface ConsumeCreditsRequest {
 }
 
 export interface RefundCreditsRequest {
+  /** The task's user (openid, or a bound client_id); required when several users have such a task. */
+  openid?: string;
+  client_id?: string;
   task_id: string;
   task_type: string;
   amount?: number;
@@ -147,7 +150,7 @@ export interface ConsoleLoginResponse {
   result: 'approved' | 'refused' | 'expired';
 }
 
-/** Per-call options: the callback's remaining budget (internal.md: one budget per callback). */
+/** Per-call options: the callback's remaining budget (docs/internal.md: one budget per callback). */
 export interface CallOptions {
   /** Absolute deadline (ms since epoch) for this call, retries included. */
   deadline?: number;
@@ -168,7 +171,7 @@ export abstract class InternalApi {
   abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
   /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */
   abstract consumeCredits(req: ConsumeCreditsRequest, opts?: CallOptions): Promise<{ success: true; consumed: number; remaining_credits: number }>;
-  /** At most what the task consumed, once; unknown task → 404 任务不存在. */
+  /** At most what the task consumed, once, to that task's user; unknown task → 404 任务不存在; several users, none named → 409. */
   abstract refundCredits(req: RefundCreditsRequest, opts?: CallOptions): Promise<{ success: true; refunded: number; remaining_credits: number }>;
   abstract resolveClient(clientId: string, opts?: CallOptions): Promise<ResolveClientResponse>;
   /** Unknown, expired or already scanned codes → `expired`; a refusal is written to the console audit. */

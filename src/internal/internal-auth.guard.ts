@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { verifyInternalSignature } from '../common/internal-signature';
 
 /**
- * HMAC authentication of `/api/v1/internal/*` (internal.md): signature over method, the request
+ * HMAC authentication of `/api/v1/internal/*` (docs/internal.md): signature over method, the request
  * target as sent, the timestamp and the raw body; ±300 s; constant-time. With no secret configured
  * the endpoints do not exist (404).
  *

@@ -17,7 +17,7 @@ import { InternalAuthGuard } from './internal-auth.guard';
 import { InternalService } from './internal.service';
 
 /**
- * `/api/v1/internal/*` (internal.md): HMAC-authenticated, never reachable through the proxies.
+ * `/api/v1/internal/*` (docs/internal.md): HMAC-authenticated, never reachable through the proxies.
  * Served by roles `app` and `all` (when INTERNAL_API_SECRET is set).
  */
 @ApiExcludeController()

@@ -118,11 +118,7 @@ export class InternalService {
   }
 
   async consumeCredits(req: ConsumeCreditsRequest): Promise<{ success: true; consumed: number; remaining_credits: number }> {
-    let openid = req.openid;
-    if (!openid && req.client_id) {
-      openid = (await this.bindings.resolveClient(req.client_id)).openid ?? undefined;
-      if (!openid) throw new NotFollowedError();
-    }
+    const openid = await this.taskUser(req);
     if (!openid) throw new DomainError(400, 'openid: openid or client_id is required');
     const r = await this.credits.consume({
       openid,
@@ -136,7 +132,16 @@ export class InternalService {
   }
 
   async refundCredits(req: RefundCreditsRequest): Promise<{ success: true; refunded: number; remaining_credits: number }> {
-    return { success: true, ...(await this.credits.refund(req.task_type, req.task_id, req.amount)) };
+    const openid = await this.taskUser(req);
+    return { success: true, ...(await this.credits.refund({ openid, taskType: req.task_type, taskId: req.task_id, amount: req.amount })) };
+  }
+
+  /** The user a consume/refund names: openid, or the user bound to client_id (unbound → 404). */
+  private async taskUser(req: { openid?: string; client_id?: string }): Promise<string | undefined> {
+    if (req.openid || !req.client_id) return req.openid;
+    const { openid } = await this.bindings.resolveClient(req.client_id);
+    if (!openid) throw new NotFollowedError();
+    return openid;
   }
 
   async resolveClient(clientId: string): Promise<ResolveClientResponse> {

@@ -18,7 +18,7 @@ export function nonceRetentionMs(maxSkewSeconds: number): number {
 }
 
 /**
- * Replay guard of pushes (callbacks.md): every accepted push claims its (timestamp, nonce) pair with
+ * Replay guard of pushes (docs/callbacks.md): every accepted push claims its (timestamp, nonce) pair with
  * the body's hash, so a plaintext push — whose signature covers no byte of the body — can never reuse
  * the query of another push with a body of its own while that query's timestamp is still accepted.
  */

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import { AppConfig } from '../config/app-config';
 
 /**
- * Prometheus metrics (ops.md): one registry per application instance (several instances may share
+ * Prometheus metrics (docs/ops.md): one registry per application instance (several instances may share
  * a test process), labelled with the role. Counters never carry ids, openids or amounts.
  */
 @Injectable()

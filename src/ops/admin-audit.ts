@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 
 /**
- * Every admin action leaves one log line saying what it changed (ops.md), under the `AdminAudit`
+ * Every admin action leaves one log line saying what it changed (docs/ops.md), under the `AdminAudit`
  * context so operators can grep for it. Only ids, amounts and states: never a key, a full openid or
  * a raw notification.
  */

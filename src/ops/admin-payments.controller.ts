@@ -8,7 +8,7 @@ import { auditLog } from './admin-audit';
 import { AdminRefundDto, ReconcileQueryDto } from './dto/admin-refund.dto';
 
 /**
- * Refunds and reconciliation for the people running the account (ops.md), behind `X-Admin-Key`
+ * Refunds and reconciliation for the people running the account (docs/ops.md), behind `X-Admin-Key`
  * (403 when no key is configured, 401 when wrong). Thin: one service call each, one audit line each.
  */
 @ApiTags('admin')

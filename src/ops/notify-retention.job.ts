@@ -9,7 +9,7 @@ const EVERY_MS = 6 * 3600_000;
 const BATCH = 500;
 
 /**
- * Raw notification bodies are kept `NOTIFY_DATA_RETENTION_DAYS` (ops.md) and then cleared:
+ * Raw notification bodies are kept `NOTIFY_DATA_RETENTION_DAYS` (docs/ops.md) and then cleared:
  * `payment_records.notify_data` and `payment_refunds.raw`. Amounts, ids and times stay. Batched by
  * id so no statement locks much; idempotent, so several processes may run it at once.
  */

@@ -5,7 +5,7 @@ import { AdminPaymentsController } from './admin-payments.controller';
 import { NotifyRetentionJob } from './notify-retention.job';
 
 /**
- * What the people running the account need after launch (ops.md): admin refunds and
+ * What the people running the account need after launch (docs/ops.md): admin refunds and
  * reconciliation (X-Admin-Key), and the retention of raw notification data. Data roles only.
  */
 @Module({

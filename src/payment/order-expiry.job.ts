@@ -12,7 +12,7 @@ const BATCH = 50;
 const CLAIM_WINDOW_MS = 30_000;
 
 /**
- * Every minute: close expired pending orders at WeChat Pay and here (data.md "Orders"). Safe with
+ * Every minute: close expired pending orders at WeChat Pay and here (docs/data.md "Orders"). Safe with
  * several processes: each order is claimed by a conditional update before anyone calls WeChat,
  * and the final status change is conditional too. A payment that beat the close is applied.
  */

@@ -6,10 +6,12 @@ import { toIsoShanghai } from '../common/time-format';
 import { AppConfig } from '../config/app-config';
 import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
-import { execute, select } from '../database/sql';
+import type { EntityManager } from 'typeorm';
+import { execute, select, toDate } from '../database/sql';
 import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
 import { JsapiPaymentParams, PayClient } from '../wechat/pay/pay.client';
-import { UserService, isActiveMember } from '../user/user.service';
+import { WechatUser } from '../user/entities/wechat-user.entity';
+import { isActiveMember } from '../user/user.service';
 import { OrderType, OrderStatus, PaymentOrder } from './entities/payment-order.entity';
 import { newOrderNo } from './order-number';
 import { OrderNotFoundError } from './payment.errors';
@@ -19,6 +21,17 @@ import { PricingService } from './pricing.service';
 /** An order is actively queried at WeChat Pay at most this often, across all processes. */
 export const ACTIVE_QUERY_INTERVAL_MS = 3000;
 const MAX_ORDER_NO_TRIES = 3;
+/** A pending order's prepay_id is handed out again while younger than this (WeChat keeps it 2 hours). */
+const PREPAY_REUSE_MS = 110 * 60_000;
+/** A pending order still without prepay_id after this was never placed (placement times out far sooner). */
+const PLACEMENT_GRACE_MS = 60_000;
+const ORDER_CREATED_MESSAGE = '订单创建成功，正在调起支付...';
+export const MEMBER_ORDER_PENDING_DETAIL = '会员订单正在创建中，请稍后再试';
+
+type Reservation =
+  | { kind: 'new'; orderNo: string }
+  | { kind: 'pending'; orderNo: string; amountFen: number; prepayId: string }
+  | { kind: 'stale'; orderNo: string };
 
 export interface OrderView {
   order_no: string;
@@ -31,7 +44,7 @@ export interface OrderView {
 }
 
 /**
- * Orders (api.md Payment): created pending, then placed at WeChat Pay; a refusal marks them
+ * Orders (docs/api.md Payment): created pending, then placed at WeChat Pay; a refusal marks them
  * failed (502). While pending, the status endpoint asks WeChat Pay itself (throttled by a
  * conditional update of last_queried_at) and applies a paid result exactly as a notification would.
  */
@@ -44,32 +57,81 @@ export class OrderService {
     private readonly pay: PayClient,
     private readonly pricing: PricingService,
     private readonly payments: PaymentApplyService,
-    private readonly users: UserService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Reserves the order (see `reserve`), then places it at WeChat Pay outside any transaction: a slow
+   * WeChat never holds a lock. A membership order already pending is handed out again instead.
+   */
   async create(openid: string, orderType: OrderType, creditsAmount: number | undefined, payerIp: string) {
     const priced = this.pricing.price(orderType, creditsAmount);
     if (!priced) throw new DomainError(400, '无效的额度套餐');
-    if (orderType === 'member') {
-      const user = await this.users.findByOpenid(openid);
-      if (this.config.pricing.memberDurationDays === 0 && user && isActiveMember(user, this.clock.now())) {
-        throw new DomainError(400, '您已经是会员，无需重复开通');
+    for (let attempt = 1; ; attempt++) {
+      const slot = await this.reserve(openid, orderType, priced.amountFen, orderType === 'credits' ? priced.credits : null);
+      if (slot.kind === 'new') return this.place(slot.orderNo, openid, orderType, priced.amountFen, priced.description, payerIp);
+      if (slot.kind === 'pending') {
+        return { success: true as const, order_no: slot.orderNo, amount: fenToYuanNumber(slot.amountFen), payment_params: this.pay.jsapiParams(slot.prepayId), message: ORDER_CREATED_MESSAGE };
       }
-      // At most one membership payment in flight: close the caller's other pending member orders.
-      await this.closePendingMemberOrders(openid);
+      // A pending membership order that can no longer be handed out: closed first, never doubled.
+      if (attempt >= 2) throw new DomainError(409, MEMBER_ORDER_PENDING_DETAIL);
+      try {
+        await this.closeAtWechat(slot.orderNo);
+      } catch (err) {
+        this.logger.warn(`could not close ${slot.orderNo} before a new membership order: ${(err as Error).message}`);
+        throw new DomainError(409, MEMBER_ORDER_PENDING_DETAIL);
+      }
     }
+  }
 
-    const orderNo = await this.insertPending(openid, orderType, priced.amountFen, orderType === 'credits' ? priced.credits : null);
+  /**
+   * The order limits of docs/limits.md "Orders and credits", atomic across requests and processes:
+   * one transaction locks the caller's user row (a no-op UPDATE: an InnoDB row lock on MySQL; on
+   * SQLite the first write takes the database lock), then counts the caller's unexpired pending
+   * orders and inserts. So a membership order is never pending twice (the pending one is returned,
+   * or 409 while it is still being placed), and at most MAX_PENDING_ORDERS_PER_USER are pending (429).
+   */
+  private reserve(openid: string, orderType: OrderType, amountFen: number, credits: number | null): Promise<Reservation> {
+    return this.db.transaction(async (em): Promise<Reservation> => {
+      await execute(em, 'UPDATE wechat_users SET updated_at = updated_at WHERE openid = ?', [openid]);
+      const now = this.clock.now();
+      if (orderType === 'member') {
+        const user = await em.findOneBy(WechatUser, { openid });
+        if (this.config.pricing.memberDurationDays === 0 && user && isActiveMember(user, now)) {
+          throw new DomainError(400, '您已经是会员，无需重复开通');
+        }
+      }
+      const pending = await select<{ order_no: string; order_type: OrderType; amount: string; amount_fen: number | null; prepay_id: string | null; created_at: unknown }>(
+        em,
+        "SELECT order_no, order_type, amount, amount_fen, prepay_id, created_at FROM payment_orders WHERE openid = ? AND status = 'pending' AND expire_at > ? ORDER BY id DESC",
+        [openid, now],
+      );
+      const member = orderType === 'member' ? pending.find((o) => o.order_type === 'member') : undefined;
+      if (member) {
+        const age = now.getTime() - (toDate(member.created_at)?.getTime() ?? 0);
+        if (member.prepay_id && age < PREPAY_REUSE_MS) {
+          const fen = member.amount_fen === null ? yuanToFen(String(member.amount)) : Number(member.amount_fen);
+          return { kind: 'pending', orderNo: member.order_no, amountFen: fen, prepayId: member.prepay_id };
+        }
+        if (!member.prepay_id && age < PLACEMENT_GRACE_MS) throw new DomainError(409, MEMBER_ORDER_PENDING_DETAIL);
+        return { kind: 'stale', orderNo: member.order_no };
+      }
+      const cap = this.config.pricing.maxPendingOrdersPerUser;
+      if (pending.length >= cap) throw new DomainError(429, `待支付订单已达上限（${cap} 笔），请先完成支付或等待订单过期`);
+      return { kind: 'new', orderNo: await this.insertPending(em, openid, orderType, amountFen, credits, now) };
+    });
+  }
+
+  private async place(orderNo: string, openid: string, orderType: OrderType, amountFen: number, description: string, payerIp: string) {
     const expireAt = new Date(this.clock.now().getTime() + this.config.pricing.orderTtlMinutes * 60_000);
     let prepayId: string;
     let paymentParams: JsapiPaymentParams;
     try {
       ({ prepayId, paymentParams } = await this.pay.createJsapiOrder({
         orderNo,
-        description: priced.description,
-        amountFen: priced.amountFen,
+        description,
+        amountFen,
         payerOpenid: openid,
         payerIp,
         notifyUrl: this.config.pay.notifyUrl,
@@ -84,14 +146,8 @@ export class OrderService {
       throw new DomainError(502, `支付下单失败: ${reason}`);
     }
     await this.db.run((em) => execute(em, 'UPDATE payment_orders SET prepay_id = ? WHERE order_no = ?', [prepayId, orderNo]));
-    this.logger.log(`order ${orderNo} placed for ${maskId(openid)} (${orderType}, ${priced.amountFen} fen, ${this.pay.version})`);
-    return {
-      success: true as const,
-      order_no: orderNo,
-      amount: fenToYuanNumber(priced.amountFen),
-      payment_params: paymentParams,
-      message: '订单创建成功，正在调起支付...',
-    };
+    this.logger.log(`order ${orderNo} placed for ${maskId(openid)} (${orderType}, ${amountFen} fen, ${this.pay.version})`);
+    return { success: true as const, order_no: orderNo, amount: fenToYuanNumber(amountFen), payment_params: paymentParams, message: ORDER_CREATED_MESSAGE };
   }
 
   /** The caller's own order; while pending, WeChat Pay is asked (throttled) and a payment applied. */
@@ -154,27 +210,16 @@ export class OrderService {
     await this.payments.apply({ orderNo, status: 'closed' });
   }
 
-  private async closePendingMemberOrders(openid: string): Promise<void> {
-    const pending = await this.db.run((em) =>
-      select<{ order_no: string }>(em, "SELECT order_no FROM payment_orders WHERE openid = ? AND order_type = 'member' AND status = 'pending'", [openid]),
-    );
-    for (const o of pending) {
-      await this.closeAtWechat(o.order_no).catch((err) => this.logger.warn(`could not close ${o.order_no}: ${(err as Error).message}`));
-    }
-  }
-
-  private async insertPending(openid: string, orderType: OrderType, amountFen: number, credits: number | null): Promise<string> {
+  private async insertPending(em: EntityManager, openid: string, orderType: OrderType, amountFen: number, credits: number | null, now: Date): Promise<string> {
+    const expireAt = new Date(now.getTime() + this.config.pricing.orderTtlMinutes * 60_000);
     for (let attempt = 1; ; attempt++) {
-      const now = this.clock.now();
       const orderNo = newOrderNo(now);
       try {
-        await this.db.run((em) =>
-          execute(
-            em,
-            `INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at, expire_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-            [orderNo, openid, orderType, fenToYuanString(amountFen), amountFen, credits, this.pay.version, now, new Date(now.getTime() + this.config.pricing.orderTtlMinutes * 60_000)],
-          ),
+        await execute(
+          em,
+          `INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at, expire_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+          [orderNo, openid, orderType, fenToYuanString(amountFen), amountFen, credits, this.pay.version, now, expireAt],
         );
         return orderNo;
       } catch (err) {

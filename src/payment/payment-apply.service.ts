@@ -53,7 +53,7 @@ const ORDER_READ = `SELECT o.order_no, o.openid, o.order_type, o.amount, o.amoun
   FROM payment_orders o WHERE o.order_no = ?`;
 
 /**
- * Applying a payment result (data.md "Applying a payment"): one transaction, exactly once.
+ * Applying a payment result (docs/data.md "Applying a payment"): one transaction, exactly once.
  * A verified "paid" wins over pending / failed / closed (the customer's money was taken) but never
  * over refunded; amount and payer are checked against the order; the conditional status update is
  * the single gate every notification, active query and reconciliation passes through.

@@ -1,6 +1,6 @@
 import { DomainError } from '../common/errors';
 
-/** Chinese details of the contract (api.md, internal.md). */
+/** Chinese details of the contract (docs/api.md, docs/internal.md). */
 export class OrderNotFoundError extends DomainError {
   constructor() {
     super(404, '订单不存在');

@@ -27,7 +27,7 @@ export class PricingService {
     return pkg ? { orderType, amountFen: pkg.priceFen, credits: pkg.credits, description: `图片编辑额度${pkg.credits}张` } : null;
   }
 
-  /** GET /payment/prices (api.md). */
+  /** GET /payment/prices (docs/api.md). */
   view() {
     const p = this.config.pricing;
     const first = p.creditPackages[0];

@@ -17,7 +17,7 @@ const LEASE_MS = 30 * 60_000;
 export type DailyRunResult = { ran: false; reason: 'claimed_elsewhere' | 'database_not_ready' } | { ran: true; report: ReconcileReport };
 
 /**
- * Daily reconciliation of yesterday's trade bill (ops.md): each difference becomes a
+ * Daily reconciliation of yesterday's trade bill (docs/ops.md): each difference becomes a
  * `payment_anomalies` row, and payments WeChat took but we missed are applied (once, through the
  * payment gate). Safe with several processes: a bill date is claimed in `reconciliation_runs`
  * (insert-if-absent, or take over an expired lease); the anomalies and the run's `done` mark are

@@ -77,7 +77,7 @@ export function shanghaiDate(at: Date, days = 0): string {
 }
 
 /**
- * Reconciliation (ops.md): WeChat Pay's trade bill for a day against our orders. Payments WeChat
+ * Reconciliation (docs/ops.md): WeChat Pay's trade bill for a day against our orders. Payments WeChat
  * took that we do not show are applied through PaymentApplyService — the same single gate as
  * notifications and active queries, so a payment is never applied twice whoever finds it first.
  */

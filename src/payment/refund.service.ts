@@ -134,7 +134,7 @@ export function newRefundNo(now: Date): string {
 }
 
 /**
- * Credits a refund takes back (ops.md; the rule decided here): in proportion to the money given
+ * Credits a refund takes back (docs/ops.md; the rule decided here): in proportion to the money given
  * back, rounded up, counted cumulatively over the order's successful refunds so that several partial
  * refunds never take more than one full refund would; a full refund takes everything the order granted.
  */
@@ -145,7 +145,7 @@ export function creditsDue(granted: number, orderFen: number, refundedFenTotal: 
 }
 
 /**
- * Refunds (ops.md "Refunds"). An admin asks for one (idempotent per request_id); WeChat Pay is asked
+ * Refunds (docs/ops.md "Refunds"). An admin asks for one (idempotent per request_id); WeChat Pay is asked
  * (v2 secapi/pay/refund, v3 /v3/refund/domestic/refunds) and the order stays `paid` until WeChat
  * reports the result. Applying a result is the single gate every notification, query and retry
  * passes through: a conditional status update, then — only for the caller that moved it — the
@@ -237,7 +237,7 @@ export class RefundService {
         refundNo: row.refund_no,
         totalFen: row.total_fen,
         refundFen: row.amount_fen,
-        // v3 results arrive with the payments (callbacks.md §3); v2 on their own URL.
+        // v3 results arrive with the payments (docs/callbacks.md §3); v2 on their own URL.
         notifyUrl: this.pay.version === 'v3' ? this.config.pay.notifyUrl : this.config.pay.refundNotifyUrl,
         reason: row.note ?? undefined,
       });

@@ -28,7 +28,7 @@ import { SandboxUsersService } from './sandbox-users.service';
 import { SandboxWechatController } from './sandbox-wechat.controller';
 
 /**
- * The local WeChat simulator (sandbox.md), mounted under /sandbox only when WECHAT_SANDBOX=true, and
+ * The local WeChat simulator (docs/sandbox.md), mounted under /sandbox only when WECHAT_SANDBOX=true, and
  * with SANDBOX_HOSTS_PORT also served at `/` on that port as the real hosts are (docs/sandbox-sdk.md).
  * It refuses to be constructed in production, whatever the config says.
  */

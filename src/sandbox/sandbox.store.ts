@@ -179,7 +179,7 @@ function cap<K, V>(map: Map<K, V>, max: number): void {
 }
 
 /**
- * All sandbox state, in memory and in one process (sandbox.md): a simulator's state, never business
+ * All sandbox state, in memory and in one process (docs/sandbox.md): a simulator's state, never business
  * data. Bounded so a long-running dev server does not grow without end.
  */
 @Injectable()

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 
 /**
- * Loads the sandbox's WeixinJSBridge in an ordinary browser (sandbox.md). `document.write` keeps
+ * Loads the sandbox's WeixinJSBridge in an ordinary browser (docs/sandbox.md). `document.write` keeps
  * it synchronous while the page is being parsed, so the bridge exists before the shared script
  * runs; late loads fall back to a script element (the bridge then fires WeixinJSBridgeReady).
  */

@@ -11,7 +11,7 @@ const VERSIONED_MAX_AGE_SECONDS = 7 * 24 * 3600;
 
 /**
  * `public/` served at `/` (the pages under /wechat/, the operator's `MP_verify_*.txt` at the root),
- * data roles only (api.md "Static pages"). No SPA fallback: serve-static's catch-all render route is
+ * data roles only (docs/api.md "Static pages"). No SPA fallback: serve-static's catch-all render route is
  * given a pattern that matches nothing, so an unknown path (`/api/typo` included) falls through to
  * the JSON 404; no index files, so `/` stays the health controller's JSON. Dotfiles and path
  * traversal fall through to that 404 too (fallthrough keeps express.static from answering errors).

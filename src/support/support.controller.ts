@@ -4,7 +4,7 @@ import { AdminKeyGuard } from '../auth/admin-key.guard';
 import { AnomaliesQueryDto, CreditsAdjustDto, UserLookupQueryDto } from './dto/support.dto';
 import { SupportService } from './support.service';
 
-/** Support tools (ops.md), behind `X-Admin-Key`. Every change is logged with what it changed. */
+/** Support tools (docs/ops.md), behind `X-Admin-Key`. Every change is logged with what it changed. */
 @ApiTags('admin')
 @ApiHeader({ name: 'X-Admin-Key', required: true })
 @UseGuards(AdminKeyGuard)

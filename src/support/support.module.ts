@@ -4,6 +4,6 @@ import { UserModule } from '../user/user.module';
 import { SupportController } from './support.controller';
 import { SupportService } from './support.service';
 
-/** Support tools for the people running the account (ops.md "Support"). */
+/** Support tools for the people running the account (docs/ops.md "Support"). */
 @Module({ imports: [AuthModule, UserModule], controllers: [SupportController], providers: [SupportService], exports: [SupportService] })
 export class SupportModule {}

@@ -6,14 +6,14 @@ import { toIsoShanghai } from '../common/time-format';
 import { fenToYuanNumber, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
 import { select, toDate } from '../database/sql';
-import { grant, LedgerService, takeBack } from '../user/ledger.service';
+import { displayRef, grant, LedgerService, takeBack } from '../user/ledger.service';
 import { isActiveMember } from '../user/user.service';
 import { WechatUser } from '../user/entities/wechat-user.entity';
 
 type Row = Record<string, unknown>;
 
 /**
- * What support needs to answer "where are my credits?" (ops.md): one lookup by openid, client_id
+ * What support needs to answer "where are my credits?" (docs/ops.md): one lookup by openid, client_id
  * or order number; idempotent manual adjustments through the ledger; the anomaly list.
  */
 @Injectable()
@@ -43,7 +43,7 @@ export class SupportService {
         'SELECT order_no, order_type, amount, amount_fen, credits_amount, status, pay_version, wx_transaction_id, failure_reason, created_at, paid_at, closed_at FROM payment_orders WHERE openid = ? ORDER BY id DESC LIMIT 20',
         [openid],
       );
-      const ledger = await select<Row>(em, 'SELECT id, delta, balance_after, reason, ref, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50', [openid]);
+      const ledger = await select<Row>(em, 'SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50', [openid]);
       const orderNos = orders.map((o) => String(o.order_no));
       const anomalies = orderNos.length
         ? await select<Row>(em, `SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE order_no IN (${orderNos.map(() => '?').join(',')}) ORDER BY id DESC`, orderNos)
@@ -77,7 +77,7 @@ export class SupportService {
           paid_at: iso(o.paid_at),
           closed_at: iso(o.closed_at),
         })),
-        ledger: ledger.map((l) => ({ id: Number(l.id), delta: Number(l.delta), balance_after: Number(l.balance_after), reason: l.reason, ref: l.ref, created_at: iso(l.created_at) })),
+        ledger: ledger.map((l) => ({ id: Number(l.id), delta: Number(l.delta), balance_after: Number(l.balance_after), reason: l.reason, ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }), created_at: iso(l.created_at) })),
         anomalies: anomalies.map(anomalyView),
       };
     });

@@ -21,7 +21,7 @@ export type BindOutcome = { bound: true } | { bound: false; reason: 'expired' | 
 export const STRING_SCENE_PREFIX = 'bind_';
 
 /**
- * QR binding of desktop clients (callbacks.md "Binding rules"): string scenes `bind_…` from
+ * QR binding of desktop clients (docs/callbacks.md "Binding rules"): string scenes `bind_…` from
  * `wechat_qr_scenes` while unexpired (re-binding allowed: that is how a desktop switches account);
  * decimal scenes only for the old service's rows (`legacy_scene`) with their stricter rules.
  */

@@ -17,7 +17,7 @@ function rejection(input: IdentityInput, p: IdentityPolicy): { status: number; d
   throw new Error('expected a rejection');
 }
 
-describe('claimIdentity (api.md "User identity" order)', () => {
+describe('claimIdentity (docs/api.md "User identity" order)', () => {
   const expired = { status: 401, detail: SESSION_EXPIRED_DETAIL };
   const none = { status: 401, detail: CALLER_REQUIRED_DETAIL };
   const badClientId = { status: 400, detail: 'client_id格式错误' };
@@ -49,7 +49,7 @@ describe('claimIdentity (api.md "User identity" order)', () => {
   });
 
   it('X-WeChat-OpenID counts only when allowed, and then before client_id', () => {
-    // Not identity, but an old cached page sending only the header is told to re-enter from the menu (deploy.md).
+    // Not identity, but an old cached page sending only the header is told to re-enter from the menu (docs/deploy.md).
     expect(rejection({ openidHeader: 'oHeader' }, policy())).toEqual(expired);
     expect(claimIdentity({ openidHeader: 'oHeader', clientId: 'desk-1' }, policy())).toEqual({ via: 'client_id', clientId: 'desk-1' });
     expect(claimIdentity({ openidHeader: ' oHeader ', clientId: 'desk-1' }, policy({ allowOpenidHeader: true }))).toEqual({ via: 'openid_header', openid: 'oHeader' });

@@ -9,7 +9,7 @@ import { DatabaseService } from '../database/database.service';
 import { select, toDate } from '../database/sql';
 import { NotFollowedError, UserNotFoundError } from './user.errors';
 
-/** The 401 texts of api.md "User identity"; pages match them to send users back through the menu. */
+/** The 401 texts of docs/api.md "User identity"; pages match them to send users back through the menu. */
 export const SESSION_EXPIRED_DETAIL = '登录已过期，请从公众号菜单重新进入';
 export const CALLER_REQUIRED_DETAIL = '请先关注公众号并扫码';
 
@@ -28,7 +28,7 @@ export class CallerRequiredError extends DomainError {
 }
 
 export interface CallerOptions {
-  /** The endpoint accepts the desktop's `client_id` query parameter as identity (api.md lists which). */
+  /** The endpoint accepts the desktop's `client_id` query parameter as identity (docs/api.md lists which). */
   allowClientId: boolean;
 }
 
@@ -75,7 +75,7 @@ const BEARER = /^Bearer(?:\s+(.*))?$/i;
 const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Which identity a request claims, in the order of api.md: Bearer token, then (only when allowed)
+ * Which identity a request claims, in the order of docs/api.md: Bearer token, then (only when allowed)
  * `X-WeChat-OpenID`, then `client_id` where the endpoint lists it. Pure: no database, no clock.
  * Throws 401 for a bad token (even when other identity is present), 400 for a malformed client_id,
  * 401 when nothing usable is there.
@@ -98,7 +98,7 @@ export function claimIdentity(input: IdentityInput, policy: IdentityPolicy): Ide
     return { via: 'client_id', clientId: normalizeClientId(input.clientId) };
   }
   // A page of the old service (cached in WeChat's webview) sends only X-WeChat-OpenID. The header
-  // is no identity, but its message sends the user back through the menu to the new pages (deploy.md).
+  // is no identity, but its message sends the user back through the menu to the new pages (docs/deploy.md).
   if (single(input.openidHeader)?.trim()) throw new SessionExpiredError();
   throw new CallerRequiredError();
 }
@@ -121,7 +121,7 @@ type UserRow = {
 };
 
 /**
- * Resolves "the caller" of api.md to a user row: one raw read per request (this sits on the
+ * Resolves "the caller" of docs/api.md to a user row: one raw read per request (this sits on the
  * hottest public path). Reusable by any module that imports UserModule — through `@RequireCaller`
  * / `@CurrentCaller` (caller.ts) or by calling `resolve` / `resolveRequest` directly.
  */
@@ -149,7 +149,7 @@ export class CallerIdentityService {
     );
   }
 
-  /** 401 / 400 / 404 as api.md says; otherwise the caller with their user row. */
+  /** 401 / 400 / 404 as docs/api.md says; otherwise the caller with their user row. */
   async resolve(input: IdentityInput, options: CallerOptions): Promise<Caller> {
     const claim = claimIdentity(input, {
       ...options,

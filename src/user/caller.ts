@@ -33,7 +33,7 @@ export class CallerGuard implements CanActivate {
 }
 
 /**
- * Marks a route "caller required" (api.md "User identity") and documents it. With
+ * Marks a route "caller required" (docs/api.md "User identity") and documents it. With
  * `allowClientId: true` the desktop's `client_id` query parameter is accepted as a last resort.
  * Pair with `@CurrentCaller() caller: Caller`.
  */

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { execute, insertIgnore, select } from '../database/sql';
 import type { LedgerReason } from './entities/credit-ledger.entity';
 import { InsufficientCreditsError } from './user.errors';
 
-/** How one ledger entry moves the three balance columns (data.md "Credit arithmetic"). */
+/** How one ledger entry moves the three balance columns (docs/data.md "Credit arithmetic"). */
 export interface BalanceChange {
   remaining: number;
   total: number;
@@ -20,6 +21,29 @@ export interface LedgerEntryRequest {
   change: BalanceChange;
   /** A purchase: the money paid (yuan, 2 decimals) moves `total_paid_amount` in the same update. */
   paidYuan?: string;
+  /** Consume/refund entries: the task, unique per (reason, task, openid) — see `TaskKey`. */
+  task?: { type: string; id: string };
+}
+
+/** A task of one user: the idempotency key of its consume and refund entries. */
+export interface TaskKey {
+  openid: string;
+  taskType: string;
+  taskId: string;
+}
+
+/**
+ * The ref of a task's entries: a hash of the user and both ids, so UNIQUE (reason, ref) is per user
+ * and unambiguous (JSON keeps `x:y`+`Z` apart from `x`+`y:Z`); lowercase hex compares the same under
+ * any collation. What the entry is about is shown from the task columns (`displayRef`).
+ */
+export function taskRef(key: TaskKey): string {
+  return `task:${createHash('sha256').update(JSON.stringify([key.openid, key.taskType, key.taskId])).digest('hex')}`;
+}
+
+/** What an entry is about, as the ledger views show it: `task_type:task_id` for tasks, else the ref. */
+export function displayRef(row: { ref: string; task_type?: string | null; task_id?: string | null }): string {
+  return row.task_type != null && row.task_id != null ? `${row.task_type}:${row.task_id}` : row.ref;
 }
 
 export type LedgerResult = { applied: true; entryId: number } | { applied: false };
@@ -57,9 +81,9 @@ export class LedgerService {
     }
     const inserted = await execute(
       em,
-      `${insertIgnore(em)} credit_ledger (openid, delta, balance_after, reason, ref, created_at)
-       SELECT openid, ?, remaining_credits, ?, ?, ? FROM wechat_users WHERE openid = ?`,
-      [req.change.remaining, req.reason, req.ref, now, req.openid],
+      `${insertIgnore(em)} credit_ledger (openid, delta, balance_after, reason, ref, task_type, task_id, created_at)
+       SELECT openid, ?, remaining_credits, ?, ?, ?, ?, ? FROM wechat_users WHERE openid = ?`,
+      [req.change.remaining, req.reason, req.ref, req.task?.type ?? null, req.task?.id ?? null, now, req.openid],
     );
     if (inserted.affected === 1) return { applied: true, entryId: inserted.insertId! };
     const inverse = { remaining: -req.change.remaining, total: -req.change.total, used: -req.change.used };
@@ -133,5 +157,25 @@ export class LedgerService {
       [reason, ref],
     );
     return row ? { openid: row.openid, delta: Number(row.delta), balanceAfter: Number(row.balance_after) } : null;
+  }
+
+  /** The entry of one user's task (binary comparison: the columns are utf8mb4_bin on MySQL). */
+  async findTask(em: EntityManager, reason: 'consume' | 'refund', key: TaskKey): Promise<{ delta: number } | null> {
+    const [row] = await select<{ delta: number }>(
+      em,
+      'SELECT delta FROM credit_ledger WHERE reason = ? AND task_type = ? AND task_id = ? AND openid = ?',
+      [reason, key.taskType, key.taskId, key.openid],
+    );
+    return row ? { delta: Number(row.delta) } : null;
+  }
+
+  /** The users who consumed a task of this type and id (a refund that names no user needs exactly one). */
+  async taskOwners(em: EntityManager, taskType: string, taskId: string): Promise<string[]> {
+    const rows = await select<{ openid: string }>(
+      em,
+      "SELECT openid FROM credit_ledger WHERE reason = 'consume' AND task_type = ? AND task_id = ? ORDER BY id LIMIT 2",
+      [taskType, taskId],
+    );
+    return rows.map((r) => r.openid);
   }
 }

@@ -14,7 +14,7 @@ const user = (u: Partial<CallerUser>): CallerUser => ({
   ...u,
 });
 
-describe('membershipView (data.md "Membership")', () => {
+describe('membershipView (docs/data.md "Membership")', () => {
   it.each([
     ['lifetime member: no expiry shown, even a stale one', { isMember: true, memberLifetime: true, memberExpireAt: new Date('2020-01-01T00:00:00Z') }, true, null],
     ['timed member before expiry', { isMember: true, memberExpireAt: new Date('2025-12-01T16:00:00Z') }, true, '2025-12-02 00:00:00'],

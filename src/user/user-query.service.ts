@@ -13,6 +13,7 @@ import {
   MemberStatusResponseDto,
 } from './dto/user-responses.dto';
 import type { LedgerReason } from './entities/credit-ledger.entity';
+import { displayRef } from './ledger.service';
 import { isActiveMember } from './user.service';
 
 export interface PageRequest {
@@ -20,7 +21,7 @@ export interface PageRequest {
   beforeId?: number;
 }
 
-/** Membership as the API shows it (data.md): lifetime members have no expiry to show. */
+/** Membership as the API shows it (docs/data.md): lifetime members have no expiry to show. */
 export function membershipView(u: CallerUser, now: Date): { is_member: boolean; member_expire_at: string | null } {
   return {
     is_member: isActiveMember(u, now),
@@ -90,9 +91,9 @@ export class UserQueryService {
 
   async creditsLedger(openid: string, page: PageRequest): Promise<CreditsLedgerResponseDto> {
     const rows = await this.db.run((em) =>
-      select<{ id: unknown; delta: unknown; balance_after: unknown; reason: LedgerReason; ref: string; created_at: unknown }>(
+      select<{ id: unknown; delta: unknown; balance_after: unknown; reason: LedgerReason; ref: string; task_type: string | null; task_id: string | null; created_at: unknown }>(
         em,
-        `SELECT id, delta, balance_after, reason, ref, created_at
+        `SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at
            FROM credit_ledger WHERE openid = ?${page.beforeId ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
         page.beforeId ? [openid, page.beforeId, page.limit] : [openid, page.limit],
       ),
@@ -103,7 +104,7 @@ export class UserQueryService {
         delta: Number(r.delta),
         balance_after: Number(r.balance_after),
         reason: r.reason,
-        ref: r.ref,
+        ref: displayRef(r),
         created_at: toIsoShanghai(toDate(r.created_at))!,
       }),
     );

@@ -83,7 +83,7 @@ export class UserController {
   }
 }
 
-/** "PC_1730000000000_legacy01" → "PC_1730…cy01" (ops.md: first 7 and last 4 characters). */
+/** "PC_1730000000000_legacy01" → "PC_1730…cy01" (docs/ops.md: first 7 and last 4 characters). */
 export function shortClientId(clientId: string): string {
   // Short ids would be shown almost whole by that rule: keep less of them.
   return clientId.length <= 11 ? `${clientId.slice(0, 2)}…${clientId.slice(-2)}` : `${clientId.slice(0, 7)}…${clientId.slice(-4)}`;

@@ -33,7 +33,7 @@ export function isActiveMember(u: Pick<WechatUser, 'isMember' | 'memberLifetime'
 
 /**
  * Users as WeChat events and OAuth reveal them: created once, subscription state tracked, and the
- * initial credits granted once per openid ever, when its row is created (data.md "Initial credits").
+ * initial credits granted once per openid ever, when its row is created (docs/data.md "Initial credits").
  */
 @Injectable()
 export class UserService {

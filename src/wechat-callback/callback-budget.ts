@@ -15,12 +15,12 @@ const RETRY_BASE_MS = 20;
 const MIN_RETRY_BUDGET_MS = 200;
 
 /**
- * The one budget a callback has for all its internal calls, retries included (callbacks.md): a
+ * The one budget a callback has for all its internal calls, retries included (docs/callbacks.md): a
  * deadline fixed when the request arrives; every call gets what is left. The HTTP adapter honours
  * the deadline itself; the race here also bounds the local adapter, which ignores it, so WeChat
  * hears 503 in time to retry instead of timing out on us (it gives up after 5 s).
  *
- * Every InternalApi operation is idempotent (internal.md), so a call that failed because the
+ * Every InternalApi operation is idempotent (docs/internal.md), so a call that failed because the
  * database or app server was briefly unavailable is tried again while budget is left. (Deadlock
  * victims are retried where they happen, by DatabaseService.transaction.)
  *

@@ -1,4 +1,4 @@
-/** The only detail a signature/authenticity failure ever shows (callbacks.md §1–2). */
+/** The only detail a signature/authenticity failure ever shows (docs/callbacks.md §1–2). */
 export const VERIFY_FAILED_DETAIL = '验证失败';
 
 /**

@@ -15,7 +15,7 @@ const REASON: Record<Exclude<PayVerdict, 'success'>, string> = {
 };
 
 /**
- * WeChat Pay's answer formats (callbacks.md §3), shared by the payment and refund notify URLs:
+ * WeChat Pay's answer formats (docs/callbacks.md §3), shared by the payment and refund notify URLs:
  * v2 HTTP 200 XML SUCCESS / FAIL; v3 204, or 401/400/500 `{"code":"FAIL","message":…}`.
  */
 export function answerPay(res: Response, version: 'v2' | 'v3', verdict: PayVerdict): void {

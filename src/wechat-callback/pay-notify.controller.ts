@@ -12,7 +12,7 @@ import { CallbackBudget } from './callback-budget';
 import { answerPay, applyRefundNotification, PayVerdict } from './pay-answer';
 
 /**
- * `POST /api/v1/payment/notify` (callbacks.md §3): verified and decoded by the PayClient of the
+ * `POST /api/v1/payment/notify` (docs/callbacks.md §3): verified and decoded by the PayClient of the
  * configured version (a body of the other protocol is a bad signature), then applied through
  * InternalApi within the callback's budget: payments by applyPayment, refund results (v3
  * REFUND.SUCCESS / ABNORMAL / CLOSED; a v2 `req_info` that reached this URL) by applyRefund.

@@ -16,7 +16,7 @@ const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
 const NONCE = /^[\x21-\x7e]{1,64}$/;
 
 /**
- * Authenticity and decoding of what arrives on the verify URL (callbacks.md §1–2): signatures,
+ * Authenticity and decoding of what arrives on the verify URL (docs/callbacks.md §1–2): signatures,
  * timestamp skew, the message mode, the replay guard, safe-mode decryption, XML parsing. Throws
  * CallbackRejection (403/400/413) and changes nothing: the replay-guard claim it computes is made
  * by the handler, in the one internal call that applies the push.

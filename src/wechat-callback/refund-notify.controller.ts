@@ -10,7 +10,7 @@ import { CallbackBudget } from './callback-budget';
 import { answerPay, applyRefundNotification, PayVerdict } from './pay-answer';
 
 /**
- * `POST /api/v1/payment/refund-notify` (`WECHAT_PAY_REFUND_NOTIFY_URL`, ops.md): v2 refund results
+ * `POST /api/v1/payment/refund-notify` (`WECHAT_PAY_REFUND_NOTIFY_URL`, docs/ops.md): v2 refund results
  * (`req_info`, AES-256-ECB under MD5 of the v2 key; no `sign`), and a v3 refund event should one be
  * sent here. Verified and decrypted by the PayClient, applied through InternalApi.applyRefund; the
  * raw body is kept by app.setup (CALLBACK_PATHS). Never touches the database itself.

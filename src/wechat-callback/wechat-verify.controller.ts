@@ -13,7 +13,7 @@ import { CallbackReply, PushReplyBuilder } from './push-reply.builder';
 import { PushVerifier } from './push-verifier.service';
 
 /**
- * The server URL WeChat calls (callbacks.md §1–2); the path is fixed in the WeChat console.
+ * The server URL WeChat calls (docs/callbacks.md §1–2); the path is fixed in the WeChat console.
  * Answers are written here in WeChat's formats (text, XML) — never through the global filter —
  * and every failure is `{"detail": ...}` with its status.
  */

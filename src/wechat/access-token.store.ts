@@ -22,7 +22,7 @@ const POLL_MS = 50;
 const LONG_AGO = new Date('2000-01-01T00:00:00Z');
 
 /**
- * The access token every process shares through `wechat_access_tokens` (data.md): the daily quota
+ * The access token every process shares through `wechat_access_tokens` (docs/data.md): the daily quota
  * is 2000 and a new token invalidates the old one, so exactly one process refreshes, under a lease
  * taken with a conditional update (the same on MySQL and SQLite); the others keep the old token,
  * or poll when there is none yet. Within a process, concurrent callers share one lookup.

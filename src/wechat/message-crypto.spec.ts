@@ -4,7 +4,7 @@ import { WechatMessageCrypto } from './message-crypto';
 import { sha1Signature } from './signature';
 import { parseWechatXml } from './xml';
 
-// test-vectors.md, "Message encryption (safe mode)"
+// docs/test-vectors.md, "Message encryption (safe mode)"
 const OPTIONS = { token: 'pamtest', encodingAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', appId: 'wxb11529c136998cb6' };
 const TIMESTAMP = '1409304348';
 const NONCE = 'xxxxxx';

@@ -1,7 +1,7 @@
 import { isFreshTimestamp, safeEqual, sha1Signature } from './signature';
 
 describe('sha1Signature', () => {
-  // test-vectors.md, "Server signature"
+  // docs/test-vectors.md, "Server signature"
   it.each([
     ['AAAAA', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696'],
     ['AAAAA', '1714037059', '486452656', '899cf89e464efb63f54ddac96b0a0a235f53aa78'],

@@ -8,7 +8,7 @@ import { eventually, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from
 import { EXPIRED_TEXT, launchChromium, newOpenid, PagesHarness, shownTime, texts, yuan } from './browser-harness';
 
 /**
- * The three member pages in a real browser (pages.md "Tested in a real browser"): Debian's Chromium
+ * The three member pages in a real browser (docs/pages.md "Tested in a real browser"): Debian's Chromium
  * against the app in sandbox mode, arriving through the menu's OAuth, paying through the sandbox's
  * WeixinJSBridge pay sheet. A payment counts only once the server says `paid`: the tests hold
  * WeChat Pay's order query down to keep the page in "支付确认中…" and release it themselves.

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
 
 /**
- * Serving of public/ (api.md "Static pages"): the pages with no-cache, the operator's
+ * Serving of public/ (docs/api.md "Static pages"): the pages with no-cache, the operator's
  * MP_verify file at the root, the /wechat/ entry redirect, env.js per mode — and everything that
  * must NOT become a file: traversal, dotfiles, unknown API paths, `/`.
  */

@@ -37,7 +37,7 @@ import {
 } from './proxy-harness';
 
 /**
- * deploy.md "Verified by a test, not by reading": every shipped proxy config (lighttpd and nginx,
+ * docs/deploy.md "Verified by a test, not by reading": every shipped proxy config (lighttpd and nginx,
  * simplified and split plan) run unmodified on loopback ports with a throwaway certificate, in
  * front of the built service in the matching role(s) on MySQL, with the full WeChat flow through
  * it over https — then two app processes behind one proxy (shared token, notify storm, SIGTERM
@@ -546,7 +546,7 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
     };
     a = await spawnApp({ ...common, APP_PORT: String(portA), DATA_DIR: dataDir(runDir, 'a'), WECHAT_SANDBOX: 'true' }, { waitHealthy: true, timeoutMs: 60_000 });
     track(a.proc);
-    // The sandbox lives in A (one process): B talks to it with the same credentials (config.md).
+    // The sandbox lives in A (one process): B talks to it with the same credentials (docs/config.md).
     bEnv = { ...common, ...WECHAT_CREDENTIALS, ...sandboxBases(a.url), APP_PORT: String(portB), DATA_DIR: dataDir(runDir, 'b') };
     b = await spawnApp(bEnv, { waitHealthy: true, timeoutMs: 60_000 });
     track(b.proc);

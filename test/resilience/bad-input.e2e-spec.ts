@@ -11,7 +11,7 @@ import { eventXml, signedPush, TEST_KEYS, VERIFY_PATH, wechatEnv } from '../supp
 import { Answer, isRunning, queryOf, rawPost, rssMb, Service, spawnService, sql, uid } from './resilience-support';
 
 /**
- * quality.md "Bad input gets a clear answer and changes nothing", against the built service as
+ * docs/quality.md "Bad input gets a clear answer and changes nothing", against the built service as
  * its own process (its memory is read from /proc): XML bombs, XXE, truncated XML, non-XML, empty
  * and 10 MB bodies on the push and notify URLs (v2 and v3), a brief re-check of the 403 rows, and
  * a bounded fuzz of thousands of generated bodies. The wider 403/400 tables live in
@@ -20,7 +20,7 @@ import { Answer, isRunning, queryOf, rawPost, rssMb, Service, spawnService, sql,
  */
 
 const NOTIFY = '/api/v1/payment/notify';
-/** A rejection within 1 s (quality.md "How faults are produced"). */
+/** A rejection within 1 s (docs/quality.md "How faults are produced"). */
 const REJECT_MS = 1000;
 /** RSS may move with GC and JIT; a leak of the bodies themselves would be tens of MB. */
 const RSS_TOLERANCE_MB = 40;

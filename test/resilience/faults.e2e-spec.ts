@@ -29,12 +29,12 @@ import {
 } from './resilience-support';
 
 /**
- * quality.md "Faults", produced the way it says: a TCP fault proxy between the service and the
+ * docs/quality.md "Faults", produced the way it says: a TCP fault proxy between the service and the
  * machine's MariaDB (never stopping the shared server), a deterministic SIGKILL in the middle of
  * applying a payment (the test holds a row lock on the user row from its own connection, so the
  * service's transaction blocks right after updating the order), the sandbox's injected clock for
  * "an hour later", and SIGTERM with requests in flight. The service is the built one, run as its
- * own process (`node dist/src/main.js`). Invariants (data.md) are checked after every fault.
+ * own process (`node dist/src/main.js`). Invariants (docs/data.md) are checked after every fault.
  *
  * Already covered elsewhere and not repeated here: MySQL cut *before* a notify
  * (payments.e2e-spec.ts), MySQL down at start in-process (database-outage.e2e-spec.ts), WeChat

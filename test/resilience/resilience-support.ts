@@ -11,7 +11,7 @@ import { BuiltNotification } from '../support/pay-notifications';
 import { insertOrder } from '../support/seed';
 
 /**
- * Shared by the resilience suites (quality.md "Faults" and "Bad input"): the built service run as
+ * Shared by the resilience suites (docs/quality.md "Faults" and "Bad input"): the built service run as
  * its own process (so it can be killed, its memory read from /proc, its exit code checked), a
  * direct MySQL connection of the test's own (row locks, assertions), and small payment helpers.
  */

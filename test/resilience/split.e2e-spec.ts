@@ -8,7 +8,7 @@ import { eventXml, signedPush, WechatKeys } from '../support/wechat-push';
 import { accepted, APPLIED_ONCE, isRunning, NOT_APPLIED, paymentState, queryOf, respawn, seedOrder, sendNotification, Service, spawnService, sql, toldToRetry, uid } from './resilience-support';
 
 /**
- * quality.md "app server down in split mode": the web role (which takes WeChat's callbacks and
+ * docs/quality.md "app server down in split mode": the web role (which takes WeChat's callbacks and
  * has no database) answers WeChat 503 / FAIL while the app server is stopped, so that WeChat
  * retries; nothing is lost, and after the restart the retry applies exactly once. Both roles are
  * the built service as separate processes. split.e2e-spec.ts covers a push in this situation;

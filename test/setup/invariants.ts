@@ -1,5 +1,5 @@
 /**
- * The invariants of data.md, checked after every credit and payment scenario:
+ * The invariants of docs/data.md, checked after every credit and payment scenario:
  * - per user: total = used + remaining, remaining >= 0, remaining = SUM(ledger.delta);
  * - a paid order has exactly one payment record and its amount equals the order's amount_fen.
  */

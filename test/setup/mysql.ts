@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, Connection } from 'mysql2/promise';
 
-/** The machine's MariaDB (DEVELOPERS.md); tests create their own databases and drop them. */
+/** The machine's MariaDB (README.md "Test it": 127.0.0.1:3306, root, empty password); tests create their own databases and drop them. */
 export const MYSQL = {
   host: process.env.TEST_MYSQL_HOST ?? '127.0.0.1',
   port: Number(process.env.TEST_MYSQL_PORT ?? 3306),

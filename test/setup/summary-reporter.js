@@ -1,6 +1,6 @@
 /**
  * Closing summary: how many tests ran on MySQL (their names carry "[mysql]") and each suite's
- * duration (quality.md asks the output to show both).
+ * duration (docs/quality.md asks the output to show both).
  */
 class SummaryReporter {
   onRunComplete(_contexts, results) {

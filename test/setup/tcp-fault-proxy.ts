@@ -2,7 +2,7 @@ import { AddressInfo, createServer, Server, Socket, connect } from 'node:net';
 
 /**
  * A small TCP proxy between the app and MariaDB that a test can cut and restore, so faults are
- * produced without ever stopping the machine's shared database (quality.md).
+ * produced without ever stopping the machine's shared database (docs/quality.md).
  */
 export class TcpFaultProxy {
   private server: Server | null = null;

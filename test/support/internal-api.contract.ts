@@ -26,7 +26,7 @@ let seq = 0;
 const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`.slice(0, 60);
 
 /**
- * One contract for every InternalApi implementation (internal.md): the same calls give the same
+ * One contract for every InternalApi implementation (docs/internal.md): the same calls give the same
  * results and the same typed errors whether in-process or over signed HTTP.
  */
 export function internalApiContract(subject: () => ContractSubject): void {
@@ -170,6 +170,62 @@ export function internalApiContract(subject: () => ContractSubject): void {
     expect(await q('SELECT total_credits, used_credits, remaining_credits FROM wechat_users WHERE openid = ?', [openid])).toEqual([
       { total_credits: 10, used_credits: 0, remaining_credits: 10 },
     ]);
+  });
+
+  it('a task is per user: the same ids from another user are charged to that user, and its refund names the user or is 409', async () => {
+    const [a, b] = [uid('oTaskA'), uid('oTaskB')];
+    for (const openid of [a, b]) await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    const task = { task_id: uid('shared'), task_type: 'image_edit' };
+    expect(await api().consumeCredits({ openid: a, ...task, amount: 3 })).toEqual({ success: true, consumed: 3, remaining_credits: 7 });
+    // B's own task: B is charged and sees B's balance, never A's.
+    expect(await api().consumeCredits({ openid: b, ...task, amount: 2 })).toEqual({ success: true, consumed: 2, remaining_credits: 8 });
+    expect(await api().consumeCredits({ openid: b, ...task, amount: 2 })).toEqual({ success: true, consumed: 2, remaining_credits: 8 });
+    await expectDomainError(api().refundCredits({ ...task }), 409, '多个用户有相同的任务，请提供 openid 或 client_id');
+    expect(await api().refundCredits({ openid: b, ...task })).toEqual({ success: true, refunded: 2, remaining_credits: 10 });
+    expect(await api().refundCredits({ openid: b, ...task })).toEqual({ success: true, refunded: 2, remaining_credits: 10 });
+    await expectDomainError(api().refundCredits({ openid: uid('oTaskNobody'), ...task }), 404, '任务不存在');
+    const clientId = uid('PC_task_');
+    const scene = uid('bind_task');
+    await insertQrScene(subject().ds, { sceneStr: scene, clientId, expireAt: new Date(Date.now() + 600_000) });
+    await api().updateBinding({ scene, openid: a, event: 'scan' });
+    expect(await api().refundCredits({ client_id: clientId, ...task, amount: 1 })).toEqual({ success: true, refunded: 1, remaining_credits: 8 });
+    expect(await q('SELECT openid, remaining_credits, used_credits FROM wechat_users WHERE openid IN (?, ?) ORDER BY openid', [a, b])).toEqual([
+      { openid: a, remaining_credits: 8, used_credits: 2 },
+      { openid: b, remaining_credits: 10, used_credits: 0 },
+    ]);
+    // A task only one user has is still refunded without naming the user.
+    const own = { task_id: uid('own'), task_type: 'image_edit' };
+    await api().consumeCredits({ openid: b, ...own, amount: 4 });
+    expect(await api().refundCredits({ ...own })).toEqual({ success: true, refunded: 4, remaining_credits: 10 });
+  });
+
+  it('task ids are unambiguous and compared byte for byte; leading/trailing whitespace → 400 and nothing charged', async () => {
+    const openid = uid('oTaskBytes');
+    await api().createOrUpdateUser({ openid, source: 'subscribe' });
+    const base = uid('JobA');
+    const tasks = [
+      { task_type: 'x:y', task_id: `Z${base}` },
+      { task_type: 'x', task_id: `y:Z${base}` },
+      { task_type: 'image_edit', task_id: base },
+      { task_type: 'image_edit', task_id: base.toLowerCase() },
+      { task_type: 'image_edit', task_id: base.replace('o', 'ö') },
+      { task_type: 'Image_edit', task_id: base },
+    ];
+    let left = 10;
+    for (const t of tasks) expect(await api().consumeCredits({ openid, ...t, amount: 1 })).toEqual({ success: true, consumed: 1, remaining_credits: --left });
+    for (const t of tasks) expect(await api().consumeCredits({ openid, ...t, amount: 1 })).toEqual({ success: true, consumed: 1, remaining_credits: left });
+    for (const [field, value] of [
+      ['task_id', `${base} `],
+      ['task_id', ` ${base}`],
+      ['task_type', 'image_edit '],
+      ['task_type', '\timage_edit'],
+    ]) {
+      await expectDomainError(api().consumeCredits({ openid, task_type: 'image_edit', task_id: base, [field]: value, amount: 1 }), 400, `${field}: 首尾不能有空白字符`);
+      await expectDomainError(api().refundCredits({ openid, task_type: 'image_edit', task_id: base, [field]: value }), 400, `${field}: 首尾不能有空白字符`);
+    }
+    expect(await api().refundCredits({ openid, task_type: 'x', task_id: `y:Z${base}` })).toEqual({ success: true, refunded: 1, remaining_credits: left + 1 });
+    expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE openid = ? AND reason = 'consume'", [openid])).toEqual([{ n: tasks.length }]);
+    expect(await q("SELECT COUNT(*) AS n FROM credits_usage WHERE openid = ?", [openid])).toEqual([{ n: tasks.length }]);
   });
 
   it('consoleLogin: a listed operator approves a live console code once; anyone else is refused and audited; the rest is expired', async () => {

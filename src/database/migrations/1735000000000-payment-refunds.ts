@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { MysqlSchema } from '../mysql-schema';
 
 /**
- * Refunds and reconciliation (ops.md): `payment_refunds`, one row per refund we ask WeChat Pay for
+ * Refunds and reconciliation (docs/ops.md): `payment_refunds`, one row per refund we ask WeChat Pay for
  * (refund_no = out_refund_no, request_id = the admin's idempotency key, both unique), and
  * `reconciliation_runs`, one row per bill date, claimed by the process that runs the daily
  * comparison. New tables only: nothing the old service reads changes, so rollback stays possible.

@@ -67,6 +67,8 @@ export class ConsumeCreditsDto {
 }
 
 export class RefundCreditsDto {
+  @IsOptional() @Matches(OPENID) openid?: string;
+  @IsOptional() @Transform(trimString) @Matches(CLIENT_ID_PATTERN, clientIdRule) client_id?: string;
   @IsString() @Length(1, 64) task_id!: string;
   @IsString() @Length(1, 32) task_type!: string;
   @IsOptional() @IsInt() @Min(1) @Max(100000) amount?: number;

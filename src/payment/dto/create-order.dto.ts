@@ -4,7 +4,7 @@ import { IsIn, IsInt, Max, Min, ValidateIf } from 'class-validator';
 const INVALID_TYPE = { context: { detail: '无效的订单类型' } };
 const INVALID_PACKAGE = { context: { detail: '无效的额度套餐' } };
 
-/** create-order body (api.md): other fields are ignored; credits_amount must be a JSON integer. */
+/** create-order body (docs/api.md): other fields are ignored; credits_amount must be a JSON integer. */
 export class CreateOrderDto {
   @ApiProperty({ enum: ['member', 'credits'] })
   @IsIn(['member', 'credits'], INVALID_TYPE)

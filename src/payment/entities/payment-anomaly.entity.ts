@@ -9,7 +9,7 @@ export type AnomalyKind =
   | 'unknown_order'
   // A paid result whose transaction_id already paid another order.
   | 'transaction_reused'
-  // Refunds (ops.md): credits the balance could not give back, WeChat results we cannot match or act on.
+  // Refunds (docs/ops.md): credits the balance could not give back, WeChat results we cannot match or act on.
   | 'refund_shortfall'
   | 'unknown_refund'
   | 'refund_mismatch'

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { LEDGER_REASONS, LedgerReason } from '../entities/credit-ledger.entity';
 
 /**
- * Response bodies of `/api/v1/user/*` (api.md "User"). Built field by field from read models,
+ * Response bodies of `/api/v1/user/*` (docs/api.md "User"). Built field by field from read models,
  * never from entities. Datetimes: legacy "YYYY-MM-DD HH:mm:ss" (Asia/Shanghai) on the endpoints the
  * shipped desktop app reads; ISO 8601 with +08:00 on the ledger.
  */

@@ -37,6 +37,13 @@ export class CreditLedgerEntry {
   @Column({ type: 'varchar', length: 128 })
   ref!: string;
 
+  /** Consume/refund entries: the task (binary collation; UNIQUE (reason, task_type, task_id, openid)). */
+  @Column({ name: 'task_type', type: 'varchar', length: 32, nullable: true })
+  taskType!: string | null;
+
+  @Column({ name: 'task_id', type: 'varchar', length: 128, nullable: true })
+  taskId!: string | null;
+
   @Column({ name: 'created_at', type: 'datetime' })
   createdAt!: Date;
 }

@@ -1,7 +1,7 @@
 import { WechatPayCryptoError } from '../errors';
 import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm';
 
-// test-vectors.md, "WeChat Pay v3 — AES-256-GCM"
+// docs/test-vectors.md, "WeChat Pay v3 — AES-256-GCM"
 const KEY = 'a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb';
 const NONCE = 'uluk4a9R25RW';
 const AAD = 'associatedData';

@@ -152,6 +152,9 @@ export abstract class PayClient {
   /** Places a JSAPI order and returns the signed parameters for the page. */
   abstract createJsapiOrder(input: CreateJsapiOrderInput): Promise<CreatedJsapiOrder>;
 
+  /** Freshly signed page parameters for an order already placed (its prepay_id is valid 2 hours). */
+  abstract jsapiParams(prepayId: string): JsapiPaymentParams;
+
   abstract queryOrder(orderNo: string): Promise<OrderQueryResult>;
 
   /** Idempotent: an already-closed order is fine. A paid order → PayApiError with code ORDERPAID. */

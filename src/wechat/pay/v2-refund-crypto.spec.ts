@@ -17,7 +17,7 @@ function payError(fn: () => unknown): WechatPayCryptoError {
   throw new Error('expected a WechatPayCryptoError');
 }
 
-/** Independent implementation of ops.md's rule: AES-256-ECB, key = lowercase hex MD5 of the API key, PKCS#7. */
+/** Independent implementation of docs/ops.md's rule: AES-256-ECB, key = lowercase hex MD5 of the API key, PKCS#7. */
 function referenceEncrypt(xml: string, apiKey: string): string {
   const key = Buffer.from(createHash('md5').update(apiKey).digest('hex').toLowerCase(), 'ascii');
   const cipher = createCipheriv('aes-256-ecb', key, null);

@@ -1,6 +1,6 @@
 import { v2Sign, v2SignString, v2Verify } from './v2-sign';
 
-// test-vectors.md, "WeChat Pay v2 signature"
+// docs/test-vectors.md, "WeChat Pay v2 signature"
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const PARAMS = { appid: 'wxd930ea5d5a258f4f', body: 'test', device_info: '1000', mch_id: '10000100', nonce_str: 'ibuaiVcKdpRxkhJA' };
 const STRING = 'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA&key=192006250b4c09247ec02edce69f6a2d';

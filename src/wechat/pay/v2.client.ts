@@ -96,7 +96,7 @@ export function verifyV2ResponseSign(fields: Record<string, string>, apiKey: str
 }
 
 /**
- * Verifies and decodes a v2 payment notification (callbacks.md §3). Pure: config in, result out.
+ * Verifies and decodes a v2 payment notification (docs/callbacks.md §3). Pure: config in, result out.
  *
  * Notifications are verified by their own `sign_type` (absent → MD5). WeChat has been seen to sign
  * notifications of HMAC-SHA256 merchants with HMAC without saying so, so when the configured type
@@ -258,12 +258,12 @@ export class PayV2Client extends PayClient {
     if (fields.result_code !== 'SUCCESS') throw this.businessError('pay/unifiedorder', fields);
     const prepayId = fields.prepay_id;
     if (!prepayId) throw new PayUnavailableError('pay/unifiedorder: answer without prepay_id');
-    const { appId } = this.config.wechat;
+    return { prepayId, paymentParams: this.jsapiParams(prepayId) };
+  }
+
+  jsapiParams(prepayId: string): JsapiPaymentParams {
     const { apiKey, signType } = this.config.pay;
-    return {
-      prepayId,
-      paymentParams: buildV2JsapiPaymentParams(appId, prepayId, apiKey, signType, String(this.clock.nowSeconds())),
-    };
+    return buildV2JsapiPaymentParams(this.config.wechat.appId, prepayId, apiKey, signType, String(this.clock.nowSeconds()));
   }
 
   async queryOrder(orderNo: string): Promise<OrderQueryResult> {

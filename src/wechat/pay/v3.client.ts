@@ -17,6 +17,7 @@ import {
   DEFAULT_PAY_TIMEOUT_MS,
   headerValue,
   isTradeState,
+  JsapiPaymentParams,
   NotificationHeaders,
   OrderQueryResult,
   parseFen,
@@ -204,8 +205,11 @@ export class PayV3Client extends PayClient {
     if (answer.status >= 400) throw apiError(api, answer);
     const prepayId = answer.json?.prepay_id;
     if (typeof prepayId !== 'string' || !prepayId) throw new PayUnavailableError(`${api}: answer without prepay_id`);
-    const paymentParams = buildJsapiPayParams(appId, prepayId, this.transport.merchantPrivateKey(), randomNonce(32), String(this.clock.nowSeconds()));
-    return { prepayId, paymentParams };
+    return { prepayId, paymentParams: this.jsapiParams(prepayId) };
+  }
+
+  jsapiParams(prepayId: string): JsapiPaymentParams {
+    return buildJsapiPayParams(this.config.wechat.appId, prepayId, this.transport.merchantPrivateKey(), randomNonce(32), String(this.clock.nowSeconds()));
   }
 
   async queryOrder(orderNo: string): Promise<OrderQueryResult> {
