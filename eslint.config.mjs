@@ -24,6 +24,9 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-floating-promises': 'warn',
       '@typescript-eslint/no-unsafe-argument': 'warn',
+      // The project's way to say "unused on purpose": an `_`-prefixed parameter (Express tells an
+      // error handler by its four parameters) and a key dropped from an object by a rest sibling.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       'prettier/prettier': ['error', { endOfLine: 'auto' }],
     },
   },
@@ -52,5 +55,15 @@ export default tseslint.config(
   {
     files: ['public/**/*.js'],
     languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+  },
+  {
+    // The member pages' script is ES5 for WeChat's older webviews (docs/pages.md): no arrow functions,
+    // so callbacks reach the object through `var self = this`, and no optional catch binding, so a
+    // `catch (e)` names an error it ignores.
+    files: ['public/wechat/**/*.js'],
+    rules: {
+      '@typescript-eslint/no-this-alias': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true, caughtErrors: 'none' }],
+    },
   },
 );

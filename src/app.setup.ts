@@ -43,7 +43,9 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const end = durations.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl ?? ''}${String(req.route.path)}` : 'unmatched';
+      // Express types `req.route` as any; the matched route's path is its pattern string.
+      const pattern = (req.route as { path?: string } | undefined)?.path;
+      const route = pattern ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
     });
     next();

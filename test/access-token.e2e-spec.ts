@@ -70,7 +70,7 @@ describe.each(dbKinds())('shared access token store [%s]', (kind) => {
   });
 
   it('within 5 minutes of expiry one caller refreshes while the others keep using the old token', async () => {
-    const clock = apps[0].app.get(Clock) as SystemClock;
+    const clock = apps[0].app.get<Clock, SystemClock>(Clock);
     const seed = upstream(10, 600); // 10 minutes of validity
     const old = await store(0).get(seed.fetch);
     clock.shift(6 * 60 * 1000); // now 4 minutes from expiry
@@ -80,7 +80,7 @@ describe.each(dbKinds())('shared access token store [%s]', (kind) => {
       await new Promise((r) => setTimeout(r, 100));
       if (apps.length > 1) {
         // The other instance (its clock not shifted, so shift it too) keeps the old token meanwhile.
-        const other = apps[1].app.get(Clock) as SystemClock;
+        const other = apps[1].app.get<Clock, SystemClock>(Clock);
         other.shift(6 * 60 * 1000);
         try {
           expect(await store(1).get(slow.fetch)).toBe(old);

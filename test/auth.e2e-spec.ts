@@ -22,7 +22,7 @@ const uid = (prefix: string) => `${prefix}${Date.now().toString(36)}${(seq++).to
 
 interface Reply {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   headers: Headers;
 }
 
@@ -65,12 +65,12 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   let app: TestApp;
   let ds: DataSource;
 
-  const q = (sql: string, params: unknown[] = []) => ds.query(sql, params) as Promise<Array<Record<string, unknown>>>;
+  const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
   const get = (path: string, headers?: Record<string, string>) => call(app.url, path, { headers });
   const post = (path: string, body?: unknown, headers?: Record<string, string>) => call(app.url, path, { method: 'POST', body, headers });
   const qr = (clientId: unknown, base = app.url) => call(base, '/api/v1/auth/wechat/qrcode', { method: 'POST', body: { client_id: clientId } });
   const checkFollow = (clientId: string) => get(`/api/v1/auth/wechat/check-follow?client_id=${encodeURIComponent(clientId)}`);
-  const clock = () => app.app.get(Clock) as SystemClock;
+  const clock = () => app.app.get<Clock, SystemClock>(Clock);
   const stats = async (): Promise<Record<string, number>> => {
     const res = await get('/sandbox/stats');
     expect(res.status).toBe(200);
@@ -575,7 +575,7 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
         });
         await second.app.get(DatabaseService).whenReady();
         // Both processes must agree on the time (the first one's clock was moved by earlier tests).
-        const secondClock = second.app.get(Clock) as SystemClock;
+        const secondClock = second.app.get<Clock, SystemClock>(Clock);
         secondClock.shift(clock().nowMs() - secondClock.nowMs());
       });
 

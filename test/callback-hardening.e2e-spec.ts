@@ -47,7 +47,7 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
   let db: TestDatabase;
   let app: TestApp;
   let keys: WechatKeys;
-  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Array<Record<string, unknown>>>;
+  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Array<Record<string, unknown>>>(sql, p);
 
   async function snapshot(): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
@@ -134,7 +134,7 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
   describe('item 5: replay-guard retention follows CALLBACK_MAX_SKEW_SECONDS', () => {
     it('with skew 3600, a signed query replayed with another body 16 minutes later is 403', async () => {
       const wide = await variant({ CALLBACK_MAX_SKEW_SECONDS: '3600' });
-      const clock = wide.app.get(Clock) as SystemClock;
+      const clock = wide.app.get<Clock, SystemClock>(Clock);
       try {
         const first = signedPush(keys, 'plaintext', eventXml(uid('oFirst'), 'subscribe'));
         expect((await post(wide, first)).status).toBe(200);

@@ -58,7 +58,7 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
   let app: TestApp;
   let ds: DataSource;
 
-  const q = (sql: string, params: unknown[] = []) => ds.query(sql, params) as Promise<Array<Record<string, unknown>>>;
+  const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
 
   beforeAll(async () => {
     db = await TestDatabase.create(kind);
@@ -119,7 +119,7 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
     const [u] = await q('SELECT remaining_credits, total_credits, subscribed FROM wechat_users WHERE openid = ?', [openid]);
     return u ? { remaining: Number(u.remaining_credits), total: Number(u.total_credits), subscribed: Number(u.subscribed) } : undefined;
   };
-  const ledger = async (openid: string) => (await q('SELECT reason, delta FROM credit_ledger WHERE openid = ? ORDER BY id', [openid])).map((r) => `${r.reason}:${Number(r.delta)}`);
+  const ledger = async (openid: string) => (await q('SELECT reason, delta FROM credit_ledger WHERE openid = ? ORDER BY id', [openid])).map((r) => `${String(r.reason)}:${Number(r.delta)}`);
 
   describe('GET verify (server URL verification)', () => {
     const get = async (query: URLSearchParams) => {

@@ -22,7 +22,7 @@ const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)
 describe.each(dbKinds())('console API [%s]', (kind) => {
   let db: TestDatabase;
   let t: TestApp;
-  const q = (sql: string, p: unknown[] = []) => t.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+  const q = (sql: string, p: unknown[] = []) => t.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
   const at = (d: Date) => (kind === 'mysql' ? d : d.toISOString().replace('T', ' ').replace('Z', ''));
 
   beforeAll(async () => {

@@ -16,7 +16,7 @@ describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
   let db: TestDatabase;
   let app: TestApp;
   let ds: DataSource;
-  const q = (sql: string, p: unknown[] = []) => ds.query(sql, p) as Promise<Row[]>;
+  const q = (sql: string, p: unknown[] = []) => ds.query<Row[]>(sql, p);
 
   beforeAll(async () => {
     db = await TestDatabase.create(kind);

@@ -73,7 +73,7 @@ describe.each(dbKinds())('internal endpoints [%s]', (kind) => {
       const ts = String(Math.floor(Date.now() / 1000));
       const headers = { 'x-internal-timestamp': ts, 'x-internal-signature': internalSignature(SECRET, 'GET', '/api/v1/internal/health', ts, '') };
       expect((await fetch(`${app.url}/api/v1/internal/health`, { headers })).status).toBe(200);
-      const clock = app.app.get(Clock) as SystemClock;
+      const clock = app.app.get<Clock, SystemClock>(Clock);
       clock.shift(6 * 60 * 1000);
       try {
         expect((await fetch(`${app.url}/api/v1/internal/health`, { headers })).status).toBe(401);

@@ -15,7 +15,7 @@ async function bind(app: TestApp, clientId: string, openid: string): Promise<voi
 describe.each(dbKinds())('members and support [%s]', (kind) => {
   let db: TestDatabase;
   let app: TestApp;
-  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
 
   beforeAll(async () => {
     db = await TestDatabase.create(kind);

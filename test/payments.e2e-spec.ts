@@ -32,7 +32,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version) => {
     let db: TestDatabase;
     let app: TestApp;
-    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const notification = (facts: Parameters<typeof v2Notification>[1], extra: { v2?: Record<string, string>; v3?: Parameters<typeof v3Notification>[2] } = {}) =>
       version === 'v2' ? v2Notification(app.config, facts, extra.v2) : v3Notification(app.config, facts, extra.v3);
 

@@ -18,7 +18,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {
     let db: TestDatabase;
     let app: TestApp;
-    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const admin = (orderNo: string, body: unknown, adminKey: string | null = ADMIN_KEY) => call(app, 'POST', `/api/v1/admin/orders/${orderNo}/refund`, { body, adminKey });
     const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;

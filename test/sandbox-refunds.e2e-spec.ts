@@ -9,7 +9,7 @@ import { v2Sign } from '../src/wechat/pay/v2-sign';
 import { buildXml, parseWechatXml } from '../src/wechat/xml';
 import { startApp, TestApp, TestDatabase } from './setup/test-app';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
 

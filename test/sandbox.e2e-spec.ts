@@ -50,7 +50,7 @@ class Receiver {
   received: Received[] = [];
   handler: (r: Received) => Answer | Promise<Answer> = Receiver.defaultHandler;
 
-  static defaultHandler(r: Received): Answer {
+  static defaultHandler(this: void, r: Received): Answer {
     if (r.path === '/notify/v2') return { status: 200, headers: { 'Content-Type': 'text/xml' }, body: SUCCESS_XML };
     if (r.path === '/notify/v3') return { status: 204 };
     return { status: 200, body: 'success' };
@@ -60,13 +60,14 @@ class Receiver {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
+      req.on('end', () => {
         const url = new URL(req.url ?? '/', 'http://x');
         const r: Received = { method: req.method ?? '', path: url.pathname, query: url.searchParams, url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
         this.received.push(r);
-        const answer = await this.handler(r);
-        res.writeHead(answer.status, answer.headers ?? {});
-        res.end(answer.body ?? '');
+        void Promise.resolve(this.handler(r)).then((answer) => {
+          res.writeHead(answer.status, answer.headers ?? {});
+          res.end(answer.body ?? '');
+        });
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -83,7 +84,7 @@ class Receiver {
   }
 
   async waitFor(path: string, count: number, timeoutMs = 10_000): Promise<Received[]> {
-    await eventually(async () => this.on(path).length >= count, timeoutMs, 20);
+    await eventually(() => this.on(path).length >= count, timeoutMs, 20);
     return this.on(path);
   }
 
@@ -119,7 +120,7 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
 
 async function accessToken(): Promise<string> {
   const q = new URLSearchParams({ grant_type: 'client_credential', appid: cfg.wechat.appId, secret: cfg.wechat.secret });
-  const { body } = await getJson(sb(`/api/cgi-bin/token?${q}`));
+  const { body } = await getJson(sb(`/api/cgi-bin/token?${q.toString()}`));
   expect(typeof body.access_token).toBe('string');
   return body.access_token as string;
 }
@@ -258,7 +259,7 @@ afterAll(async () => {
 });
 
 describe('sandbox keys', () => {
-  it('are created under <dataDir>/sandbox with mode 0600, and the public key file matches the platform key', async () => {
+  it('are created under <dataDir>/sandbox with mode 0600, and the public key file matches the platform key', () => {
     const paths = sandboxKeyPaths(cfg);
     expect(paths.merchantPrivateKey).toBe(join(cfg.dataDir, 'sandbox', 'merchant_private_key.pem'));
     expect(paths.platformPublicKey).toBe(join(cfg.dataDir, 'sandbox', 'wechatpay_public_key.pem'));
@@ -324,7 +325,7 @@ describe('sandbox keys', () => {
 
 describe('access token', () => {
   it('issues a token for the right credentials and counts fetches; wrong ones get WeChat errcodes', async () => {
-    const q = (o: Record<string, string>) => sb(`/api/cgi-bin/token?${new URLSearchParams(o)}`);
+    const q = (o: Record<string, string>) => sb(`/api/cgi-bin/token?${new URLSearchParams(o).toString()}`);
     const ok = await getJson(q({ grant_type: 'client_credential', appid: cfg.wechat.appId, secret: cfg.wechat.secret }));
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ access_token: expect.stringMatching(/^[A-Za-z0-9_-]{100,}$/), expires_in: 7200 });
@@ -408,10 +409,10 @@ describe('OAuth', () => {
         scope: 'snsapi_base',
         state: 'member',
         ...params,
-      })}`,
+      }).toString()}`,
     );
   const exchange = (code: string, secret = cfg.wechat.secret) =>
-    getJson(sb(`/api/sns/oauth2/access_token?${new URLSearchParams({ appid: cfg.wechat.appId, secret, code, grant_type: 'authorization_code' })}`));
+    getJson(sb(`/api/sns/oauth2/access_token?${new URLSearchParams({ appid: cfg.wechat.appId, secret, code, grant_type: 'authorization_code' }).toString()}`));
 
   async function login(openid: string): Promise<URL> {
     const res = await fetch(authorize({ sandbox_openid: openid }), { redirect: 'manual' });
@@ -1113,7 +1114,8 @@ describe('GET /sandbox/jsbridge.js', () => {
         throw new Error('the bridge must not use innerHTML');
       }
       get isConnected(): boolean {
-        let n: FakeElement | null = this;
+        if (this === body) return true;
+        let n = this.parentNode;
         while (n && n !== body) n = n.parentNode;
         return n === body;
       }
@@ -1163,7 +1165,7 @@ describe('GET /sandbox/jsbridge.js', () => {
       const params: Record<string, string> = { appId: cfg.wechat.appId, timeStamp: String(nowSeconds()), nonceStr: 'n1', package: `prepay_id=${prepayId}`, signType: 'MD5' };
       params.paySign = v2Sign(params, cfg.pay.apiKey, 'MD5');
       const result = new Promise<{ err_msg: string }>((resolve) => browser.window.WeixinJSBridge.invoke('getBrandWCPayRequest', params, resolve));
-      await eventually(async () => browser.byId.get('sandbox-pay-confirm')?.isConnected === true, 5000, 10);
+      await eventually(() => browser.byId.get('sandbox-pay-confirm')?.isConnected === true, 5000, 10);
       expect(browser.byId.get('sandbox-pay-amount')!.textContent).toBe('¥29.90');
       expect(browser.byId.get('sandbox-pay-sheet')!.attrs['data-testid']).toBe('sandbox-pay-sheet');
       browser.byId.get(button)!.click();
@@ -1239,7 +1241,7 @@ describe('home page', () => {
     expect(landing.searchParams.get('state')).toBe(state);
     const code = landing.searchParams.get('code')!;
     const q = new URLSearchParams({ appid: cfg.wechat.appId, secret: cfg.wechat.secret, code, grant_type: 'authorization_code' });
-    expect((await getJson(sb(`/api/sns/oauth2/access_token?${q}`))).body.openid).toBe(OPENID);
+    expect((await getJson(sb(`/api/sns/oauth2/access_token?${q.toString()}`))).body.openid).toBe(OPENID);
   });
 
   it('reset clears state and counters', async () => {

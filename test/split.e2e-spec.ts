@@ -5,7 +5,7 @@ import { mysqlAdmin, mysqlEnabled } from './setup/mysql';
 import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startApp, TestDatabase } from './setup/test-app';
 import { eventXml, signedPush, WechatKeys } from './support/wechat-push';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const SANDBOX_KEYS: WechatKeys = {
   token: SANDBOX_CREDENTIALS.WECHAT_TOKEN,

@@ -21,7 +21,7 @@ const ISO_DT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/;
 
 interface Reply {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   headers: Headers;
 }
 

@@ -44,7 +44,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status === 429) return { status, detail: DETAIL.rateLimited };
       const body = exception.getResponse();
       const msg = typeof body === 'string' ? body : (body as { detail?: unknown; message?: unknown }).detail ?? (body as { message?: unknown }).message;
-      return { status, detail: Array.isArray(msg) ? String(msg[0]) : String(msg ?? exception.message) };
+      const first: unknown = Array.isArray(msg) ? msg[0] : msg;
+      return { status, detail: typeof first === 'string' || typeof first === 'number' ? String(first) : exception.message };
     }
     // body-parser errors carry their own status (400 malformed JSON, 413 too large).
     const e = exception as { status?: number; type?: string };

@@ -111,7 +111,8 @@ class RequestScopedLogger {
 
   private write(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', args: unknown[]): void {
     if (!this.root.isLevelEnabled(level)) return;
-    (this.logger[level] as (...a: unknown[]) => void)(...args);
+    // pino's level methods are overloads a spread argument list cannot call directly.
+    Reflect.apply(this.logger[level], this.logger, args);
   }
 }
 

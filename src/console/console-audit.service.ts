@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { maskId } from '../common/redact';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
-import { execute, select, toDate } from '../database/sql';
+import { execute, select, type SqlDateTime, toDate } from '../database/sql';
 
 export interface AuditEntry {
   operator: string;
@@ -27,6 +27,18 @@ export interface AuditView {
 }
 
 const MAX_JSON = 8000;
+
+/** A `console_audit` row as raw SQL reads it. */
+interface AuditRow {
+  id: number | string;
+  operator_openid: string;
+  request_id: string;
+  action: string;
+  target: string | null;
+  before_json: string | null;
+  after_json: string | null;
+  created_at: SqlDateTime;
+}
 
 /**
  * `console_audit` (docs/operator-guide.md "Audit"): one row per operator action — who (the full
@@ -62,8 +74,8 @@ export class ConsoleAuditService {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
     const rows = await this.db.run((em) =>
       opts.target
-        ? select<Record<string, unknown>>(em, `SELECT * FROM console_audit WHERE target = ? ORDER BY id DESC LIMIT ${limit}`, [opts.target])
-        : select<Record<string, unknown>>(em, `SELECT * FROM console_audit ORDER BY id DESC LIMIT ${limit}`),
+        ? select<AuditRow>(em, `SELECT * FROM console_audit WHERE target = ? ORDER BY id DESC LIMIT ${limit}`, [opts.target])
+        : select<AuditRow>(em, `SELECT * FROM console_audit ORDER BY id DESC LIMIT ${limit}`),
     );
     return rows.map((r) => ({
       id: Number(r.id),
@@ -84,11 +96,11 @@ function json(v: unknown): string | null {
   return s.length > MAX_JSON ? JSON.stringify({ truncated: s.slice(0, MAX_JSON) }) : s;
 }
 
-function parse(v: unknown): unknown {
+function parse(v: string | null): unknown {
   if (v === null || v === undefined) return null;
   try {
-    return JSON.parse(String(v));
+    return JSON.parse(v);
   } catch {
-    return String(v);
+    return v;
   }
 }

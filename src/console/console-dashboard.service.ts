@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
-import { select, toDate } from '../database/sql';
+import { select, type SqlDateTime, toDate } from '../database/sql';
 import { shanghaiDate, shanghaiDay } from '../payment/reconciliation.service';
 
 /** One number per Asia/Shanghai day, oldest first; the last is today. */
@@ -71,7 +71,7 @@ export class ConsoleDashboardService {
       for (const [name, m] of Object.entries(METRICS)) series[name as keyof typeof METRICS] = await this.perDay(em, m, bounds);
       series.revenue_fen = series.paid_fen.map((p, i) => p - series.refunded_fen[i]);
       const [{ n: open }] = await select<{ n: number | string }>(em, 'SELECT COUNT(*) AS n FROM payment_anomalies WHERE resolved_at IS NULL');
-      const [run] = await select<Record<string, unknown>>(
+      const [run] = await select<{ bill_date: string; status: string; differences: number | null; finished_at: SqlDateTime | null; detail: string | null }>(
         em,
         'SELECT bill_date, status, differences, finished_at, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 1',
       );

@@ -3,12 +3,39 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
-import { execute, select, toDate } from '../database/sql';
+import { execute, select, type SqlDateTime, toDate } from '../database/sql';
 import { DIFFERENCE_ANOMALY } from '../payment/reconciliation.service';
 
 const BILL_KINDS = Object.values(DIFFERENCE_ANOMALY);
 
-type Row = Record<string, unknown>;
+/** A `payment_anomalies` row as raw SQL reads it. */
+interface AnomalyRow {
+  id: number | string;
+  order_no: string;
+  kind: string;
+  detail: string | null;
+  created_at: SqlDateTime;
+  resolved_at: SqlDateTime | null;
+  resolved_by: string | null;
+  resolution_note: string | null;
+}
+
+interface RunRow {
+  bill_date: string;
+  status: string;
+  started_at: SqlDateTime | null;
+  finished_at: SqlDateTime | null;
+  differences: number | null;
+  detail: string | null;
+}
+
+interface JobRow {
+  name: string;
+  started_at: SqlDateTime | null;
+  finished_at: SqlDateTime | null;
+  outcome: string;
+  detail: string | null;
+}
 
 export interface AnomalyView {
   id: number;
@@ -41,15 +68,24 @@ export class ConsoleOpsService {
     const status = f.status ?? 'open';
     if (status === 'open') where.push('resolved_at IS NULL');
     if (status === 'resolved') where.push('resolved_at IS NOT NULL');
-    if (f.kind) (where.push('kind = ?'), params.push(f.kind));
-    if (f.order_no) (where.push('order_no = ?'), params.push(f.order_no));
-    if (f.since) (where.push('created_at >= ?'), params.push(new Date(f.since)));
+    if (f.kind) {
+      where.push('kind = ?');
+      params.push(f.kind);
+    }
+    if (f.order_no) {
+      where.push('order_no = ?');
+      params.push(f.order_no);
+    }
+    if (f.since) {
+      where.push('created_at >= ?');
+      params.push(new Date(f.since));
+    }
     const sql = `SELECT * FROM payment_anomalies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT 500`;
-    return (await this.db.run((em) => select<Row>(em, sql, params))).map(anomalyView);
+    return (await this.db.run((em) => select<AnomalyRow>(em, sql, params))).map(anomalyView);
   }
 
   async anomaly(id: number): Promise<AnomalyView> {
-    const [row] = await this.db.run((em) => select<Row>(em, 'SELECT * FROM payment_anomalies WHERE id = ?', [id]));
+    const [row] = await this.db.run((em) => select<AnomalyRow>(em, 'SELECT * FROM payment_anomalies WHERE id = ?', [id]));
     if (!row) throw new DomainError(404, '异常不存在');
     return anomalyView(row);
   }
@@ -71,7 +107,7 @@ export class ConsoleOpsService {
   }
 
   async reconciliationRuns() {
-    const rows = await this.db.run((em) => select<Row>(em, 'SELECT bill_date, status, started_at, finished_at, differences, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 60'));
+    const rows = await this.db.run((em) => select<RunRow>(em, 'SELECT bill_date, status, started_at, finished_at, differences, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 60'));
     return rows.map((r) => ({
       bill_date: String(r.bill_date),
       status: String(r.status),
@@ -85,13 +121,13 @@ export class ConsoleOpsService {
   /** The differences the daily job recorded for a date (as `bill_*` anomalies). */
   async reconciliationDifferences(date: string): Promise<AnomalyView[]> {
     const rows = await this.db.run((em) =>
-      select<Row>(em, `SELECT * FROM payment_anomalies WHERE kind IN (${BILL_KINDS.map(() => '?').join(', ')}) AND detail LIKE ? ORDER BY id`, [...BILL_KINDS, `trade bill ${date}:%`]),
+      select<AnomalyRow>(em, `SELECT * FROM payment_anomalies WHERE kind IN (${BILL_KINDS.map(() => '?').join(', ')}) AND detail LIKE ? ORDER BY id`, [...BILL_KINDS, `trade bill ${date}:%`]),
     );
     return rows.map(anomalyView);
   }
 
   async jobs() {
-    const rows = await this.db.run((em) => select<Row>(em, 'SELECT name, started_at, finished_at, outcome, detail FROM job_runs'));
+    const rows = await this.db.run((em) => select<JobRow>(em, 'SELECT name, started_at, finished_at, outcome, detail FROM job_runs'));
     const byName = new Map(rows.map((r) => [String(r.name), r]));
     return JOB_NAMES.map((name) => {
       const r = byName.get(name);
@@ -111,7 +147,7 @@ export class ConsoleOpsService {
   }
 }
 
-function anomalyView(a: Row): AnomalyView {
+function anomalyView(a: AnomalyRow): AnomalyView {
   return {
     id: Number(a.id),
     order_no: String(a.order_no),

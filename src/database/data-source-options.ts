@@ -1,12 +1,10 @@
+import * as mysql2 from 'mysql2';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const mysql2 = require('mysql2');
 
 /**
  * mysql2 with every pooled connection set up once, before its first query (the `connection` event
@@ -22,9 +20,9 @@ export const MYSQL_SESSION_SETUP = ["SET time_zone = '+00:00'", 'SET SESSION TRA
 
 const mysqlSessionDriver = {
   ...mysql2,
-  createPool(options: Record<string, unknown>) {
+  createPool(options: mysql2.PoolOptions) {
     const pool = mysql2.createPool(options);
-    pool.on('connection', (conn: { query(sql: string): void }) => MYSQL_SESSION_SETUP.forEach((sql) => conn.query(sql)));
+    pool.on('connection', (conn) => MYSQL_SESSION_SETUP.forEach((sql) => conn.query(sql)));
     return pool;
   },
 };

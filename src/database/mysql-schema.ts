@@ -15,26 +15,26 @@ export class MysqlSchema {
   }
 
   async tableExists(table: string): Promise<boolean> {
-    const rows = await this.qr.query(
+    const rows = (await this.qr.query(
       'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
       [table],
-    );
+    )) as Array<{ n: number | string }>;
     return Number(rows[0].n) > 0;
   }
 
   async columnType(table: string, column: string): Promise<string> {
-    const rows = await this.qr.query(
+    const rows = (await this.qr.query(
       'SELECT column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?',
       [table, column],
-    );
+    )) as Array<{ t: string }>;
     return rows.length ? String(rows[0].t) : '';
   }
 
   async indexExists(table: string, index: string): Promise<boolean> {
-    const rows = await this.qr.query(
+    const rows = (await this.qr.query(
       'SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?',
       [table, index],
-    );
+    )) as Array<{ n: number | string }>;
     return Number(rows[0].n) > 0;
   }
 

@@ -52,10 +52,15 @@ function bindable(em: EntityManager, params: unknown[]): unknown[] {
   return params.map((p) => (p instanceof Date ? p.toISOString().replace('T', ' ').replace('Z', '') : typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
 
+/** A datetime column as raw SQL reads it: a Date on MySQL, UTC text on SQLite (`toDate` reads both). */
+export type SqlDateTime = Date | string;
+
 /** A datetime read by raw SQL: a Date on MySQL, UTC text on SQLite. */
 export function toDate(v: unknown): Date | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v;
+  // Neither driver returns anything else for a datetime column: any other value is no date.
+  if (typeof v !== 'string' && typeof v !== 'number') return new Date(Number.NaN);
   const s = String(v);
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
 }

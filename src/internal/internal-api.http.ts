@@ -104,7 +104,7 @@ export class HttpInternalApi extends InternalApi {
             url: this.config.internal.baseUrl + target,
             data: payload || undefined,
             timeout: remaining,
-            transformRequest: [(d) => d],
+            transformRequest: [(d: unknown) => d],
             headers: {
               'Content-Type': 'application/json',
               'X-Internal-Timestamp': ts,

@@ -5,7 +5,7 @@ import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
 import { fenToYuanString, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
-import { execute, insertIgnore, isUniqueViolation, select, toDate } from '../database/sql';
+import { execute, isUniqueViolation, select, toDate } from '../database/sql';
 import { grant, LedgerService } from '../user/ledger.service';
 import { UserService } from '../user/user.service';
 import { AnomalyService } from './anomaly.service';

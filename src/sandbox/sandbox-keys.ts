@@ -142,8 +142,6 @@ export function ensureSandboxKeys(paths: SandboxKeyPaths): SandboxKeyMaterial {
   return { merchantPrivateKey, merchantPublicKey: rsaPublicKey(merchantPrivateKey), platformPrivateKey, platformPublicKey };
 }
 
-type SelfSignedParams = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0];
-
 const SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -174,7 +172,7 @@ async function selfSigned(key: KeyObject, serial: string, subject: string): Prom
     notBefore: new Date(now - DAY_MS),
     notAfter: new Date(now + 5 * 365 * DAY_MS),
     signingAlgorithm: SIGNING,
-    keys: { privateKey, publicKey } as unknown as SelfSignedParams['keys'],
+    keys: { privateKey, publicKey },
   });
   return certificate.toString('pem');
 }

@@ -67,17 +67,17 @@ export class SandboxWechatController {
 
   @Get('api/cgi-bin/menu/get')
   async getMenu(@Req() req: SandboxRequest, @Res() res: Response, @Query() query: QueryParams) {
-    await this.withToken(req, res, query, 'api', async () => this.menu.get());
+    await this.withToken(req, res, query, 'api', () => this.menu.get());
   }
 
   @Get('api/cgi-bin/menu/delete')
   async deleteMenu(@Req() req: SandboxRequest, @Res() res: Response, @Query() query: QueryParams) {
-    await this.withToken(req, res, query, 'api', async () => this.menu.delete());
+    await this.withToken(req, res, query, 'api', () => this.menu.delete());
   }
 
   @Get('api/cgi-bin/user/info')
   async userInfo(@Req() req: SandboxRequest, @Res() res: Response, @Query() query: QueryParams) {
-    await this.withToken(req, res, query, 'api', async () => this.users.userInfo(query));
+    await this.withToken(req, res, query, 'api', () => this.users.userInfo(query));
   }
 
   @Get('open/connect/oauth2/authorize')
@@ -91,7 +91,7 @@ export class SandboxWechatController {
   }
 
   /** Fault gate, then the access_token check every WeChat API call goes through, then the call. */
-  private async withToken(req: SandboxRequest, res: Response, query: QueryParams, area: FaultArea, run: () => Promise<object>): Promise<void> {
+  private async withToken(req: SandboxRequest, res: Response, query: QueryParams, area: FaultArea, run: () => object | Promise<object>): Promise<void> {
     if (!(await this.faults.pass(area, req))) return;
     const error = this.tokens.check(query.access_token);
     sendReply(res, json(error ?? (await run())));

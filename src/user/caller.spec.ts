@@ -16,10 +16,9 @@ const caller: Caller = {
 };
 const seen: Array<{ authorization?: unknown; query?: unknown; options: unknown }> = [];
 const fakeIdentity = {
-  async resolveRequest(req: { headers: Record<string, unknown>; query?: unknown }, options: unknown): Promise<Caller> {
+  resolveRequest(req: { headers: Record<string, unknown>; query?: unknown }, options: unknown): Promise<Caller> {
     seen.push({ authorization: req.headers.authorization, query: req.query, options });
-    if (!req.headers.authorization) throw new CallerRequiredError();
-    return caller;
+    return req.headers.authorization ? Promise.resolve(caller) : Promise.reject(new CallerRequiredError());
   },
 };
 

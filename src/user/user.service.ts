@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { boolInt } from '../database/column-types';
+import { readBoolInt } from '../database/column-types';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { WechatUser } from './entities/wechat-user.entity';
 import { grant, LedgerService } from './ledger.service';
@@ -121,7 +121,7 @@ export class UserService {
   private async summary(em: EntityManager, openid: string): Promise<UserSummary | null> {
     const [u] = await select<SummaryRow>(em, `SELECT ${SUMMARY_COLUMNS} FROM wechat_users WHERE openid = ? LIMIT 1`, [openid]);
     if (!u) return null;
-    const member = { isMember: boolInt.from(u.is_member), memberLifetime: boolInt.from(u.member_lifetime), memberExpireAt: toDate(u.member_expire_at) };
-    return { openid: u.openid, remaining_credits: u.remaining_credits, is_member: isActiveMember(member, this.clock.now()), subscribed: boolInt.from(u.subscribed) };
+    const member = { isMember: readBoolInt(u.is_member), memberLifetime: readBoolInt(u.member_lifetime), memberExpireAt: toDate(u.member_expire_at) };
+    return { openid: u.openid, remaining_credits: u.remaining_credits, is_member: isActiveMember(member, this.clock.now()), subscribed: readBoolInt(u.subscribed) };
   }
 }

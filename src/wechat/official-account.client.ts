@@ -127,7 +127,7 @@ export class OfficialAccountClient {
           // WeChat answers errors with HTTP 200; anything else is an outage, not an answer.
           validateStatus: (s) => s >= 200 && s < 300,
           // Keep Chinese as-is; WeChat rejects \u escapes in menus.
-          transformRequest: [(d) => (d === undefined ? d : JSON.stringify(d))],
+          transformRequest: [(d: unknown) => (d === undefined ? d : JSON.stringify(d))],
           headers: opts.data === undefined ? undefined : { 'Content-Type': 'application/json; charset=utf-8' },
         }),
       );

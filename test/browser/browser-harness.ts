@@ -138,7 +138,7 @@ export class PagesHarness {
   }
 
   async token(page: Page): Promise<string | null> {
-    return page.evaluate("sessionStorage.getItem('wx_session_token')") as Promise<string | null>;
+    return page.evaluate<string | null>("sessionStorage.getItem('wx_session_token')");
   }
 
   async setToken(page: Page, token: string): Promise<void> {
@@ -146,13 +146,13 @@ export class PagesHarness {
   }
 
   /** GET on the public API with the page's own session, to compare with what the page shows. */
-  async api<T = any>(path: string, token: string): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async api<T = any>(path: string, token: string): Promise<T> {
     const res = await fetch(`${this.t.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
     if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }
 
-  async sandbox(path: string, body: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async sandbox(path: string, body: unknown): Promise<any> {
     const res = await fetch(`${this.t.url}/sandbox${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -297,7 +297,7 @@ describe('operator console [sqlite]', () => {
         async ([openid, extra]) => {
           const res = await fetch('/api/v1/console/users/adjust', {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json', ...(extra as Record<string, string>) },
+            headers: { 'Content-Type': 'application/json', ...extra },
             body: JSON.stringify({ openid, delta: 100, reason: 'csrf test', request_id: 'csrf-test-000001' }),
           });
           return { status: res.status, body: await res.json() };

@@ -118,7 +118,7 @@ describe('pages [sqlite]', () => {
     expect(await page.locator('#member-test-price').isVisible()).toBe(prices.is_test_price);
     const button = page.locator('#member-action');
     expect(await button.textContent()).toBe('立即开通');
-    expect(await button.evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor)).toBe('rgb(7, 193, 96)'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(await button.evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor)).toBe('rgb(7, 193, 96)');
     await h.screenshot(page, 'member');
   });
 
@@ -136,7 +136,7 @@ describe('pages [sqlite]', () => {
 
     // WeChat said ok, the server has not confirmed: the page waits and keeps asking.
     await expectStatus(page, 'confirming', '支付确认中…');
-    await eventually(async () => polls.length >= 2);
+    await eventually(() => polls.length >= 2);
     expect(polls.every((s) => s === 'pending')).toBe(true);
     expect(await h.orderStatus(orderNo)).toBe('pending');
     expect(await page.locator('#pay-status').getAttribute('data-state')).toBe('confirming');
@@ -147,7 +147,7 @@ describe('pages [sqlite]', () => {
     await h.sandbox('/actions/renotify', { out_trade_no: orderNo });
     expect(await h.orderStatus(orderNo)).toBe('paid');
     await expectStatus(page, 'success', '支付成功！正在前往「我的额度」…');
-    await eventually(async () => polls.includes('paid'));
+    await eventually(() => polls.includes('paid'));
     expect(polls.indexOf('paid')).toBe(polls.length - 1);
     await page.waitForURL(h.pageUrl('credits_info'));
     await h.loaded(page);
@@ -238,7 +238,7 @@ describe('pages [sqlite]', () => {
     const selected = page.locator('#packages .package.selected');
     expect(await selected.count()).toBe(1);
     expect(await selected.getAttribute('data-credits')).toBe(String(prices.credits_packages[0].credits));
-    expect(await selected.evaluate((el) => (globalThis as any).getComputedStyle(el).borderTopColor)).toBe('rgb(255, 107, 107)'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(await selected.evaluate((el) => (globalThis as any).getComputedStyle(el).borderTopColor)).toBe('rgb(255, 107, 107)');
     expect(await page.locator('#buy-button').textContent()).toBe('立即购买 ¥9.90');
     await h.screenshot(page, 'credits');
 
@@ -258,7 +258,7 @@ describe('pages [sqlite]', () => {
     await expectStatus(page, 'success', '支付成功！正在前往「我的额度」…');
     expect(await h.orderStatus(orderNo)).toBe('paid');
     // The page saw the order pending first and declared success on the server's `paid` only.
-    await eventually(async () => polls.includes('paid'));
+    await eventually(() => polls.includes('paid'));
     expect(polls[0]).toBe('pending');
     expect(polls.indexOf('paid')).toBe(polls.length - 1);
     await page.waitForURL(h.pageUrl('credits_info'));
@@ -311,7 +311,7 @@ describe('pages [sqlite]', () => {
     const polls = trackPolls(page, orderNo);
     await page.getByTestId('sandbox-pay-confirm').click();
     await expectStatus(page, 'confirming', '支付确认中…');
-    await eventually(async () => polls.length >= 1);
+    await eventually(() => polls.length >= 1);
 
     await page.clock.fastForward(21_000);
     await expectStatus(page, 'unconfirmed', '支付结果确认中，请稍后在「我的额度」查看');
@@ -365,9 +365,9 @@ describe('pages [sqlite]', () => {
     await page.reload();
     await h.loaded(page);
     const credits = await h.api('/user/credits', token);
-    const usage = (await h.api('/user/credits-usage?limit=20', token)).data as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const ledger = (await h.api('/user/credits-ledger?limit=20', token)).data as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const orders = (await h.api('/payment/orders', token)).orders as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const usage = (await h.api('/user/credits-usage?limit=20', token)).data as Array<Record<string, any>>;
+    const ledger = (await h.api('/user/credits-ledger?limit=20', token)).data as Array<Record<string, any>>;
+    const orders = (await h.api('/payment/orders', token)).orders as Array<Record<string, any>>;
 
     expect(await stats(page)).toEqual({ remaining: String(credits.remaining_credits), used: String(credits.used_credits), total: String(credits.total_credits) });
     expect(await stats(page)).toEqual({ remaining: '5', used: '5', total: '10' });
@@ -420,7 +420,7 @@ describe('pages [sqlite]', () => {
     // Declining the confirmation (the harness dismisses dialogs) leaves the desktop bound.
     const watch = h.watch(page)!;
     await rows.first().locator('button.unbind').click();
-    await eventually(async () => watch.dialogs.length === 1);
+    await eventually(() => watch.dialogs.length === 1);
     expect(watch.dialogs[0]).toContain('确定解绑');
     expect(await desktopCredits()).toBe(200);
 
@@ -603,7 +603,7 @@ describe('pages [sqlite]', () => {
     // Nothing was parsed as markup: no image, no extra script, nothing ran (the afterEach checks dialogs).
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('#content script, #content img').count()).toBe(0);
-    const scripts = await page.locator('script').evaluateAll((els) => els.map((e) => (e as any).getAttribute('src') as string | null)); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const scripts = await page.locator('script').evaluateAll((els) => els.map((e) => (e as any).getAttribute('src') as string | null));
     expect(scripts).toEqual(['/wechat/env.js', '/sandbox/jsbridge.js', 'app.js?v=3']);
   });
 });

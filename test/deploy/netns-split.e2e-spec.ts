@@ -136,7 +136,7 @@ if (!runnable && !ci) console.warn(`*** netns split test SKIPPED: ${unavailable 
     );
     client = new Client(proxy.origin, { ca: cert.pem, keepAlive: false });
     // The web role is up once lighttpd gets the echostr back from it.
-    await eventually(async () => (await client.get(`/api/v1/auth/wechat/verify?${verifyQuery(SANDBOX_KEYS, 'up')}`)).text === 'up', 60_000, 250).catch((e) => {
+    await eventually(async () => (await client.get(`/api/v1/auth/wechat/verify?${verifyQuery(SANDBOX_KEYS, 'up').toString()}`)).text === 'up', 60_000, 250).catch((e) => {
       throw new Error(`web host did not start: ${e}\n${web!.out()}\n${proxy.output()}`);
     });
   }, 240_000);
@@ -187,9 +187,9 @@ if (!runnable && !ci) console.warn(`*** netns split test SKIPPED: ${unavailable 
 
   it('server verification: lighttpd on the web host → the web role answers the echostr; a wrong signature is refused', async () => {
     const q = verifyQuery(SANDBOX_KEYS, 'netns-echo');
-    expect(await client.get(`/api/v1/auth/wechat/verify?${q}`)).toMatchObject({ status: 200, text: 'netns-echo' });
+    expect(await client.get(`/api/v1/auth/wechat/verify?${q.toString()}`)).toMatchObject({ status: 200, text: 'netns-echo' });
     q.set('signature', '0'.repeat(40));
-    expect((await client.get(`/api/v1/auth/wechat/verify?${q}`)).status).toBe(403);
+    expect((await client.get(`/api/v1/auth/wechat/verify?${q.toString()}`)).status).toBe(403);
     // The internal API is not reachable through the proxy.
     expect((await client.get('/api/v1/internal/health')).status).toBe(404);
   });

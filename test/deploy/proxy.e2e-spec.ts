@@ -113,13 +113,13 @@ function requestLines(app: SpawnedApp | undefined): string[] {
 
 /** The probe records named `probe`, once at least `min` have been written (they are written on 'finish'). */
 async function probesOf(file: string, probe: string, min = 1): Promise<ProbeRecord[]> {
-  await eventually(async () => readProbes(file, probe).length >= min, 3000, 20).catch(() => undefined);
+  await eventually(() => readProbes(file, probe).length >= min, 3000, 20).catch(() => undefined);
   return readProbes(file, probe);
 }
 
 /** Waits until `app` has logged a request line starting with `prefix` (its stdout arrives asynchronously). */
 async function logged(app: SpawnedApp | undefined, prefix: string): Promise<boolean> {
-  return eventually(async () => requestLines(app).some((l) => l.startsWith(prefix)), 3000, 20).then(
+  return eventually(() => requestLines(app).some((l) => l.startsWith(prefix)), 3000, 20).then(
     () => true,
     () => false,
   );
@@ -248,7 +248,7 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
   it('GET verify with a correctly computed signature answers the echostr (split: from the web role)', async () => {
     const echostr = `deploy${Date.now()}`;
     const query = signedVerifyQuery(SANDBOX_CREDENTIALS.WECHAT_TOKEN, echostr);
-    const res = await client.get(`/api/v1/auth/wechat/verify?${query}`, probe('verify'));
+    const res = await client.get(`/api/v1/auth/wechat/verify?${query.toString()}`, probe('verify'));
     expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: echostr });
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const [seen] = await probesOf(probeFile, 'verify');
@@ -256,7 +256,7 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
 
     // A wrong signature is refused (the proxy passes the query through untouched).
     query.set('signature', '0'.repeat(40));
-    expect((await client.get(`/api/v1/auth/wechat/verify?${query}`)).status).toBe(403);
+    expect((await client.get(`/api/v1/auth/wechat/verify?${query.toString()}`)).status).toBe(403);
 
     // The WeChat console's 修改配置 check, played by the sandbox against the public URL.
     const check = await sandbox('/actions/verify-server', {});
@@ -391,7 +391,7 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
     await client.get(marker);
     // lighttpd buffers its access log for a moment.
-    await eventually(async () => readIfExists(proxy.accessLog).includes(marker), 10_000);
+    await eventually(() => readIfExists(proxy.accessLog).includes(marker), 10_000);
     const log = readIfExists(proxy.accessLog);
     for (const path of CALLBACK_PATHS) expect(log).toContain(`POST ${path} HTTP/1.1`);
     expect(log).not.toContain(secret);
@@ -420,7 +420,7 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     await client.get(`/api/v1/auth/wechat?state=${state}&code=${code}`, { Referer: `${proxy.origin}/wechat/credits.html?client_id=${clientId}` });
     const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
     await client.get(marker);
-    await eventually(async () => readIfExists(proxy.accessLog).includes(marker), 10_000);
+    await eventually(() => readIfExists(proxy.accessLog).includes(marker), 10_000);
 
     const log = readIfExists(proxy.accessLog);
     for (const secret of [clientId, code, state, oauthCode]) expect(log).not.toContain(secret);
@@ -507,7 +507,7 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
   let session = '';
 
   const q = async (sql: string, params: unknown[] = []) => (await conn.query(sql, params))[0] as Array<Record<string, unknown>>;
-  const stats = async () => (await direct.get('/sandbox/stats')).json() as Record<string, number>;
+  const stats = async () => (await direct.get('/sandbox/stats')).json<Record<string, number>>();
   const servedBy = async (probe: string, min: number) => new Set((await probesOf(probeFile, probe, min)).map((r) => r.port));
 
   /** The member page's login: WeChat OAuth (the sandbox in A) → code → session, through the proxy. */
@@ -610,7 +610,7 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
       expect(dlv.state).toBe('delivered');
       expect(dlv.attempts[0].answer).toContain('SUCCESS');
     }
-    await eventually(async () => notifyLines().reduce((x, y) => x + y, 0) - beforeA - beforeB >= 30, 3000, 20).catch(() => undefined);
+    await eventually(() => notifyLines().reduce((x, y) => x + y, 0) - beforeA - beforeB >= 30, 3000, 20).catch(() => undefined);
     const [afterA, afterB] = notifyLines();
     expect(afterA - beforeA).toBeGreaterThanOrEqual(1);
     expect(afterB - beforeB).toBeGreaterThanOrEqual(1);
@@ -672,8 +672,22 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
         }
       },
       [
-        ...(drain ? [{ atMs: 600, run: () => (reloaded = proxy.reconfigure({ app: [portA] })) }] : []),
-        { atMs: 1200, run: () => (exitCode = b.stop('SIGTERM')) },
+        ...(drain
+          ? [
+              {
+                atMs: 600,
+                run: () => {
+                  reloaded = proxy.reconfigure({ app: [portA] });
+                },
+              },
+            ]
+          : []),
+        {
+          atMs: 1200,
+          run: () => {
+            exitCode = b.stop('SIGTERM');
+          },
+        },
       ],
     );
     viaProxy.close();

@@ -49,7 +49,7 @@ describe('official account callbacks checked with wechat-crypto', () => {
   }
 
   async function send(p: { query: URLSearchParams; body: string }): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${app.url}${VERIFY}?${p.query}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: p.body });
+    const res = await fetch(`${app.url}${VERIFY}?${p.query.toString()}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: p.body });
     return { status: res.status, text: await res.text() };
   }
 
@@ -77,17 +77,17 @@ describe('official account callbacks checked with wechat-crypto', () => {
 
   it('GET verification signed by the SDK: the echostr comes back; one wrong character → 403', async () => {
     const query = signedQuery({ echostr: '5837397520665436492' });
-    const ok = await fetch(`${app.url}${VERIFY}?${query}`);
+    const ok = await fetch(`${app.url}${VERIFY}?${query.toString()}`);
     expect([ok.status, await ok.text()]).toEqual([200, '5837397520665436492']);
     query.set('signature', query.get('signature')!.replace(/^./, (c) => (c === '0' ? '1' : '0')));
-    expect((await fetch(`${app.url}${VERIFY}?${query}`)).status).toBe(403);
+    expect((await fetch(`${app.url}${VERIFY}?${query.toString()}`)).status).toBe(403);
   });
 
   it('safe-mode GET verification: echostr encrypted by the SDK, msg_signature by the SDK → the plaintext echostr', async () => {
     const encrypted = sdk.encrypt('1234567890987654321');
     const query = signedQuery({ echostr: encrypted });
     query.set('msg_signature', sdk.getSignature(query.get('timestamp')!, query.get('nonce')!, encrypted));
-    const res = await fetch(`${app.url}${VERIFY}?${query}`);
+    const res = await fetch(`${app.url}${VERIFY}?${query.toString()}`);
     expect([res.status, await res.text()]).toEqual([200, '1234567890987654321']);
   });
 

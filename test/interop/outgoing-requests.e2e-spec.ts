@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
@@ -36,18 +36,20 @@ class Recorder {
   }
 
   async start(): Promise<void> {
-    this.server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const body = Buffer.concat(chunks);
-      this.requests.push({ method: req.method!, path: req.url!, headers: req.headers, body: body.toString('utf8') });
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
-      const answer = await fetch(this.target() + req.url, { method: req.method, headers, body: body.length ? body : undefined });
-      const out = Buffer.from(await answer.arrayBuffer());
-      const back = Object.fromEntries([...answer.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)));
-      res.writeHead(answer.status, back).end(out);
-    });
+    this.server = createServer((req, res) => void this.forward(req, res));
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    this.requests.push({ method: req.method!, path: req.url!, headers: req.headers, body: body.toString('utf8') });
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+    const answer = await fetch(this.target() + req.url, { method: req.method, headers, body: body.length ? body : undefined });
+    const out = Buffer.from(await answer.arrayBuffer());
+    const back = Object.fromEntries([...answer.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)));
+    res.writeHead(answer.status, back).end(out);
   }
 
   stop(): Promise<void> {

@@ -34,7 +34,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
     let db: TestDatabase;
     let app: TestApp;
     let keys: SandboxKeyFiles;
-    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+    const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const status = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
     const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const purchases = async (orderNo: string) => Number((await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE ref = ? AND reason = 'purchase'", [orderNo]))[0].n);

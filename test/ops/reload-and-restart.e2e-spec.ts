@@ -7,7 +7,7 @@ import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
 import { baseEnv, eventually, freePort, ROOT, spawnApp, tempDir, TestDatabase } from '../setup/test-app';
 import { loadConfig } from '../../src/config/load-config';
 import { v2Notification } from '../support/pay-notifications';
-import { accepted, APPLIED_ONCE, isRunning, paymentState, queryOf, SeededOrder, seedOrder, Service, spawnService, sql, uid } from '../resilience/resilience-support';
+import { accepted, APPLIED_ONCE, isRunning, paymentState, queryOf, SeededOrder, seedOrder, Service, sql, uid } from '../resilience/resilience-support';
 import { childPids, mixedRequest, oneShot, steadyTraffic, summary, TrafficSubject } from './traffic';
 
 /**
@@ -57,7 +57,7 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
   const line = `reload ${expect}`;
   const before = count(svc.app.output(), line);
   svc.app.proc.kill('SIGHUP');
-  await eventually(async () => count(svc.app.output(), line) > before, 90_000, 100);
+  await eventually(() => count(svc.app.output(), line) > before, 90_000, 100);
 }
 
 (mysqlEnabled() ? describe : describe.skip)('reload and restart under load [mysql]', () => {
@@ -100,7 +100,7 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       const p = await freePort();
       const dataDir = tempDir('wx-reload-');
       const app = await spawnApp({ ...env, APP_PORT: String(p), DATA_DIR: dataDir }, { waitHealthy: true, timeoutMs: 90_000, main: build.main });
-      await eventually(async () => childPids(app.proc.pid!).length === 2, 60_000);
+      await eventually(() => childPids(app.proc.pid!).length === 2, 60_000);
       svc = { app, config: loadConfig(baseEnv(p, { ...env, APP_PORT: String(p), DATA_DIR: dataDir }), { cwd: dataDir }), env, url: app.url };
     }, 120_000);
 
@@ -128,7 +128,7 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       const r = summary(outcomes);
       const after = childPids(svc.app.proc.pid!);
       console.log(
-        `reload under load: ${r.total} requests in ${((Date.now() - started) / 1000).toFixed(1)} s (${JSON.stringify(r.byKind)}), ${r.failed.length} failed, slowest ${r.maxMs} ms; workers ${before} → ${after}`,
+        `reload under load: ${r.total} requests in ${((Date.now() - started) / 1000).toFixed(1)} s (${JSON.stringify(r.byKind)}), ${r.failed.length} failed, slowest ${r.maxMs} ms; workers ${before.join(',')} → ${after.join(',')}`,
       );
       expect(r.failed).toEqual([]);
       expect(r.total).toBeGreaterThan(12);
@@ -209,7 +209,7 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       const seen = [...out.matchAll(answer)].length;
       holder.stdin!.write(`${cmd}\n`);
       let m: RegExpMatchArray[] = [];
-      await eventually(async () => (m = [...out.matchAll(answer)]).length > seen, 30_000, 20);
+      await eventually(() => (m = [...out.matchAll(answer)]).length > seen, 30_000, 20);
       return m[m.length - 1][1];
     }
 
@@ -224,7 +224,7 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       });
       holder.stdout!.on('data', (d) => (out += d));
       holder.stderr!.on('data', (d) => (out += d));
-      await eventually(async () => /^port \d+$/m.test(out), 10_000, 20);
+      await eventually(() => /^port \d+$/m.test(out), 10_000, 20);
       url = `http://127.0.0.1:${/^port (\d+)$/m.exec(out)![1]}`;
     });
 

@@ -17,7 +17,7 @@ describeMysql('round trips per request [mysql]', () => {
   let db: TestDatabase;
   let app: TestApp;
   let recorder: MysqlStatementRecorder;
-  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p) as Promise<Json[]>;
+  const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
 
   beforeAll(async () => {
     db = await TestDatabase.create('mysql');

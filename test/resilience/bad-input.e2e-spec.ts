@@ -86,7 +86,7 @@ function prng(seed: number): () => number {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomNonce(10);
     const q = new URLSearchParams({ signature: sha1Signature(TEST_KEYS.token, ts, nonce), timestamp: ts, nonce, encrypt_type: 'aes', msg_signature: 'f'.repeat(40) });
-    return `${VERIFY_PATH}?${q}`;
+    return `${VERIFY_PATH}?${q.toString()}`;
   }
 
   it('XML bombs, XXE, truncated, non-XML, empty and 10 MB bodies → 400 / 413 / FAIL within 1 s, nothing changed, memory flat, process up', async () => {
@@ -301,7 +301,8 @@ function prng(seed: number): () => number {
       if (r < 0.45) return { name: 'push', url: v2.url, path: pushQuery(), body, headers: { 'content-type': contentType } };
       if (r < 0.75) return { name: 'notify v2', url: v2.url, path: NOTIFY, body, headers: { 'content-type': contentType } };
       const headers: Record<string, string> = { 'content-type': contentType };
-      if (rand() < 0.5) {
+      const signed = rand() < 0.5;
+      if (signed) {
         // Correctly signed by the platform key: the body itself has to be refused.
         const ts = String(Math.floor(Date.now() / 1000));
         const nonce = randomNonce(32);
@@ -365,7 +366,7 @@ function prng(seed: number): () => number {
     const warm = rssWarm ?? rssStart;
     const afterWarmUp = rssEnd.map((mb, i) => Math.round(mb - warm[i]));
     const overall = rssEnd.map((mb, i) => Math.round(mb - rssStart[i]));
-    console.log(`fuzz RSS (v2, v3): start ${rssStart.map(Math.round)} MB, after warm-up ${warm.map(Math.round)} MB, end ${rssEnd.map(Math.round)} MB`);
+    console.log(`fuzz RSS (v2, v3): start ${rssStart.map(Math.round).join(',')} MB, after warm-up ${warm.map(Math.round).join(',')} MB, end ${rssEnd.map(Math.round).join(',')} MB`);
     expect({ afterWarmUp, flat: afterWarmUp.every((g) => g < RSS_TOLERANCE_MB) }).toEqual({ afterWarmUp, flat: true });
     expect({ overall, bounded: overall.every((g) => g < 3 * RSS_TOLERANCE_MB) }).toEqual({ overall, bounded: true });
     // Notifications were all refused: no order, payment or credit moved (users may have been

@@ -50,7 +50,7 @@ function notification(s: Service, version: Version, facts: PaidFacts, timestamp?
 
 /** A notify whose connection may be cut by a kill: resolves with status -1 instead of throwing. */
 function sendOrLose(url: string, n: BuiltNotification) {
-  return sendNotification(url, n).catch((err: Error) => ({ status: -1, text: String(err.cause ?? err.message), ms: 0 }));
+  return sendNotification(url, n).catch((err: Error) => ({ status: -1, text: err.cause instanceof Error ? String(err.cause) : err.message, ms: 0 }));
 }
 
 async function health(url: string): Promise<number> {

@@ -16,7 +16,7 @@ import { insertOrder } from '../support/seed';
  * direct MySQL connection of the test's own (row locks, assertions), and small payment helpers.
  */
 
-export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>;
 
 export interface Service {
   app: SpawnedApp;

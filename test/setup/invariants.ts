@@ -5,12 +5,15 @@
  */
 export type Query = (sql: string) => Promise<Array<Record<string, unknown>>>;
 
+/** A number as the drivers return it: DECIMAL, COUNT and SUM can come back as text from MySQL. */
+type Num = number | string;
+
 export async function ledgerViolations(query: Query): Promise<string[]> {
-  const users = await query(
+  const users = (await query(
     `SELECT u.openid AS openid, u.total_credits AS total, u.used_credits AS used, u.remaining_credits AS remaining,
             (SELECT COALESCE(SUM(l.delta), 0) FROM credit_ledger l WHERE l.openid = u.openid) AS ledger_sum
        FROM wechat_users u`,
-  );
+  )) as Array<{ openid: string; total: Num; used: Num; remaining: Num; ledger_sum: Num }>;
   const out: string[] = [];
   for (const u of users) {
     const [total, used, remaining, sum] = [u.total, u.used, u.remaining, u.ledger_sum].map(Number);
@@ -22,12 +25,12 @@ export async function ledgerViolations(query: Query): Promise<string[]> {
 }
 
 export async function orderViolations(query: Query): Promise<string[]> {
-  const rows = await query(
+  const rows = (await query(
     `SELECT o.order_no AS order_no, o.amount_fen AS amount_fen,
             (SELECT COUNT(*) FROM payment_records r WHERE r.order_no = o.order_no) AS records,
             (SELECT MAX(ROUND(r.amount * 100)) FROM payment_records r WHERE r.order_no = o.order_no) AS paid_fen
        FROM payment_orders o WHERE o.status = 'paid'`,
-  );
+  )) as Array<{ order_no: string; amount_fen: Num | null; records: Num; paid_fen: Num | null }>;
   const out: string[] = [];
   for (const r of rows) {
     if (Number(r.records) !== 1) out.push(`${r.order_no}: ${r.records} payment records`);

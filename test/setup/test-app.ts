@@ -115,8 +115,8 @@ export async function spawnApp(env: Env, opts: { waitHealthy?: boolean; timeoutM
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
   let signalled: NodeJS.Signals | null = null;
@@ -150,12 +150,20 @@ export async function spawnApp(env: Env, opts: { waitHealthy?: boolean; timeoutM
   }
 }
 
-/** Polls until `check` returns true (for eventually-consistent states such as reconnection). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000, stepMs = 100): Promise<void> {
+/** Polls until `check` returns true (for eventually-consistent states such as reconnection); a check that throws is false. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, stepMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (await holds(check)) return;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+async function holds(check: () => boolean | Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,7 @@
 import type { TestApp } from '../setup/test-app';
 import type { BuiltNotification } from './pay-notifications';
 
-export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>;
 
 /** A JSON call to the app as a page, the desktop app or an operator would make it. */
 export async function call(

@@ -39,14 +39,14 @@ export interface PlatformCertificate {
 /** A self-signed RSA-2048 "platform certificate" with the given hex serial (first digit < 8 keeps it positive). */
 export async function createPlatformCertificate(serial: string, notBefore = new Date(Date.now() - 3600_000), notAfter = new Date(Date.now() + 5 * 86400_000)): Promise<PlatformCertificate> {
   const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial,
     name: 'CN=Tenpay.com Root CA Test, O=WeChat Pay Fake',
     notBefore,
     notAfter,
     signingAlgorithm: algorithm,
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    keys,
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return { serial: serial.toUpperCase(), pem: cert.toString('pem'), privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }), notBefore, notAfter };
@@ -540,7 +540,7 @@ export class FakeWechatPay {
     });
     if (method === 'POST' && path === '/v3/refund/domestic/refunds') {
       const amount = (json.amount ?? {}) as Record<string, unknown>;
-      const order = this.orders.get(String(json.out_trade_no ?? ''));
+      const order = this.orders.get(typeof json.out_trade_no === 'string' ? json.out_trade_no : '');
       if (typeof json.out_refund_no !== 'string' || !Number.isInteger(amount.refund) || !Number.isInteger(amount.total) || amount.currency !== 'CNY') {
         return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: '参数错误' });
       }

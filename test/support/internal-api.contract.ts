@@ -31,7 +31,7 @@ const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)
  */
 export function internalApiContract(subject: () => ContractSubject): void {
   const api = () => subject().api;
-  const q = (sql: string, params: unknown[] = []) => subject().ds.query(sql, params) as Promise<Array<Record<string, unknown>>>;
+  const q = (sql: string, params: unknown[] = []) => subject().ds.query<Array<Record<string, unknown>>>(sql, params);
 
   afterEach(async () => {
     await expectInvariants((sql) => q(sql));

@@ -196,6 +196,7 @@ export function isBillDate(value: unknown): value is string {
 
 /** The refund's reason as sent: one line, at most 80 characters (WeChat's limit). */
 export function refundReason(reason: string | undefined): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what this line removes
   const text = (reason ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return text ? [...text].slice(0, 80).join('') : undefined;
 }

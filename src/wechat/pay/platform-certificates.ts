@@ -166,9 +166,10 @@ export class PlatformCertificates {
     const res = await this.transport.send(api, 'GET', '/v3/certificates');
     const text = res.body.toString('utf8');
     if (res.status < 200 || res.status >= 300) {
-      const code = parseJson(text)?.code;
+      const answer = parseJson(text);
+      const code = answer?.code;
       if (res.status >= 400 && res.status < 500 && typeof code === 'string') {
-        throw new PayApiError(code, `${api}: ${String(parseJson(text)?.message ?? '')}`, res.status);
+        throw new PayApiError(code, `${api}: ${typeof answer?.message === 'string' ? answer.message : ''}`, res.status);
       }
       throw new PayUnavailableError(`${api}: HTTP ${res.status}`);
     }

@@ -26,7 +26,6 @@ import {
   PayNotification,
   RefundInput,
   RefundNotification,
-  RefundOutcome,
   RefundResult,
   RefundState,
   isBillDate,
@@ -203,7 +202,7 @@ async function decodeV2Refund(config: AppConfig, fields: Record<string, string>)
   }
   return {
     kind: 'refund',
-    status: state as RefundOutcome,
+    status: state,
     orderNo: info.out_trade_no,
     refundNo: info.out_refund_no,
     wxRefundId: info.refund_id ?? '',

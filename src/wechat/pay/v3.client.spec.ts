@@ -134,9 +134,9 @@ function setup(answer: () => V3RawResponse = () => certificatesAnswer([cert], { 
   const clock = new TestClock();
   let count = 0;
   const transport: V3Transport = {
-    send: async () => {
+    send: () => {
       count++;
-      return answer();
+      return Promise.resolve(answer());
     },
   };
   const http = { axiosRef: { defaults: {} }, request: () => of() } as unknown as HttpService;

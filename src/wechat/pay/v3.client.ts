@@ -220,7 +220,7 @@ export class PayV3Client extends PayClient {
     if (answer.status === 404 && answer.signed && answer.json?.code === 'ORDER_NOT_EXIST') return { state: 'NOT_FOUND', raw: answer.raw };
     if (answer.status >= 400) throw apiError(api, answer);
     const tx = answer.json ?? {};
-    if (!isTradeState(tx.trade_state)) throw new PayUnavailableError(`${api}: unknown trade_state ${String(tx.trade_state ?? '(missing)')}`);
+    if (!isTradeState(tx.trade_state)) throw new PayUnavailableError(`${api}: unknown trade_state ${shown(tx.trade_state)}`);
     const amount = (tx.amount ?? {}) as Record<string, unknown>;
     const payer = (tx.payer ?? {}) as Record<string, unknown>;
     return {
@@ -241,7 +241,7 @@ export class PayV3Client extends PayClient {
     if (answer.status < 300) return;
     const code = answer.json?.code;
     if (answer.signed && code === 'ORDER_CLOSED') return;
-    if (code === 'ORDERPAID' || code === 'ORDER_PAID') throw new PayApiError('ORDERPAID', `${api}: ${String(answer.json?.message ?? 'order already paid')}`, answer.status);
+    if (code === 'ORDERPAID' || code === 'ORDER_PAID') throw new PayApiError('ORDERPAID', `${api}: ${typeof answer.json?.message === 'string' ? answer.json.message : 'order already paid'}`, answer.status);
     throw apiError(api, answer);
   }
 
@@ -267,9 +267,9 @@ export class PayV3Client extends PayClient {
       if (resource.algorithm !== 'AEAD_AES_256_GCM') throw new WechatPayCryptoError('invalid_input', 'unsupported algorithm');
       plaintext = aesGcmDecrypt({
         key: this.config.pay.apiV3Key,
-        nonce: String(resource.nonce ?? ''),
+        nonce: typeof resource.nonce === 'string' ? resource.nonce : '',
         associatedData: typeof resource.associated_data === 'string' ? resource.associated_data : '',
-        ciphertext: String(resource.ciphertext ?? ''),
+        ciphertext: typeof resource.ciphertext === 'string' ? resource.ciphertext : '',
       });
     } catch (err) {
       const why = err instanceof WechatPayCryptoError ? err.code : 'error';
@@ -394,7 +394,7 @@ export class PayV3Client extends PayClient {
     const r = answer.json ?? {};
     const status = r.status;
     if (typeof status !== 'string' || !(REFUND_STATES as readonly string[]).includes(status)) {
-      throw new PayUnavailableError(`${api}: unknown refund status ${String(status ?? '(missing)')}`);
+      throw new PayUnavailableError(`${api}: unknown refund status ${shown(status)}`);
     }
     const amount = (r.amount ?? {}) as Record<string, unknown>;
     return {
@@ -470,6 +470,12 @@ function apiError(api: string, answer: V3Answer): PayApiError {
   const code = typeof answer.json?.code === 'string' ? answer.json.code : `HTTP_${answer.status}`;
   const message = typeof answer.json?.message === 'string' ? answer.json.message : '';
   return new PayApiError(code, `${api}: ${code}${message ? ` ${message}` : ''}`, answer.status);
+}
+
+/** A JSON value our error messages name when it is not what WeChat documents. */
+function shown(value: unknown): string {
+  if (value === undefined || value === null) return '(missing)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function str(value: unknown): string | undefined {
