@@ -23,7 +23,8 @@
  *   --seed-rate N     pending orders and signed pushes built per second of load (default 3000)
  *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 10, the app's default)
  *   --app-env K=V,…   extra environment of the app process
- *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes)
+ *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes), after start:prod's
+ *   --prod-flags=false  without the node flags of `npm run start:prod` (the heap limits)
  *   --dump-output     print the app's output at the end
  *   --main FILE       the app's entry point (default dist/src/main.js; another build for experiments)
  *
@@ -51,6 +52,8 @@ const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
 const WRITE = args['no-write'] !== 'true';
 const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders (and signed pushes) per second of load
 const WRK_THREADS = Number(args['wrk-threads'] || 1);
+/** The node flags of `npm run start:prod` (`node <flags> dist/src/main.js`). */
+const PROD_NODE_FLAGS = (/\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(require('../package.json').scripts['start:prod']) || ['', ''])[1].split(/\s+/).filter(Boolean);
 
 const ROW_TITLES = {
   verify: 'GET verify',
@@ -171,6 +174,9 @@ async function startServers(machine) {
   // The app first: its migrations build the schema the baselines' databases are cloned from.
   const profDir = path.join(require('node:os').tmpdir(), 'bench-prof', new Date().toISOString().replace(/[:.]/g, '-'));
   const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  // The node flags production starts the app with (package.json start:prod, the systemd units): the
+  // heap limits. --prod-flags=false drops them (A/B of their cost).
+  if (args['prod-flags'] !== 'false') nodeArgs.push(...PROD_NODE_FLAGS);
   // Extra node flags for experiments: --node-args "--trace-gc --max-semi-space-size=8"
   if (args['node-args']) nodeArgs.push(...args['node-args'].split(' ').filter(Boolean));
   // Extra variables for experiments: --app-env K=V,K2=V2
