@@ -27,7 +27,10 @@ function ensureWrk() {
   if (process.getuid?.() !== 0) throw new Error('the bench needs wrk: sudo apt-get install -y wrk');
   console.error('== installing the Debian package wrk for the bench');
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 /**
@@ -47,7 +50,23 @@ async function runWrk({ url, connections, seconds, requests, expect = '', thread
     });
     writeFileSync(file, lines.join('\n') + '\n');
     const t = Math.max(1, Math.min(threads, requests.length));
-    const argv = ['-t', String(t), '-c', String(Math.max(connections, t)), '-d', `${seconds}s`, '--timeout', `${timeoutS}s`, '-s', SCRIPT, url, '--', file, expect, String(t)];
+    const argv = [
+      '-t',
+      String(t),
+      '-c',
+      String(Math.max(connections, t)),
+      '-d',
+      `${seconds}s`,
+      '--timeout',
+      `${timeoutS}s`,
+      '-s',
+      SCRIPT,
+      url,
+      '--',
+      file,
+      expect,
+      String(t),
+    ];
     const child = spawn('wrk', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
