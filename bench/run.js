@@ -351,7 +351,7 @@ async function main() {
       `Load generator wrk (${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''}, ${CONNECTIONS} connections), app and MariaDB share the cores.`,
   );
   md.push(
-    `App: \`node dist/src/main.js\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
+    `App: \`${['node', ...(args['prod-flags'] !== 'false' ? PROD_NODE_FLAGS : []), ...(args['node-args'] || '').split(' ').filter(Boolean), 'dist/src/main.js'].join(' ')}\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
       `${DURATION} s measured per row and server after ${WARMUP} s warm-up${REPEAT > 1 ? `, median of ${REPEAT}` : ''}; interleaved per row (Express, node:http, app).`,
   );
   md.push(
