@@ -32,7 +32,12 @@ const pool = mysql2.createPool({
   supportBigNumbers: true,
   enableKeepAlive: true,
 });
-pool.on('connection', (conn) => conn.query("SET time_zone = '+00:00'"));
+// As the app's pool (src/database/data-source-options.ts): UTC and READ COMMITTED set once per
+// connection, so a transaction is START TRANSACTION … COMMIT with no SET TRANSACTION before it.
+pool.on('connection', (conn) => {
+  conn.query("SET time_zone = '+00:00'");
+  conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+});
 const db = pool.promise();
 
 const XML_TYPE = 'application/xml; charset=utf-8';
@@ -74,7 +79,6 @@ function cdata(v) {
 async function tx(work) {
   const conn = await db.getConnection();
   try {
-    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await conn.query('START TRANSACTION');
     try {
       const r = await work(conn);
@@ -100,27 +104,84 @@ function verify(query) {
 
 let lastPurge = 0;
 
-/** The credit ledger step of the app's LedgerService.apply for a grant of `n`. */
-async function ledgerGrant(conn, openid, reason, ref, n) {
-  const [ins] = await conn.query('INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, 0, ?, ?, ?)', [
+/**
+ * The app's LedgerService.apply for a grant of `n` (src/user/ledger.service.ts): move the balance
+ * with one update (it takes the row lock), then the entry unless (reason, ref) exists, its
+ * balance_after read from the row just updated; a replayed entry gives the balance back.
+ */
+async function ledgerGrant(conn, openid, reason, ref, n, paidYuan) {
+  const now = new Date();
+  const paid = paidYuan === undefined ? '' : ', total_paid_amount = ROUND(total_paid_amount + ?, 2)';
+  const paidParam = paidYuan === undefined ? [] : [paidYuan];
+  const [up] = await conn.query(`UPDATE wechat_users SET remaining_credits = remaining_credits + ?, total_credits = total_credits + ?${paid}, updated_at = ? WHERE openid = ?`, [
+    n,
+    n,
+    ...paidParam,
+    now,
     openid,
-    n,
-    reason,
-    ref,
-    new Date(),
   ]);
-  if (ins.affectedRows !== 1) return false;
-  const [up] = await conn.query('UPDATE wechat_users SET remaining_credits = remaining_credits + ?, total_credits = total_credits + ?, updated_at = ? WHERE openid = ?', [
-    n,
-    n,
-    new Date(),
+  if (up.affectedRows !== 1) throw new Error('no such user');
+  const [ins] = await conn.query(
+    `INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at)
+       SELECT openid, ?, remaining_credits, ?, ?, ? FROM wechat_users WHERE openid = ?`,
+    [n, reason, ref, now, openid],
+  );
+  if (ins.affectedRows === 1) return true;
+  const undo = paidYuan === undefined ? '' : ', total_paid_amount = ROUND(total_paid_amount - ?, 2)';
+  await conn.query(
+    `UPDATE wechat_users SET remaining_credits = remaining_credits - ?, total_credits = total_credits - ?${undo}, updated_at = ? WHERE openid = ? AND remaining_credits >= ? AND total_credits >= ?`,
+    [n, n, ...paidParam, now, openid, n, n],
+  );
+  return false;
+}
+
+const SUMMARY = 'SELECT openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed FROM wechat_users WHERE openid = ? LIMIT 1';
+
+/** The app's UserService.upsertIn for a subscribe: update first, insert a new follower with its initial credits. */
+async function subscribe(conn, openid, eventTime) {
+  const now = new Date();
+  const touch = () =>
+    conn.query(
+      `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
+         subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
+       WHERE openid = ?`,
+      [now, now, 1, eventTime, openid],
+    );
+  if ((await touch())[0].affectedRows === 1) {
+    await conn.query(SUMMARY, [openid]);
+    return false;
+  }
+  const [ins] = await conn.query(
+    `INSERT IGNORE INTO wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
+       remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
+     VALUES (?, 0, 0, 0, ?, 0, ?, ?, ?, ?, ?, ?)`,
+    [openid, INITIAL_CREDITS, INITIAL_CREDITS, true, eventTime, now, now, now],
+  );
+  if (ins.affectedRows !== 1) {
+    await touch(); // a concurrent first event inserted the row meanwhile
+    await conn.query(SUMMARY, [openid]);
+    return false;
+  }
+  // The row is born with its credits; the entry in the same transaction (LedgerService.recordBirthGrant).
+  const [entry] = await conn.query('INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
     openid,
+    INITIAL_CREDITS,
+    INITIAL_CREDITS,
+    'signup_bonus',
+    openid,
+    now,
   ]);
-  if (up.affectedRows !== 1) throw new Error('insufficient');
-  const [[row]] = await conn.query('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]);
-  await conn.query('UPDATE credit_ledger SET balance_after = ? WHERE id = ?', [Number(row.r), ins.insertId]);
+  if (entry.affectedRows !== 1) {
+    await conn.query(
+      'UPDATE wechat_users SET remaining_credits = remaining_credits - ?, total_credits = total_credits - ?, updated_at = ? WHERE openid = ? AND remaining_credits >= ? AND total_credits >= ?',
+      [INITIAL_CREDITS, INITIAL_CREDITS, now, openid, INITIAL_CREDITS, INITIAL_CREDITS],
+    );
+    return false;
+  }
   return true;
 }
+
+class Replay extends Error {}
 
 async function push(query, body) {
   if (!signatureOk(query)) return forbidden();
@@ -134,54 +195,34 @@ async function push(query, body) {
   if (fields.MsgType !== 'event' || fields.Event !== 'subscribe') return { status: 200, type: TEXT_TYPE, body: 'success' };
 
   try {
-    // Replay guard: (timestamp, nonce) claimed with the body's hash, in its own transaction.
+    // The app's InternalApi.applyPush: the replay-guard purge (once a minute, outside), then one
+    // transaction for the (timestamp, nonce) claim with the body's hash and the user event.
     const sha = createHash('sha256').update(body).digest('hex');
     if (Date.now() - lastPurge > 60_000) {
       lastPurge = Date.now();
-      await db.query('DELETE FROM wechat_callback_nonces WHERE created_at < ?', [new Date(Date.now() - 15 * 60_000)]);
+      await db.query('DELETE FROM wechat_callback_nonces WHERE created_at < ?', [new Date(Date.now() - (2 * MAX_SKEW + 60) * 1000)]);
     }
-    const fresh = await tx(async (conn) => {
-      const [ins] = await conn.query('INSERT IGNORE INTO wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)', [
+    const eventTime = /^\d{1,12}$/.test(fields.CreateTime || '') ? new Date(Number(fields.CreateTime) * 1000) : new Date();
+    const granted = await tx(async (conn) => {
+      const [claim] = await conn.query('INSERT IGNORE INTO wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)', [
         Number(query.timestamp),
         query.nonce,
         sha,
         new Date(),
       ]);
-      if (ins.affectedRows === 1) return true;
-      const [[seen]] = await conn.query('SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [Number(query.timestamp), query.nonce]);
-      return !seen || seen.body_sha256 === sha;
-    });
-    if (!fresh) return forbidden();
-
-    // Upsert the user, grant the initial credits once, read the summary: one transaction.
-    const eventTime = /^\d{1,12}$/.test(fields.CreateTime || '') ? new Date(Number(fields.CreateTime) * 1000) : new Date();
-    const granted = await tx(async (conn) => {
-      const now = new Date();
-      const [ins] = await conn.query(
-        `INSERT IGNORE INTO wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
-           remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
-         VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?, ?)`,
-        [openid, true, eventTime, now, now, now],
-      );
-      if (ins.affectedRows !== 1) {
-        await conn.query(
-          `UPDATE wechat_users SET subscribed = 1, unsubscribed_at = NULL, last_active_time = ?, updated_at = ?,
-             subscribe_time = CASE WHEN ? = 1 AND subscribed = 0 THEN ? ELSE subscribe_time END
-           WHERE openid = ?`,
-          [now, now, 1, eventTime, openid],
-        );
+      if (claim.affectedRows !== 1) {
+        const [[seen]] = await conn.query('SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [Number(query.timestamp), query.nonce]);
+        if (seen && seen.body_sha256 !== sha) throw new Replay();
       }
-      const [opening] = await conn.query("SELECT 1 AS x FROM credit_ledger WHERE reason = 'opening_balance' AND ref = ?", [openid]);
-      const g = opening.length ? false : await ledgerGrant(conn, openid, 'signup_bonus', openid, INITIAL_CREDITS);
-      await conn.query('SELECT openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed FROM wechat_users WHERE openid = ? LIMIT 1', [openid]);
-      return g;
+      return subscribe(conn, openid, eventTime);
     });
     const now = Math.floor(Date.now() / 1000);
     const reply =
       `<xml><ToUserName>${cdata(openid)}</ToUserName><FromUserName>${cdata(fields.ToUserName || '')}</FromUserName>` +
       `<CreateTime>${now}</CreateTime><MsgType>${cdata('text')}</MsgType><Content>${cdata(granted ? WELCOME : WELCOME_BACK)}</Content></xml>`;
     return { status: 200, type: XML_TYPE, body: reply };
-  } catch {
+  } catch (err) {
+    if (err instanceof Replay) return json(409, { detail: '重放请求' });
     return json(503, { detail: '服务暂不可用' });
   }
 }
@@ -211,6 +252,13 @@ function parseTimeEnd(s) {
   return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4] - 8, +m[5], +m[6])) : undefined;
 }
 
+const PAYABLE = ['pending', 'failed', 'closed'];
+/** The app's one pre-read (src/payment/payment-apply.service.ts ORDER_READ): order, owner's row, transaction reuse. */
+const ORDER_READ = `SELECT o.order_no, o.openid, o.order_type, o.amount, o.amount_fen, o.credits_amount, o.status,
+  (SELECT 1 FROM wechat_users u WHERE u.openid = o.openid) AS has_user,
+  (SELECT r.order_no FROM payment_records r WHERE r.transaction_id = ? AND r.order_no <> o.order_no LIMIT 1) AS reused_by
+  FROM payment_orders o WHERE o.order_no = ?`;
+
 async function notify(body) {
   if (!body || body.length === 0 || body.length > 65536) return v2Fail('SIGN_ERROR');
   const raw = body.toString('utf8');
@@ -220,43 +268,61 @@ async function notify(body) {
   const totalFen = /^\d{1,10}$/.test(f.total_fee || '') ? Number(f.total_fee) : null;
   if (!f.out_trade_no || !f.transaction_id || totalFen === null || !f.openid) return v2Fail('SIGN_ERROR');
   try {
-    const [[order]] = await db.query('SELECT * FROM payment_orders WHERE order_no = ?', [f.out_trade_no]);
+    const [[order]] = await db.query(ORDER_READ, [f.transaction_id, f.out_trade_no]);
     if (!order) return v2Fail('ORDER_MISMATCH');
     const amountFen = order.amount_fen ?? Math.round(Number(order.amount) * 100);
     if (totalFen !== amountFen || f.openid !== order.openid) return v2Fail('ORDER_MISMATCH');
+    if (order.reused_by) return v2Fail('ORDER_MISMATCH');
+    // A duplicate: statuses only leave the payable set, so the read is final — no write transaction.
+    if (!PAYABLE.includes(order.status)) return { status: 200, type: XML_TYPE, body: V2_SUCCESS };
     const paidAt = parseTimeEnd(f.time_end) || new Date();
     await tx(async (conn) => {
       const now = new Date();
-      await conn.query('SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
-      const [gate] = await conn.query(
-        `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
-         WHERE order_no = ? AND status IN ('pending', 'failed', 'closed')`,
-        [paidAt, f.transaction_id, f.transaction_id, amountFen, order.order_no],
-      );
-      if (gate.affectedRows !== 1) {
-        await conn.query('SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
-        return;
+      // The gate names the status just read; when it moved meanwhile, read it again and decide once more.
+      let before = order.status;
+      for (let tries = 0; ; tries++) {
+        const [gate] = await conn.query(
+          `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
+           WHERE order_no = ? AND status = ?`,
+          [paidAt, f.transaction_id, f.transaction_id, amountFen, order.order_no, before],
+        );
+        if (gate.affectedRows === 1) break;
+        const [[current]] = await conn.query('SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
+        if (!PAYABLE.includes(current.status)) return;
+        if (tries >= 3) throw new Error('status kept moving');
+        before = current.status;
       }
       await conn.query(
         `INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_method, payment_time, notify_data, created_at)
          VALUES (?, ?, ?, ?, 'wechat_pay', ?, ?, ?)`,
         [order.order_no, order.openid, f.transaction_id, fenToYuan(amountFen), paidAt, raw, now],
       );
-      await conn.query(
-        `INSERT IGNORE INTO wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits, remaining_credits,
-           subscribed, last_active_time, created_at, updated_at) VALUES (?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?)`,
-        [order.openid, now, now, now],
-      );
-      await ledgerGrant(conn, order.openid, 'purchase', order.order_no, order.credits_amount || 0);
-      await conn.query('UPDATE wechat_users SET total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?', [
-        fenToYuan(amountFen),
-        now,
-        order.openid,
-      ]);
+      if (!order.has_user) await subscribeless(conn, order.openid, now);
+      await ledgerGrant(conn, order.openid, 'purchase', order.order_no, order.credits_amount || 0, fenToYuan(amountFen));
     });
     return { status: 200, type: XML_TYPE, body: V2_SUCCESS };
   } catch {
     return v2Fail('SYSTEM_ERROR');
+  }
+}
+
+/** The app's UserService.ensureIn: the row of a payer without one, born with its initial credits. */
+async function subscribeless(conn, openid, now) {
+  const [ins] = await conn.query(
+    `INSERT IGNORE INTO wechat_users (openid, is_member, member_lifetime, total_paid_amount, total_credits, used_credits,
+       remaining_credits, subscribed, subscribe_time, last_active_time, created_at, updated_at)
+     VALUES (?, 0, 0, 0, ?, 0, ?, ?, ?, ?, ?, ?)`,
+    [openid, INITIAL_CREDITS, INITIAL_CREDITS, false, null, now, now, now],
+  );
+  if (ins.affectedRows === 1) {
+    await conn.query('INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      openid,
+      INITIAL_CREDITS,
+      INITIAL_CREDITS,
+      'signup_bonus',
+      openid,
+      now,
+    ]);
   }
 }
 

@@ -3,7 +3,7 @@
  * `npm run bench` (docs/quality.md "Load and speed"): the built app (`node dist/src/main.js`, MySQL,
  * APP_ROLE=all, LOG_LEVEL=warn) against two baselines measured in the same run — a minimal
  * Express 5 + mysql2 server and a minimal node:http + mysql2 server doing the same SQL and the
- * same signature checks (bench/baseline-core.js) — driven by autocannon on 127.0.0.1.
+ * same signature checks (bench/baseline-core.js) — driven by wrk on 127.0.0.1 (bench/wrk.js).
  *
  * Rows: GET verify, POST push (subscribe, new openid per request), POST notify (a new pending
  * order per request), POST notify storm (one order, the identical notification repeated; credited
@@ -19,9 +19,12 @@
  *   --servers a,b     servers: app,express,node (default all three)
  *   --cpu-prof        run the app under `node --cpu-prof`; the profile is summarised at the end
  *   --no-write        do not write bench/results/<date>.md
+ *   --wrk-threads N   wrk threads (default 1: one event loop keeps up and leaves the cores to the servers)
+ *   --seed-rate N     pending orders and signed pushes built per second of load (default 3000)
  *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 10, the app's default)
  *   --app-env K=V,…   extra environment of the app process
- *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes)
+ *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes), after start:prod's
+ *   --prod-flags=false  without the node flags of `npm run start:prod` (the heap limits)
  *   --dump-output     print the app's output at the end
  *   --main FILE       the app's entry point (default dist/src/main.js; another build for experiments)
  *
@@ -30,7 +33,7 @@
  */
 const { mkdirSync, writeFileSync, readdirSync, existsSync } = require('node:fs');
 const path = require('node:path');
-const autocannon = require('autocannon');
+const { ensureWrk, runWrk } = require('./wrk');
 const L = require('./lib');
 
 const args = L.parseArgs(process.argv.slice(2));
@@ -47,7 +50,10 @@ const CPU_PROF = args['cpu-prof'] === 'true';
 // An alternative build of the app (profiling experiments); default: this repository's dist/.
 const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
 const WRITE = args['no-write'] !== 'true';
-const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders per measured second
+const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders (and signed pushes) per second of load
+const WRK_THREADS = Number(args['wrk-threads'] || 1);
+/** The node flags of `npm run start:prod` (`node <flags> dist/src/main.js`). */
+const PROD_NODE_FLAGS = (/\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(require('../package.json').scripts['start:prod']) || ['', ''])[1].split(/\s+/).filter(Boolean);
 
 const ROW_TITLES = {
   verify: 'GET verify',
@@ -65,98 +71,76 @@ const WELCOME = '欢迎关注';
 
 const { clientIp } = L;
 
-/** autocannon options of one row against one server. */
-function rowOptions(row, srv, seconds) {
-  const base = { url: srv.url, connections: CONNECTIONS, duration: seconds, timeout: 10 };
+/**
+ * The requests of one row against one server for a run of `seconds`, built (and signed) now, and the
+ * text every answer must contain. `unique`: each line may be sent once (a new follower, a new order);
+ * a run that needs more than were built cycles and reports it (`wrapped`).
+ */
+function rowRequests(row, srv, seconds) {
+  const n = Math.ceil(seconds * SEED_RATE);
   switch (row) {
     case 'verify': {
       const echostr = '4375120948345356249';
-      return { ...base, requests: [{ method: 'GET', path: `${L.VERIFY_PATH}?${L.verifyQuery(echostr)}` }], verifyBody: (body) => body === echostr };
+      return { requests: [{ method: 'GET', path: `${L.VERIFY_PATH}?${L.verifyQuery(echostr)}` }], expect: echostr };
     }
-    case 'push':
-      return {
-        ...base,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'text/xml' },
-            setupRequest: (req) => {
-              const openid = `oP${srv.tag}${(srv.pushSeq++).toString(36).padStart(10, '0')}`;
-              const p = L.signedPush(L.subscribeXml(openid));
-              return { ...req, path: p.path, body: p.body };
-            },
-          },
-        ],
-        verifyBody: (body) => body.includes(WELCOME),
-      };
-    case 'notify':
-      return {
-        ...base,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'text/xml' },
-            setupRequest: (req) => {
-              const o = srv.orders[srv.orderSeq++ % srv.orders.length];
-              return { ...req, path: L.NOTIFY_PATH, body: L.v2PaidXml(o) };
-            },
-          },
-        ],
-        verifyBody: (body) => body.includes('SUCCESS'),
-      };
+    case 'push': {
+      const requests = [];
+      for (let i = 0; i < n; i++) {
+        const openid = `oP${srv.tag}${srv.runId}${(srv.pushSeq++).toString(36).padStart(8, '0')}`;
+        const p = L.signedPush(L.subscribeXml(openid));
+        requests.push({ method: 'POST', path: p.path, body: p.body });
+      }
+      return { requests, expect: WELCOME, unique: true };
+    }
+    case 'notify': {
+      const requests = [];
+      for (let i = 0; i < n && srv.orderSeq < srv.orders.length; i++) requests.push({ method: 'POST', path: L.NOTIFY_PATH, body: L.v2PaidXml(srv.orders[srv.orderSeq++]) });
+      if (!requests.length) throw new Error(`${srv.name}: no pending orders left (raise --seed-rate)`);
+      return { requests, expect: 'SUCCESS', unique: true };
+    }
     case 'storm':
-      return {
-        ...base,
-        requests: [{ method: 'POST', path: L.NOTIFY_PATH, headers: { 'content-type': 'text/xml' }, body: srv.stormBody }],
-        verifyBody: (body) => body.includes('SUCCESS'),
-      };
-    case 'credits':
-      return {
-        ...base,
-        requests: [
-          {
-            method: 'GET',
-            path: `/api/v1/user/credits?client_id=${encodeURIComponent(srv.bound.clientId)}`,
-            // Production runs behind lighttpd on loopback (TRUST_PROXY=loopback): requests come from
-            // many desktop clients, each counted by the per-IP limit under its own address.
-            setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-forwarded-for': clientIp(srv.ipSeq++) } }),
-          },
-        ],
-        verifyBody: (body) => body.includes('"success":true'),
-      };
+      return { requests: [{ method: 'POST', path: L.NOTIFY_PATH, body: srv.stormBody }], expect: 'SUCCESS' };
+    case 'credits': {
+      // Production runs behind lighttpd on loopback (TRUST_PROXY=loopback): requests come from
+      // many desktop clients, each counted by the per-IP limit under its own address.
+      const p = `/api/v1/user/credits?client_id=${encodeURIComponent(srv.bound.clientId)}`;
+      const requests = [];
+      for (let i = 0; i < 4096; i++) requests.push({ method: 'GET', path: p, header: ['X-Forwarded-For', clientIp(srv.ipSeq++)] });
+      return { requests, expect: '"success":true' };
+    }
     default:
       throw new Error(`unknown row ${row}`);
   }
 }
 
-function cannon(opts) {
-  return new Promise((resolve, reject) => {
-    const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
-    inst.on('error', () => undefined);
-  });
+async function load(row, srv, seconds) {
+  const { requests, expect, unique } = rowRequests(row, srv, seconds);
+  const r = await runWrk({ url: srv.url, connections: CONNECTIONS, seconds, requests, expect, threads: WRK_THREADS });
+  return { ...r, wrapped: unique ? r.wrapped : 0 };
 }
 
 async function measure(row, srv) {
-  if (WARMUP > 0) await cannon(rowOptions(row, srv, WARMUP));
+  if (WARMUP > 0) await load(row, srv, WARMUP);
   const tree = () => [srv.pid, ...L.childPids(srv.pid)].reduce((a, p) => a + L.cpuMsOf(p), 0);
   const cpu0 = tree();
   let rssMax = 0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, L.treeMem(srv.pid).rssMb)), 200);
-  const r = await cannon(rowOptions(row, srv, DURATION)).finally(() => clearInterval(sampler));
+  const r = await load(row, srv, DURATION).finally(() => clearInterval(sampler));
   const cpuMs = tree() - cpu0;
-  const ok = r['2xx'] - (r.mismatches || 0);
   return {
-    rps: r.requests.average,
-    total: r.requests.total,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
+    rps: r.rps,
+    total: r.total,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
     non2xx: r.non2xx,
-    mismatches: r.mismatches || 0,
-    ok,
+    mismatches: r.mismatches,
+    wrapped: r.wrapped,
+    ok: r.ok,
     cpuPct: (cpuMs / (DURATION * 1000)) * 100,
     // CPU time of the server per answered request: far less sensitive to other load than req/s.
-    usPerReq: r.requests.total ? (cpuMs * 1000) / r.requests.total : NaN,
+    usPerReq: r.total ? (cpuMs * 1000) / r.total : NaN,
+    wrkCpuPct: (r.wrkCpuMs / (DURATION * 1000)) * 100,
     rssMax,
     load: L.loadAvg(),
   };
@@ -190,6 +174,9 @@ async function startServers(machine) {
   // The app first: its migrations build the schema the baselines' databases are cloned from.
   const profDir = path.join(require('node:os').tmpdir(), 'bench-prof', new Date().toISOString().replace(/[:.]/g, '-'));
   const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  // The node flags production starts the app with (package.json start:prod, the systemd units): the
+  // heap limits. --prod-flags=false drops them (A/B of their cost).
+  if (args['prod-flags'] !== 'false') nodeArgs.push(...PROD_NODE_FLAGS);
   // Extra node flags for experiments: --node-args "--trace-gc --max-semi-space-size=8"
   if (args['node-args']) nodeArgs.push(...args['node-args'].split(' ').filter(Boolean));
   // Extra variables for experiments: --app-env K=V,K2=V2
@@ -247,46 +234,59 @@ function fmt(n, d = 0) {
   return n === undefined || n === null || Number.isNaN(n) ? '–' : Number(n).toFixed(d);
 }
 
+/** CPU per answered request, app ÷ baseline (issue 14): verify against bare Express, database rows against node:http. */
+const CPU_TARGETS = { verify: ['express', 1.3], push: ['node', 3], notify: ['node', 1.5], storm: ['node', 2], credits: ['node', 3] };
+
 function verdicts(row, r) {
   const out = [];
   if (!r.app) return out;
+  const [base, max] = CPU_TARGETS[row] || [];
+  if (r[base]) {
+    const x = r.app.usPerReq / r[base].usPerReq;
+    out.push(`CPU/req ${x.toFixed(2)}× ${base === 'node' ? 'node:http' : 'Express'} ${x <= max ? `≤ ${max} ✓` : `> ${max} ✗`}`);
+  }
   if (r.express) {
     const ratio = r.app.rps / r.express.rps;
-    out.push(ratio >= 0.7 ? `ratio ${ratio.toFixed(2)} ≥ 0.7 ✓` : `ratio ${ratio.toFixed(2)} < 0.7 ✗`);
-    const p99ok = r.app.p99 <= 1.5 * r.express.p99;
-    out.push(p99ok ? 'p99 ≤ 1.5× ✓' : `p99 ${r.app.p99} > 1.5×${r.express.p99} ✗`);
+    out.push(ratio >= 0.7 ? `req/s ${ratio.toFixed(2)}× Express ≥ 0.7 ✓` : `req/s ${ratio.toFixed(2)}× Express < 0.7 ✗`);
   }
-  out.push(r.app.p99 <= 100 ? 'p99 ≤ 100 ms ✓' : `p99 ${r.app.p99} > 100 ms ✗`);
+  out.push(r.app.p99 <= 100 ? `p99 ${fmt(r.app.p99)} ms ≤ 100 ✓` : `p99 ${fmt(r.app.p99)} ms > 100 ✗`);
   const errs = r.app.errors + r.app.non2xx + r.app.mismatches;
   out.push(errs === 0 ? 'no errors ✓' : `${errs} errors ✗`);
+  if (r.app.wrapped) out.push(`requests reused ${r.app.wrapped}× ✗`);
   return out;
 }
 
 function table(results) {
   const lines = [
-    '| row | app req/s | Express req/s | node:http req/s | app/Express | app/node | p50 ms (app / Exp / node) | p99 ms (app / Exp / node) | errors (app / Exp / node) | CPU µs/req (app / Exp / node) | app RSS max MB |',
-    '|---|---:|---:|---:|---:|---:|---|---|---|---|---:|',
+    '| row | app req/s | Express req/s | node:http req/s | app/Express | app/node | p50 ms (app / Exp / node) | p99 ms (app / Exp / node) | errors (app / Exp / node) | CPU µs/req (app / Exp / node) | app CPU ÷ (Exp, node) | app RSS max MB | 1-min load (app / Exp / node run) |',
+    '|---|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---|',
   ];
   for (const row of ROWS) {
     const r = results[row] || {};
     const a = r.app;
     const e = r.express;
     const n = r.node;
-    const err = (x) => (x ? String(x.errors + x.non2xx + x.mismatches) : '–');
+    const err = (x) => (x ? String(x.errors + x.non2xx + x.mismatches) + (x.wrapped ? ` (reused ${x.wrapped}×)` : '') : '–');
+    const cpuX = (x) => (a && x ? (a.usPerReq / x.usPerReq).toFixed(2) : '–');
+    const ld = (x) => (x ? x.load.split(' ')[0] : '–');
     lines.push(
       `| ${ROW_TITLES[row]} | ${fmt(a?.rps)} | ${fmt(e?.rps)} | ${fmt(n?.rps)} | ${a && e ? (a.rps / e.rps).toFixed(2) : '–'} | ${a && n ? (a.rps / n.rps).toFixed(2) : '–'} | ` +
-        `${fmt(a?.p50)} / ${fmt(e?.p50)} / ${fmt(n?.p50)} | ${fmt(a?.p99)} / ${fmt(e?.p99)} / ${fmt(n?.p99)} | ${err(a)} / ${err(e)} / ${err(n)} | ` +
-        `${fmt(a?.usPerReq)} / ${fmt(e?.usPerReq)} / ${fmt(n?.usPerReq)} | ${fmt(a?.rssMax)} |`,
+        `${fmt(a?.p50, 1)} / ${fmt(e?.p50, 1)} / ${fmt(n?.p50, 1)} | ${fmt(a?.p99, 1)} / ${fmt(e?.p99, 1)} / ${fmt(n?.p99, 1)} | ${err(a)} / ${err(e)} / ${err(n)} | ` +
+        `${fmt(a?.usPerReq)} / ${fmt(e?.usPerReq)} / ${fmt(n?.usPerReq)} | ${cpuX(e)}, ${cpuX(n)} | ${fmt(a?.rssMax)} | ${ld(a)} / ${ld(e)} / ${ld(n)} |`,
     );
   }
   return lines.join('\n');
 }
 
 async function main() {
+  ensureWrk();
   const machine = await L.machine();
   log(`machine: ${machine.nproc} cores, ${machine.cpu}, ${machine.memGb} GB, node ${machine.node}, MariaDB ${machine.mariadb}; load ${L.loadAvg()}`);
   const { servers, created, dataDir } = await startServers(machine);
   const app = servers.app;
+  // Idle: started, migrated, health answered, no load yet.
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleMb = L.treeMem(app.pid).rssMb;
   let peak = { maxHwmMb: 0, rssMb: 0 };
   const sampler = setInterval(() => {
     const m = L.treeMem(app.pid);
@@ -308,7 +308,10 @@ async function main() {
           const r = await measure(row, servers[name]);
           runs[name].push(r);
           loads.push(Number(r.load.split(' ')[0]));
-          log(`${row.padEnd(7)} ${name.padEnd(7)} ${fmt(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}/${r.non2xx}/${r.mismatches}  cpu ${fmt(r.cpuPct)}%  ${fmt(r.usPerReq)} µs/req  rss ${fmt(r.rssMax)} MB  load ${r.load}`);
+          log(
+            `${row.padEnd(7)} ${name.padEnd(7)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 1)} ms  p99 ${fmt(r.p99, 1)} ms  errors ${r.errors}/${r.non2xx}/${r.mismatches}` +
+              `${r.wrapped ? `  WRAPPED ${r.wrapped}× (raise --seed-rate)` : ''}  cpu ${fmt(r.cpuPct)}%  ${fmt(r.usPerReq)} µs/req  wrk cpu ${fmt(r.wrkCpuPct)}%  rss ${fmt(r.rssMax)} MB  load ${r.load}`,
+          );
         }
       }
       for (const name of order) results[row][name] = median(runs[name]);
@@ -345,10 +348,10 @@ async function main() {
   md.push('');
   md.push(
     `Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB RAM, Linux ${machine.kernel}, node ${machine.node}, MariaDB ${machine.mariadb}. ` +
-      `Load generator (autocannon, ${CONNECTIONS} connections), app and MariaDB share the cores.`,
+      `Load generator wrk (${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''}, ${CONNECTIONS} connections), app and MariaDB share the cores.`,
   );
   md.push(
-    `App: \`node dist/src/main.js\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
+    `App: \`${['node', ...(args['prod-flags'] !== 'false' ? PROD_NODE_FLAGS : []), ...(args['node-args'] || '').split(' ').filter(Boolean), 'dist/src/main.js'].join(' ')}\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
       `${DURATION} s measured per row and server after ${WARMUP} s warm-up${REPEAT > 1 ? `, median of ${REPEAT}` : ''}; interleaved per row (Express, node:http, app).`,
   );
   md.push(
@@ -358,11 +361,11 @@ async function main() {
   md.push('');
   md.push(table(results));
   md.push('');
-  md.push(`Peak RSS of the app: ${fmt(peak.maxHwmMb, 1)} MB (VmHWM${WORKERS > 1 ? ', largest process' : ''}; target ≤ 200 MB)${WORKERS > 1 ? `, all processes together ${fmt(peak.rssMb, 1)} MB` : ''}.`);
+  md.push(`Peak RSS of the app: ${fmt(peak.maxHwmMb, 1)} MB (VmHWM${WORKERS > 1 ? ', largest process' : ''}; target ≤ 150 MB), idle after start ${fmt(idleMb, 1)} MB (target ≤ 100 MB)${WORKERS > 1 ? `, all processes together ${fmt(peak.rssMb, 1)} MB` : ''}.`);
   md.push('');
   for (const c of checks) md.push(`- ${c}`);
   md.push('');
-  md.push('Targets (docs/quality.md): every row ≥ 0.7× Express; p99 ≤ 1.5× Express p99 and ≤ 100 ms; zero errors; RSS ≤ 200 MB.');
+  md.push('Targets (docs/quality.md, docs/performance.md): CPU per answered request ≤ 1.3× Express on verify, ≤ 3× / 1.5× / 2× / 3× node:http on push / notify / storm / credits; every row ≥ 0.7× Express; p99 ≤ 100 ms; zero errors; peak RSS ≤ 150 MB (idle ≤ 100 MB).');
   for (const row of ROWS) md.push(`- ${ROW_TITLES[row]}: ${verdicts(row, results[row]).join(', ')}`);
   if (REPEAT > 1) {
     md.push('');
