@@ -14,7 +14,10 @@ const L = require('./lib');
 
 if (process.argv[2] === '--load') {
   const autocannon = require('autocannon');
-  autocannon({ url: process.argv[3], connections: 64, duration: Number(process.argv[4]), headers: { 'x-forwarded-for': '10.0.0.1' } }, (e, r) => process.send(e ? 0 : r.requests.total));
+  autocannon(
+    { url: process.argv[3], connections: 64, duration: Number(process.argv[4]), headers: { 'x-forwarded-for': '10.0.0.1' } },
+    (e, r) => process.send(e ? 0 : r.requests.total),
+  );
   return;
 }
 
@@ -31,9 +34,23 @@ async function main() {
   const port = await L.freePort();
   const config = loadConfig(
     {
-      NODE_ENV: 'test', LOG_LEVEL: 'warn', DB_TYPE: 'mysql', MYSQL_HOST: L.MYSQL.host, MYSQL_PORT: String(L.MYSQL.port), MYSQL_USER: L.MYSQL.user,
-      MYSQL_PASSWORD: L.MYSQL.password, MYSQL_DATABASE: db, WECHAT_TOKEN: L.KEYS.token, WECHAT_APPID: L.KEYS.appId, WECHAT_PAY_MCHID: L.KEYS.mchId,
-      WECHAT_PAY_API_KEY: L.KEYS.payKey, SESSION_SECRET: L.KEYS.sessionSecret, DATA_DIR: dataDir, DOCS_ENABLED: 'false', RATE_LIMIT_PER_MINUTE: '100000', APP_PORT: String(port),
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      DB_TYPE: 'mysql',
+      MYSQL_HOST: L.MYSQL.host,
+      MYSQL_PORT: String(L.MYSQL.port),
+      MYSQL_USER: L.MYSQL.user,
+      MYSQL_PASSWORD: L.MYSQL.password,
+      MYSQL_DATABASE: db,
+      WECHAT_TOKEN: L.KEYS.token,
+      WECHAT_APPID: L.KEYS.appId,
+      WECHAT_PAY_MCHID: L.KEYS.mchId,
+      WECHAT_PAY_API_KEY: L.KEYS.payKey,
+      SESSION_SECRET: L.KEYS.sessionSecret,
+      DATA_DIR: dataDir,
+      DOCS_ENABLED: 'false',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      APP_PORT: String(port),
     },
     { cwd: dataDir },
   );
@@ -45,7 +62,11 @@ async function main() {
     session.connect();
     const post = (m, p) => new Promise((res, rej) => session.post(m, p, (e, r) => (e ? rej(e) : res(r))));
     await post('HeapProfiler.enable');
-    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
     const url = `http://127.0.0.1:${port}${row === 'credits' ? `/api/v1/user/credits?client_id=${bound.clientId}` : `${L.VERIFY_PATH}?${L.verifyQuery()}`}`;
     const total = await new Promise((res) => fork(__filename, ['--load', url, String(seconds)]).on('message', res));
     const { profile } = await post('HeapProfiler.stopSampling');
@@ -55,7 +76,13 @@ async function main() {
     const walk = (n) => {
       const cf = n.callFrame;
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(cf.url);
-      const pkg = m ? m[1] : cf.url.startsWith('node:') ? cf.url : cf.url.includes('/dist/src/') ? `app:${cf.url.split('/dist/src/')[1]}` : cf.url || '(native)';
+      const pkg = m
+        ? m[1]
+        : cf.url.startsWith('node:')
+          ? cf.url
+          : cf.url.includes('/dist/src/')
+            ? `app:${cf.url.split('/dist/src/')[1]}`
+            : cf.url || '(native)';
       if (n.selfSize) {
         sum += n.selfSize;
         byPkg.set(pkg, (byPkg.get(pkg) || 0) + n.selfSize);

@@ -113,13 +113,10 @@ async function ledgerGrant(conn, openid, reason, ref, n, paidYuan) {
   const now = new Date();
   const paid = paidYuan === undefined ? '' : ', total_paid_amount = ROUND(total_paid_amount + ?, 2)';
   const paidParam = paidYuan === undefined ? [] : [paidYuan];
-  const [up] = await conn.query(`UPDATE wechat_users SET remaining_credits = remaining_credits + ?, total_credits = total_credits + ?${paid}, updated_at = ? WHERE openid = ?`, [
-    n,
-    n,
-    ...paidParam,
-    now,
-    openid,
-  ]);
+  const [up] = await conn.query(
+    `UPDATE wechat_users SET remaining_credits = remaining_credits + ?, total_credits = total_credits + ?${paid}, updated_at = ? WHERE openid = ?`,
+    [n, n, ...paidParam, now, openid],
+  );
   if (up.affectedRows !== 1) throw new Error('no such user');
   const [ins] = await conn.query(
     `INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at)
@@ -135,7 +132,8 @@ async function ledgerGrant(conn, openid, reason, ref, n, paidYuan) {
   return false;
 }
 
-const SUMMARY = 'SELECT openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed FROM wechat_users WHERE openid = ? LIMIT 1';
+const SUMMARY =
+  'SELECT openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed FROM wechat_users WHERE openid = ? LIMIT 1';
 
 /** The app's UserService.upsertIn for a subscribe: update first, insert a new follower with its initial credits. */
 async function subscribe(conn, openid, eventTime) {
@@ -163,14 +161,10 @@ async function subscribe(conn, openid, eventTime) {
     return false;
   }
   // The row is born with its credits; the entry in the same transaction (LedgerService.recordBirthGrant).
-  const [entry] = await conn.query('INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-    openid,
-    INITIAL_CREDITS,
-    INITIAL_CREDITS,
-    'signup_bonus',
-    openid,
-    now,
-  ]);
+  const [entry] = await conn.query(
+    'INSERT IGNORE INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    [openid, INITIAL_CREDITS, INITIAL_CREDITS, 'signup_bonus', openid, now],
+  );
   if (entry.affectedRows !== 1) {
     await conn.query(
       'UPDATE wechat_users SET remaining_credits = remaining_credits - ?, total_credits = total_credits - ?, updated_at = ? WHERE openid = ? AND remaining_credits >= ? AND total_credits >= ?',
@@ -204,14 +198,15 @@ async function push(query, body) {
     }
     const eventTime = /^\d{1,12}$/.test(fields.CreateTime || '') ? new Date(Number(fields.CreateTime) * 1000) : new Date();
     const granted = await tx(async (conn) => {
-      const [claim] = await conn.query('INSERT IGNORE INTO wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)', [
-        Number(query.timestamp),
-        query.nonce,
-        sha,
-        new Date(),
-      ]);
+      const [claim] = await conn.query(
+        'INSERT IGNORE INTO wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)',
+        [Number(query.timestamp), query.nonce, sha, new Date()],
+      );
       if (claim.affectedRows !== 1) {
-        const [[seen]] = await conn.query('SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [Number(query.timestamp), query.nonce]);
+        const [[seen]] = await conn.query('SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [
+          Number(query.timestamp),
+          query.nonce,
+        ]);
         if (seen && seen.body_sha256 !== sha) throw new Replay();
       }
       return subscribe(conn, openid, eventTime);
@@ -230,7 +225,11 @@ async function push(query, body) {
 // ------------------------------------------------------------------ POST notify (v2)
 
 const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
-const v2Fail = (reason) => ({ status: 200, type: XML_TYPE, body: `<xml><return_code><![CDATA[FAIL]]></return_code><return_msg>${cdata(reason)}</return_msg></xml>` });
+const v2Fail = (reason) => ({
+  status: 200,
+  type: XML_TYPE,
+  body: `<xml><return_code><![CDATA[FAIL]]></return_code><return_msg>${cdata(reason)}</return_msg></xml>`,
+});
 
 function v2SignOk(fields) {
   if (!fields.sign) return false;

@@ -16,10 +16,24 @@ const send = (res, r) => res.status(r.status).type(r.type).send(r.body);
 const wrap = (fn) => async (req, res) => send(res, await fn(req));
 
 app.get('/api/v1/auth/wechat/verify', (req, res) => send(res, core.verify(req.query)));
-app.post('/api/v1/auth/wechat/verify', raw, wrap((req) => core.push(req.query, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))));
-app.post('/api/v1/payment/notify', raw, wrap((req) => core.notify(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))));
-app.get('/api/v1/user/credits', wrap((req) => core.credits(req.query)));
-app.get('/api/v1/health', wrap(() => core.health()));
+app.post(
+  '/api/v1/auth/wechat/verify',
+  raw,
+  wrap((req) => core.push(req.query, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))),
+);
+app.post(
+  '/api/v1/payment/notify',
+  raw,
+  wrap((req) => core.notify(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))),
+);
+app.get(
+  '/api/v1/user/credits',
+  wrap((req) => core.credits(req.query)),
+);
+app.get(
+  '/api/v1/health',
+  wrap(() => core.health()),
+);
 app.use((err, _req, res, _next) => {
   if (err && err.type === 'entity.too.large') return res.status(413).json({ detail: '请求体过大' });
   return res.status(400).json({ detail: 'bad request' });

@@ -25,7 +25,12 @@ const DURATION = Number(args.duration || 10);
 const FLOOD_RATE = Number(args['flood-rate'] || 50);
 const CREDITS_RATE = Number(args['credits-rate'] || 100);
 const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
-const extraEnv = Object.fromEntries((args['app-env'] || '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const extraEnv = Object.fromEntries(
+  (args['app-env'] || '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 function log(...a) {
   console.error(`[flood ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -74,7 +79,13 @@ function flood(url) {
         setupRequest: (req) => {
           const i = n++;
           if (i % 2 === 1) return { ...req, path: L.NOTIFY_PATH, body: BIG_XML };
-          const q = new URLSearchParams({ signature: 'f'.repeat(40), timestamp: String(Math.floor(Date.now() / 1000)), nonce: `n${i}`, encrypt_type: 'aes', msg_signature: 'e'.repeat(40) });
+          const q = new URLSearchParams({
+            signature: 'f'.repeat(40),
+            timestamp: String(Math.floor(Date.now() / 1000)),
+            nonce: `n${i}`,
+            encrypt_type: 'aes',
+            msg_signature: 'e'.repeat(40),
+          });
           return { ...req, path: `${L.VERIFY_PATH}?${q}`, body: BIG_XML };
         },
         onResponse: (status) => {
@@ -86,7 +97,8 @@ function flood(url) {
   return run.then((r) => ({ ...r, statuses }));
 }
 
-const lat = (r) => `p50 ${r.latency.p50} ms, p90 ${r.latency.p90} ms, p99 ${r.latency.p99} ms, ${r.requests.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors`;
+const lat = (r) =>
+  `p50 ${r.latency.p50} ms, p90 ${r.latency.p90} ms, p99 ${r.latency.p99} ms, ${r.requests.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors`;
 
 async function main() {
   const db = await L.createDatabase('bench_flood');
@@ -102,7 +114,9 @@ async function main() {
     const [during, f] = await Promise.all([creditsLoad(app.url, bound.clientId), flood(app.url)]);
     const cpuMs = L.cpuMsOf(app.pid) - cpu0;
     log(`credits under flood: ${lat(during)}`);
-    log(`flood: ${f.requests.total} requests at ${FLOOD_RATE}/s, statuses ${JSON.stringify(f.statuses)}, flood p50 ${f.latency.p50} ms; app CPU ${(cpuMs / DURATION / 10).toFixed(0)} % during the flood phase`);
+    log(
+      `flood: ${f.requests.total} requests at ${FLOOD_RATE}/s, statuses ${JSON.stringify(f.statuses)}, flood p50 ${f.latency.p50} ms; app CPU ${(cpuMs / DURATION / 10).toFixed(0)} % during the flood phase`,
+    );
     console.log(
       `| ${path.basename(path.dirname(path.dirname(path.dirname(MAIN))))} | ${alone.latency.p50} / ${alone.latency.p99} | ${during.latency.p50} / ${during.latency.p99} | ${JSON.stringify(f.statuses)} | ${(cpuMs / DURATION / 10).toFixed(0)} % |`,
     );

@@ -89,7 +89,13 @@ function buildXml(fields) {
 }
 
 function subscribeXml(openid, eventKey) {
-  const f = { ToUserName: 'gh_0123456789ab', FromUserName: openid, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'subscribe' };
+  const f = {
+    ToUserName: 'gh_0123456789ab',
+    FromUserName: openid,
+    CreateTime: Math.floor(Date.now() / 1000),
+    MsgType: 'event',
+    Event: 'subscribe',
+  };
   if (eventKey !== undefined) f.EventKey = eventKey;
   return buildXml(f);
 }
@@ -233,13 +239,14 @@ async function seedBoundUser(database, tag) {
          subscribed, subscribe_time, last_active_time, created_at, updated_at) VALUES (?, 0, 0, 0, 10, 0, 10, 1, ?, ?, ?, ?)`,
       [openid, now, now, now, now],
     );
-    await c.query("INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, 10, 10, 'signup_bonus', ?, ?)", [openid, openid, now]);
-    await c.query("INSERT INTO wechat_qrcode_bindings (client_id, scene_id, openid, status, legacy_scene, created_at, completed_at) VALUES (?, 0, ?, 'completed', 0, ?, ?)", [
-      clientId,
-      openid,
-      now,
-      now,
-    ]);
+    await c.query(
+      "INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, 10, 10, 'signup_bonus', ?, ?)",
+      [openid, openid, now],
+    );
+    await c.query(
+      "INSERT INTO wechat_qrcode_bindings (client_id, scene_id, openid, status, legacy_scene, created_at, completed_at) VALUES (?, 0, ?, 'completed', 0, ?, ?)",
+      [clientId, openid, now, now],
+    );
   } finally {
     await c.end();
   }
@@ -270,7 +277,8 @@ async function invariantViolations(database) {
     );
     for (const r of orders) {
       if (Number(r.records) !== 1) out.push(`${r.order_no}: ${r.records} payment records`);
-      else if (r.amount_fen !== null && Number(r.paid_fen) !== Number(r.amount_fen)) out.push(`${r.order_no}: paid ${r.paid_fen} != ${r.amount_fen}`);
+      else if (r.amount_fen !== null && Number(r.paid_fen) !== Number(r.amount_fen))
+        out.push(`${r.order_no}: paid ${r.paid_fen} != ${r.amount_fen}`);
     }
     return out;
   } finally {
@@ -403,7 +411,10 @@ function cpuMsOf(pid) {
 }
 
 function loadAvg() {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 async function machine() {
@@ -423,7 +434,15 @@ async function machine() {
  * (migrated at start), role all, NODE_ENV=test (no sandbox, no production refusals), LOG_LEVEL=warn,
  * every WeChat credential set explicitly. Resolves once /api/v1/health answers 200.
  */
-async function startApp({ database, workers = 1, nodeArgs = [], main = path.join(ROOT, 'dist/src/main.js'), extraEnv = {}, pool = '10', logLevel = 'warn' }) {
+async function startApp({
+  database,
+  workers = 1,
+  nodeArgs = [],
+  main = path.join(ROOT, 'dist/src/main.js'),
+  extraEnv = {},
+  pool = '10',
+  logLevel = 'warn',
+}) {
   const port = await freePort();
   const dataDir = require('node:fs').mkdtempSync(path.join(os.tmpdir(), 'bench-data-'));
   const env = {

@@ -13,7 +13,11 @@ function where(url) {
   if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
   const d = /\/dist\/src\/([^/]+)\//.exec(url);
   if (d) return `app:${d[1]}`;
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 function summarise(file, top = 25) {
@@ -36,7 +40,8 @@ function summarise(file, top = 25) {
   // Inclusive time: every distinct function on a sample's stack gets the sample.
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children || []) parent.set(c, n.id);
-  const keyOf = (n) => `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}${n.callFrame.url ? ':' + (n.callFrame.lineNumber + 1) : ''}`;
+  const keyOf = (n) =>
+    `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}${n.callFrame.url ? ':' + (n.callFrame.lineNumber + 1) : ''}`;
   const incl = new Map();
   for (const [id, us] of self) {
     const seen = new Set();
@@ -54,7 +59,11 @@ function summarise(file, top = 25) {
   for (const [k, us] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${k}`);
   if (process.env.PROFILE_INCLUSIVE) {
     lines.push('', 'Top functions by inclusive time:');
-    for (const [k, us] of [...incl].filter(([k]) => !k.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, top * 2)) lines.push(`  ${pct(us)}  ${k}`);
+    for (const [k, us] of [...incl]
+      .filter(([k]) => !k.startsWith('(root)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top * 2))
+      lines.push(`  ${pct(us)}  ${k}`);
   }
   return lines.join('\n');
 }

@@ -53,7 +53,12 @@ const WRITE = args['no-write'] !== 'true';
 const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders (and signed pushes) per second of load
 const WRK_THREADS = Number(args['wrk-threads'] || 1);
 /** The node flags of `npm run start:prod` (`node <flags> dist/src/main.js`). */
-const PROD_NODE_FLAGS = (/\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(require('../package.json').scripts['start:prod']) || ['', ''])[1].split(/\s+/).filter(Boolean);
+const PROD_NODE_FLAGS = (/\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(require('../package.json').scripts['start:prod']) || [
+  '',
+  '',
+])[1]
+  .split(/\s+/)
+  .filter(Boolean);
 
 const ROW_TITLES = {
   verify: 'GET verify',
@@ -94,7 +99,8 @@ function rowRequests(row, srv, seconds) {
     }
     case 'notify': {
       const requests = [];
-      for (let i = 0; i < n && srv.orderSeq < srv.orders.length; i++) requests.push({ method: 'POST', path: L.NOTIFY_PATH, body: L.v2PaidXml(srv.orders[srv.orderSeq++]) });
+      for (let i = 0; i < n && srv.orderSeq < srv.orders.length; i++)
+        requests.push({ method: 'POST', path: L.NOTIFY_PATH, body: L.v2PaidXml(srv.orders[srv.orderSeq++]) });
       if (!requests.length) throw new Error(`${srv.name}: no pending orders left (raise --seed-rate)`);
       return { requests, expect: 'SUCCESS', unique: true };
     }
@@ -180,7 +186,12 @@ async function startServers(machine) {
   // Extra node flags for experiments: --node-args "--trace-gc --max-semi-space-size=8"
   if (args['node-args']) nodeArgs.push(...args['node-args'].split(' ').filter(Boolean));
   // Extra variables for experiments: --app-env K=V,K2=V2
-  const extraEnv = Object.fromEntries((args['app-env'] || '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const extraEnv = Object.fromEntries(
+    (args['app-env'] || '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const started = await L.startApp({ database: appDb, workers: WORKERS, nodeArgs, main: MAIN, extraEnv, pool: POOL });
   const app = started.child;
   const dataDir = started.dataDir;
@@ -281,7 +292,9 @@ function table(results) {
 async function main() {
   ensureWrk();
   const machine = await L.machine();
-  log(`machine: ${machine.nproc} cores, ${machine.cpu}, ${machine.memGb} GB, node ${machine.node}, MariaDB ${machine.mariadb}; load ${L.loadAvg()}`);
+  log(
+    `machine: ${machine.nproc} cores, ${machine.cpu}, ${machine.memGb} GB, node ${machine.node}, MariaDB ${machine.mariadb}; load ${L.loadAvg()}`,
+  );
   const { servers, created, dataDir } = await startServers(machine);
   const app = servers.app;
   // Idle: started, migrated, health answered, no load yet.
@@ -322,11 +335,15 @@ async function main() {
       if (ROWS.includes('storm')) {
         const c = await L.creditedTimes(s.db, s.stormOrder);
         const once = c.records === 1 && c.ledger === 1 && c.remaining === L.CREDITS_PACKAGE.credits && c.status === 'paid';
-        checks.push(`${name}: storm of ${results.storm[name].total}+ identical notifications → ${c.records} payment record, ${c.ledger} purchase entry, balance ${c.remaining} ${once ? '(credited exactly once ✓)' : '✗ NOT EXACTLY ONCE'}`);
+        checks.push(
+          `${name}: storm of ${results.storm[name].total}+ identical notifications → ${c.records} payment record, ${c.ledger} purchase entry, balance ${c.remaining} ${once ? '(credited exactly once ✓)' : '✗ NOT EXACTLY ONCE'}`,
+        );
         if (!once && name === 'app') failed = true;
       }
       const v = await L.invariantViolations(s.db);
-      checks.push(`${name}: ledger/order invariants ${v.length === 0 ? 'hold ✓' : `violated ✗ (${v.length}: ${v.slice(0, 3).join('; ')})`}`);
+      checks.push(
+        `${name}: ledger/order invariants ${v.length === 0 ? 'hold ✓' : `violated ✗ (${v.length}: ${v.slice(0, 3).join('; ')})`}`,
+      );
       if (v.length && name === 'app') failed = true;
     }
   } finally {
@@ -356,20 +373,33 @@ async function main() {
   );
   md.push(
     `Noise: 1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the measurements (2 cores; other test suites were running on the machine). ` +
-      'CPU µs/req is the server process\'s CPU time per answered request (from /proc): the least noise-sensitive figure.',
+      "CPU µs/req is the server process's CPU time per answered request (from /proc): the least noise-sensitive figure.",
   );
   md.push('');
   md.push(table(results));
   md.push('');
-  md.push(`Peak RSS of the app: ${fmt(peak.maxHwmMb, 1)} MB (VmHWM${WORKERS > 1 ? ', largest process' : ''}; target ≤ 150 MB), idle after start ${fmt(idleMb, 1)} MB (target ≤ 100 MB)${WORKERS > 1 ? `, all processes together ${fmt(peak.rssMb, 1)} MB` : ''}.`);
+  md.push(
+    `Peak RSS of the app: ${fmt(peak.maxHwmMb, 1)} MB (VmHWM${WORKERS > 1 ? ', largest process' : ''}; target ≤ 150 MB), idle after start ${fmt(idleMb, 1)} MB (target ≤ 100 MB)${WORKERS > 1 ? `, all processes together ${fmt(peak.rssMb, 1)} MB` : ''}.`,
+  );
   md.push('');
   for (const c of checks) md.push(`- ${c}`);
   md.push('');
-  md.push('Targets (docs/quality.md, docs/performance.md): CPU per answered request ≤ 1.3× Express on verify, ≤ 3× / 1.5× / 2× / 3× node:http on push / notify / storm / credits; every row ≥ 0.7× Express; p99 ≤ 100 ms; zero errors; peak RSS ≤ 150 MB (idle ≤ 100 MB).');
+  md.push(
+    'Targets (docs/quality.md, docs/performance.md): CPU per answered request ≤ 1.3× Express on verify, ≤ 3× / 1.5× / 2× / 3× node:http on push / notify / storm / credits; every row ≥ 0.7× Express; p99 ≤ 100 ms; zero errors; peak RSS ≤ 150 MB (idle ≤ 100 MB).',
+  );
   for (const row of ROWS) md.push(`- ${ROW_TITLES[row]}: ${verdicts(row, results[row]).join(', ')}`);
   if (REPEAT > 1) {
     md.push('');
-    md.push('All runs (req/s): ' + ROWS.map((row) => `${row}: ` + Object.entries(results[row]).map(([n, r]) => `${n} ${r.all.join('/')}`).join(', ')).join('; '));
+    md.push(
+      'All runs (req/s): ' +
+        ROWS.map(
+          (row) =>
+            `${row}: ` +
+            Object.entries(results[row])
+              .map(([n, r]) => `${n} ${r.all.join('/')}`)
+              .join(', '),
+        ).join('; '),
+    );
   }
   const text = md.join('\n');
   console.log('\n' + text + '\n');

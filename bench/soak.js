@@ -33,7 +33,9 @@ function log(...a) {
 
 async function main() {
   const machine = await L.machine();
-  log(`${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections; ${machine.nproc} cores, ${machine.cpu}, node ${machine.node}, MariaDB ${machine.mariadb}`);
+  log(
+    `${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections; ${machine.nproc} cores, ${machine.cpu}, node ${machine.node}, MariaDB ${machine.mariadb}`,
+  );
   const db = await L.createDatabase('soak');
   let app;
   let failed = false;
@@ -118,11 +120,16 @@ async function main() {
     const progress = setInterval(() => {
       const total = Object.values(stats).reduce((a, b) => a + b, 0);
       const errors = Object.values(bad).reduce((a, b) => a + b.count, 0);
-      log(`${Math.round((Date.now() - t0) / 1000)} s: ${total} requests, ${errors} bad answers, RSS ${L.treeMem(app.pid).rssMb.toFixed(1)} MB, load ${L.loadAvg()}`);
+      log(
+        `${Math.round((Date.now() - t0) / 1000)} s: ${total} requests, ${errors} bad answers, RSS ${L.treeMem(app.pid).rssMb.toFixed(1)} MB, load ${L.loadAvg()}`,
+      );
     }, 30_000);
 
     const result = await new Promise((resolve, reject) => {
-      const inst = autocannon({ url: app.url, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, timeout: 10, requests }, (err, r) => (err ? reject(err) : resolve(r)));
+      const inst = autocannon(
+        { url: app.url, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, timeout: 10, requests },
+        (err, r) => (err ? reject(err) : resolve(r)),
+      );
       inst.on('error', () => undefined);
     });
     clearInterval(sampler);
@@ -158,13 +165,28 @@ async function main() {
     const violations = await L.invariantViolations(db);
 
     console.log('');
-    console.log(`Soak: ${MINUTES} min, ${result.requests.total} requests (${Math.round(result.requests.average)} req/s; ` + Object.entries(stats).map(([k, v]) => `${k} ${v}`).join(', ') + ')');
+    console.log(
+      `Soak: ${MINUTES} min, ${result.requests.total} requests (${Math.round(result.requests.average)} req/s; ` +
+        Object.entries(stats)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') +
+        ')',
+    );
     console.log(`Latency: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
-    console.log(`Errors: ${errors} connection errors/timeouts, ${result.non2xx} non-2xx, ${badCount} answers failing their check` + (badCount ? ` ${JSON.stringify(bad)}` : ''));
-    console.log(`RSS: ${reference.mb.toFixed(1)} MB at ${reference.at} s, ${end.mb.toFixed(1)} MB at the end (${end.at} s): ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % (limit +10 %); peak ${peak.toFixed(1)} MB`);
-    console.log(`Storm order: ${c.records} payment record, ${c.ledger} purchase entry, balance ${c.remaining} → ${stormOnce ? 'credited exactly once' : 'NOT exactly once'}`);
+    console.log(
+      `Errors: ${errors} connection errors/timeouts, ${result.non2xx} non-2xx, ${badCount} answers failing their check` +
+        (badCount ? ` ${JSON.stringify(bad)}` : ''),
+    );
+    console.log(
+      `RSS: ${reference.mb.toFixed(1)} MB at ${reference.at} s, ${end.mb.toFixed(1)} MB at the end (${end.at} s): ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % (limit +10 %); peak ${peak.toFixed(1)} MB`,
+    );
+    console.log(
+      `Storm order: ${c.records} payment record, ${c.ledger} purchase entry, balance ${c.remaining} → ${stormOnce ? 'credited exactly once' : 'NOT exactly once'}`,
+    );
     console.log(`Acknowledged notifications: ${acknowledged.size}, not applied exactly once: ${notAppliedOnce}`);
-    console.log(`Invariants: ${violations.length === 0 ? 'hold' : `${violations.length} violations: ${violations.slice(0, 5).join('; ')}`}`);
+    console.log(
+      `Invariants: ${violations.length === 0 ? 'hold' : `${violations.length} violations: ${violations.slice(0, 5).join('; ')}`}`,
+    );
     failed = errors > 0 || result.non2xx > 0 || badCount > 0 || growth >= 10 || !stormOnce || notAppliedOnce > 0 || violations.length > 0;
     console.log(failed ? 'SOAK FAILED' : 'SOAK PASSED');
   } finally {

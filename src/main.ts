@@ -46,7 +46,8 @@ async function serve(config: AppConfig): Promise<void> {
   // SIGHUP reloads a cluster's workers (runPrimary); a single process cannot replace itself
   // without closing its socket, so it says so instead of dying (SIGHUP's default action).
   process.on('SIGHUP', () => {
-    if (!cluster.isWorker) console.error('SIGHUP ignored: a reload needs WORKERS > 1; restart instead (docs/deploy.md "Restart and reload")');
+    if (!cluster.isWorker)
+      console.error('SIGHUP ignored: a reload needs WORKERS > 1; restart instead (docs/deploy.md "Restart and reload")');
   });
   const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: cluster.isWorker }, config.http);
   // Nest passes the arguments through to http.Server#listen, which takes { fd } as well.
@@ -66,7 +67,9 @@ function printBanner(config: AppConfig, url: string, socket: string): void {
   if (config.http.docsEnabled && config.role !== 'web') lines.push(`  API docs    ${url}/docs`);
   if (config.wechat.sandbox) lines.push(`  sandbox     ${url}/sandbox   (WeChat simulator: pages, QR binding, payments)`);
   if (config.wechat.sandbox && config.wechat.sandboxHostsPort) {
-    lines.push(`  WeChat APIs http://${config.http.host}:${config.wechat.sandboxHostsPort}   (the sandbox at /, for your own SDK: docs/sandbox-sdk.md)`);
+    lines.push(
+      `  WeChat APIs http://${config.http.host}:${config.wechat.sandboxHostsPort}   (the sandbox at /, for your own SDK: docs/sandbox-sdk.md)`,
+    );
   }
   console.log(lines.join('\n'));
 }
@@ -99,12 +102,19 @@ async function runPrimary(config: AppConfig): Promise<void> {
     console.error('every worker exited and the inherited socket went with them: exiting so that systemd restarts the service with it');
     process.exit(1);
   };
-  const workers = (pool = new WorkerPool(config.http.workers, { DB_MIGRATE_ON_START: 'false' }, SHUTDOWN_GRACE_MS, 'fd' in target ? allLost : undefined));
+  const workers = (pool = new WorkerPool(
+    config.http.workers,
+    { DB_MIGRATE_ON_START: 'false' },
+    SHUTDOWN_GRACE_MS,
+    'fd' in target ? allLost : undefined,
+  ));
   workers.start();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => void workers.stop().then(() => process.exit(0)));
   }
-  console.log(`primary ${process.pid}: ${config.http.workers} workers on ${describeTarget(target)}; SIGHUP replaces them with the build on disk`);
+  console.log(
+    `primary ${process.pid}: ${config.http.workers} workers on ${describeTarget(target)}; SIGHUP replaces them with the build on disk`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -20,7 +20,12 @@ interface Answer {
 /** From the loopback proxy the app trusts (TRUST_PROXY=loopback): X-Forwarded-For is the client's IP. */
 async function get(app: TestApp, path: string, headers: Record<string, string> = {}, ip = '203.0.113.7'): Promise<Answer> {
   const res = await fetch(app.url + path, { headers: { 'x-forwarded-for': ip, ...headers } });
-  return { status: res.status, cacheControl: res.headers.get('cache-control'), retryAfter: res.headers.get('retry-after'), body: await res.text() };
+  return {
+    status: res.status,
+    cacheControl: res.headers.get('cache-control'),
+    retryAfter: res.headers.get('retry-after'),
+    body: await res.text(),
+  };
 }
 
 const ADMIN_PATH = '/api/v1/admin/anomalies';
@@ -73,11 +78,15 @@ describe('admin and metrics brute-force brake [sqlite]', () => {
   it('wrong metrics credentials (admin key or internal signature) count and block like admin keys; a signed scrape passes', async () => {
     const ip = '203.0.113.30';
     const ts = String(Math.floor(Date.now() / 1000));
-    const signed = { 'x-internal-timestamp': ts, 'x-internal-signature': internalSignature(SECRET, 'GET', METRICS_PATH, ts, Buffer.alloc(0)) };
+    const signed = {
+      'x-internal-timestamp': ts,
+      'x-internal-signature': internalSignature(SECRET, 'GET', METRICS_PATH, ts, Buffer.alloc(0)),
+    };
     expect((await get(app, METRICS_PATH, signed, ip)).status).toBe(200);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await get(app, METRICS_PATH, { 'x-admin-key': `guess-${i}` }, ip)).status);
-    for (let i = 0; i < 6; i++) statuses.push((await get(app, METRICS_PATH, { ...signed, 'x-internal-signature': '0'.repeat(64) }, ip)).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await get(app, METRICS_PATH, { ...signed, 'x-internal-signature': '0'.repeat(64) }, ip)).status);
     expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
     expect((await get(app, METRICS_PATH, signed, ip)).status).toBe(429);
   });
@@ -138,7 +147,12 @@ describe('role web: the metrics route has the brake too', () => {
   let web: TestApp;
 
   beforeAll(async () => {
-    web = await startApp({ APP_ROLE: 'web', INTERNAL_API_SECRET: SECRET, INTERNAL_API_BASE_URL: 'http://127.0.0.1:9', ADMIN_AUTH_MAX_FAILURES: '2' });
+    web = await startApp({
+      APP_ROLE: 'web',
+      INTERNAL_API_SECRET: SECRET,
+      INTERNAL_API_BASE_URL: 'http://127.0.0.1:9',
+      ADMIN_AUTH_MAX_FAILURES: '2',
+    });
   });
 
   afterAll(async () => {

@@ -26,10 +26,18 @@ interface Reply {
   headers: Headers;
 }
 
-async function call(base: string, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function call(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const res = await fetch(base + path, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -57,7 +65,12 @@ function expectedMemberButtons(t: TestApp) {
 }
 
 function expectedMenu(t: TestApp) {
-  return { button: [{ type: 'view', name: '芯图相册', url: t.config.http.homepageUrl }, { name: '会员服务', sub_button: expectedMemberButtons(t) }] };
+  return {
+    button: [
+      { type: 'view', name: '芯图相册', url: t.config.http.homepageUrl },
+      { name: '会员服务', sub_button: expectedMemberButtons(t) },
+    ],
+  };
 }
 
 describe.each(dbKinds())('auth [%s]', (kind) => {
@@ -68,7 +81,8 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
   const get = (path: string, headers?: Record<string, string>) => call(app.url, path, { headers });
   const post = (path: string, body?: unknown, headers?: Record<string, string>) => call(app.url, path, { method: 'POST', body, headers });
-  const qr = (clientId: unknown, base = app.url) => call(base, '/api/v1/auth/wechat/qrcode', { method: 'POST', body: { client_id: clientId } });
+  const qr = (clientId: unknown, base = app.url) =>
+    call(base, '/api/v1/auth/wechat/qrcode', { method: 'POST', body: { client_id: clientId } });
   const checkFollow = (clientId: string) => get(`/api/v1/auth/wechat/check-follow?client_id=${encodeURIComponent(clientId)}`);
   const clock = () => app.app.get<Clock, SystemClock>(Clock);
   const stats = async (): Promise<Record<string, number>> => {
@@ -100,7 +114,13 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   beforeAll(async () => {
     db = await TestDatabase.create(kind);
     // The menu tests send more wrong admin keys than the brute-force brake allows by default (10).
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, RATE_LIMIT_PER_MINUTE: '100000', ADMIN_AUTH_MAX_FAILURES: '1000' });
+    app = await startApp({
+      ...db.env,
+      WECHAT_SANDBOX: 'true',
+      ADMIN_API_KEY: ADMIN_KEY,
+      RATE_LIMIT_PER_MINUTE: '100000',
+      ADMIN_AUTH_MAX_FAILURES: '1000',
+    });
     await app.app.get(DatabaseService).whenReady();
     ds = app.app.get(DatabaseService).dataSource;
   });
@@ -124,7 +144,10 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect(claims!.exp - claims!.iat).toBe(7200);
       expect(verifySessionToken('another-secret-0123456789abcdef0123456', res.body.token, clock().nowSeconds())).toBeNull();
 
-      const [user] = await q('SELECT total_credits, remaining_credits, used_credits, subscribed, last_active_time FROM wechat_users WHERE openid = ?', [openid]);
+      const [user] = await q(
+        'SELECT total_credits, remaining_credits, used_credits, subscribed, last_active_time FROM wechat_users WHERE openid = ?',
+        [openid],
+      );
       expect(user).toMatchObject({ total_credits: 10, remaining_credits: 10, used_credits: 0 });
       expect(Number(user.subscribed)).toBe(0); // OAuth says nothing about following
       expect(user.last_active_time).not.toBeNull();
@@ -196,7 +219,14 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
     });
 
     it('authorize refuses an unknown page or a guessable state with 400 and redirects nowhere', async () => {
-      for (const query of ['page=member', 'page=member&state=short', 'page=member&state=' + 'x'.repeat(129), 'page=admin&state=' + 'a'.repeat(32), `page=member&state=${'a'.repeat(31)}%26x%3D1`, 'state=' + 'a'.repeat(32)]) {
+      for (const query of [
+        'page=member',
+        'page=member&state=short',
+        'page=member&state=' + 'x'.repeat(129),
+        'page=admin&state=' + 'a'.repeat(32),
+        `page=member&state=${'a'.repeat(31)}%26x%3D1`,
+        'state=' + 'a'.repeat(32),
+      ]) {
         const res = await fetch(`${app.url}/api/v1/auth/wechat/authorize?${query}`, { redirect: 'manual' });
         expect({ query, status: res.status, location: res.headers.get('location') }).toEqual({ query, status: 400, location: null });
         expect(((await res.json()) as { detail: string }).detail).toEqual(expect.any(String));
@@ -227,7 +257,9 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       expect(Math.abs(expireAt - (clock().nowMs() + QR_LIFETIME_S * 1000))).toBeLessThan(5000);
       expect((await stats()).qrcodes_created).toBe(before.qrcodes_created + 1);
 
-      const [binding] = await q('SELECT id, status, openid, scene_id, legacy_scene FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      const [binding] = await q('SELECT id, status, openid, scene_id, legacy_scene FROM wechat_qrcode_bindings WHERE client_id = ?', [
+        clientId,
+      ]);
       expect(Number(binding.id)).toBe(body.scene_id);
       expect(binding).toMatchObject({ status: 'pending', openid: null });
       expect(Number(binding.scene_id)).toBe(0);
@@ -244,7 +276,12 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       const first = (await qr(clientId)).body;
       const again = await qr(clientId);
       expect(again.status).toBe(200);
-      expect(again.body).toMatchObject({ ticket: first.ticket, scene_str: first.scene_str, scene_id: first.scene_id, expire_at: first.expire_at });
+      expect(again.body).toMatchObject({
+        ticket: first.ticket,
+        scene_str: first.scene_str,
+        scene_id: first.scene_id,
+        expire_at: first.expire_at,
+      });
 
       clock().shift(890_000); // 910 s left of 1800: still more than half
       const reused = (await qr(clientId)).body;
@@ -323,7 +360,11 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       const noBody = await call(app.url, '/api/v1/auth/wechat/qrcode', { method: 'POST' });
       expect(noBody.status).toBe(400);
       expect(noBody.body).toEqual(BAD_CLIENT_ID);
-      expect(await q("SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id LIKE '%script%' OR client_id LIKE '%DROP%' OR client_id = ''")).toEqual([{ n: 0 }]);
+      expect(
+        await q(
+          "SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id LIKE '%script%' OR client_id LIKE '%DROP%' OR client_id = ''",
+        ),
+      ).toEqual([{ n: 0 }]);
       // 128 characters is still fine.
       expect((await qr('A'.repeat(120) + uid('').slice(-8))).status).toBe(200);
     });
@@ -383,7 +424,14 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
 
   describe('GET /api/v1/auth/wechat/check-follow', () => {
     it('rejects a missing or malformed client_id', async () => {
-      for (const path of ['', '?client_id=', '?client_id=a%20b', `?client_id=${'x'.repeat(129)}`, '?client_id=%3Cscript%3E', '?client_id=a&client_id=b']) {
+      for (const path of [
+        '',
+        '?client_id=',
+        '?client_id=a%20b',
+        `?client_id=${'x'.repeat(129)}`,
+        '?client_id=%3Cscript%3E',
+        '?client_id=a&client_id=b',
+      ]) {
         const res = await get(`/api/v1/auth/wechat/check-follow${path}`);
         expect(res.status).toBe(400);
         expect(res.body).toEqual(BAD_CLIENT_ID);
@@ -410,7 +458,12 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
         follow = await checkFollow(`  ${clientId} `);
         return follow.body.subscribed === true;
       }, 10_000);
-      expect(follow!.body).toEqual({ success: true, subscribed: true, completed_at: expect.stringMatching(LEGACY_DT), qr_expire_at: code.expire_at });
+      expect(follow!.body).toEqual({
+        success: true,
+        subscribed: true,
+        completed_at: expect.stringMatching(LEGACY_DT),
+        qr_expire_at: code.expire_at,
+      });
       expect(Math.abs(fromLegacy(follow!.body.completed_at) - clock().nowMs())).toBeLessThan(10_000);
       const [binding] = await q('SELECT openid, status FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
       expect(binding).toEqual({ openid, status: 'completed' });
@@ -436,8 +489,18 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
     const key = { 'X-Admin-Key': ADMIN_KEY };
 
     it('a missing or wrong X-Admin-Key is 401 管理密钥错误', async () => {
-      for (const headers of [{} as Record<string, string>, { 'X-Admin-Key': '' }, { 'X-Admin-Key': 'wrong' }, { 'X-Admin-Key': ADMIN_KEY.slice(0, -1) }, { 'X-Admin-Key': `${ADMIN_KEY}x` }, { 'X-Admin-Key': ADMIN_KEY.replace(/.$/, 'X') }]) {
-        for (const res of [await get('/api/v1/auth/wechat/get-menu', headers), await post('/api/v1/auth/wechat/create-menu', {}, headers)]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { 'X-Admin-Key': '' },
+        { 'X-Admin-Key': 'wrong' },
+        { 'X-Admin-Key': ADMIN_KEY.slice(0, -1) },
+        { 'X-Admin-Key': `${ADMIN_KEY}x` },
+        { 'X-Admin-Key': ADMIN_KEY.replace(/.$/, 'X') },
+      ]) {
+        for (const res of [
+          await get('/api/v1/auth/wechat/get-menu', headers),
+          await post('/api/v1/auth/wechat/create-menu', {}, headers),
+        ]) {
           expect(res.status).toBe(401);
           expect(res.body).toEqual({ detail: '管理密钥错误' });
         }
@@ -453,7 +516,12 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       const res = await post('/api/v1/auth/wechat/create-menu', undefined, key);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      expect(res.body).toEqual({ success: true, message: '菜单创建成功', menu_structure: expectedMenu(app), wechat_response: { errcode: 0, errmsg: 'ok' } });
+      expect(res.body).toEqual({
+        success: true,
+        message: '菜单创建成功',
+        menu_structure: expectedMenu(app),
+        wechat_response: { errcode: 0, errmsg: 'ok' },
+      });
 
       const read = await get('/api/v1/auth/wechat/get-menu', key);
       expect(read.status).toBe(200);
@@ -507,7 +575,9 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
       const clientId = uid('desk-ip-');
       const sixth = await qr(clientId, limited.url);
       expect({ status: sixth.status, body: sixth.body }).toEqual({ status: 429, body: RATE_LIMITED });
-      const rows = await limited.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
+      const rows = await limited.app
+        .get(DatabaseService)
+        .dataSource.query('SELECT COUNT(*) AS n FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
       expect(rows).toEqual([{ n: 0 }]);
     });
   });

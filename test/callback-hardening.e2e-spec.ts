@@ -85,7 +85,12 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
       const real = uid('oSafe');
       const push = signedPush(keys, 'safe', eventXml(real, 'subscribe'));
       expect((await post(app, push)).status).toBe(200);
-      expect(await q('SELECT nonce FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [Number(push.query.get('timestamp')), push.query.get('nonce')])).toHaveLength(1);
+      expect(
+        await q('SELECT nonce FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [
+          Number(push.query.get('timestamp')),
+          push.query.get('nonce'),
+        ]),
+      ).toHaveLength(1);
 
       const before = await snapshot();
       const attacker = uid('oDowngrade');
@@ -106,22 +111,25 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
       expect(res.status).toBe(403);
     });
 
-    it.each(['safe', 'compatible'])('WECHAT_MESSAGE_MODE=%s: a correctly signed plaintext push is 403 and changes nothing; encrypted pushes are served', async (mode) => {
-      const strict = await variant({ WECHAT_MESSAGE_MODE: mode });
-      try {
-        const before = await snapshot();
-        const openid = uid('oPlain');
-        const res = await post(strict, signedPush(keys, 'plaintext', eventXml(openid, 'subscribe')));
-        expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 403, body: VERIFY_FAILED });
-        expect(await snapshot()).toEqual(before);
+    it.each(['safe', 'compatible'])(
+      'WECHAT_MESSAGE_MODE=%s: a correctly signed plaintext push is 403 and changes nothing; encrypted pushes are served',
+      async (mode) => {
+        const strict = await variant({ WECHAT_MESSAGE_MODE: mode });
+        try {
+          const before = await snapshot();
+          const openid = uid('oPlain');
+          const res = await post(strict, signedPush(keys, 'plaintext', eventXml(openid, 'subscribe')));
+          expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 403, body: VERIFY_FAILED });
+          expect(await snapshot()).toEqual(before);
 
-        const encrypted = uid('oEnc');
-        expect((await post(strict, signedPush(keys, mode as 'safe' | 'compatible', eventXml(encrypted, 'subscribe')))).status).toBe(200);
-        expect(await userRow(encrypted)).toEqual({ remaining_credits: expect.anything() });
-      } finally {
-        await strict.close();
-      }
-    });
+          const encrypted = uid('oEnc');
+          expect((await post(strict, signedPush(keys, mode as 'safe' | 'compatible', eventXml(encrypted, 'subscribe')))).status).toBe(200);
+          expect(await userRow(encrypted)).toEqual({ remaining_credits: expect.anything() });
+        } finally {
+          await strict.close();
+        }
+      },
+    );
 
     it('compatible and safe mode need WECHAT_ENCODING_AES_KEY (the config refuses to start)', () => {
       const env = baseEnv(1, { WECHAT_TOKEN: 'tok', WECHAT_APPID: 'wx0123456789abcdef', WECHAT_MESSAGE_MODE: 'safe' });
@@ -176,7 +184,10 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
       const before = await snapshot();
       const openid = uid('oFields');
       const res = await post(app, signedPush(keys, 'plaintext', withExtraFields(eventXml(openid, 'subscribe'), 100)));
-      expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 400, body: { detail: 'body: more than 64 XML elements' } });
+      expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({
+        status: 400,
+        body: { detail: 'body: more than 64 XML elements' },
+      });
       expect(await snapshot()).toEqual(before);
     });
 
@@ -200,7 +211,11 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
       const warn = jest.spyOn(Logger.prototype, 'warn');
       const error = jest.spyOn(Logger.prototype, 'error');
       const body = `{"client_id":${'['.repeat(20000)}${']'.repeat(20000)}}`;
-      const res = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ detail: 'body: JSON nested deeper than 32 levels' });
       expect(error).not.toHaveBeenCalled();
@@ -210,10 +225,18 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
 
     it('33 levels are refused, 32 reach the route (which judges the content)', async () => {
       const nested = (n: number) => `{"client_id":"PC_1_abc","x":${'['.repeat(n - 1)}${']'.repeat(n - 1)}}`;
-      const deep = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: nested(33) });
+      const deep = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: nested(33),
+      });
       expect(deep.status).toBe(400);
       expect(await deep.json()).toEqual({ detail: 'body: JSON nested deeper than 32 levels' });
-      const ok = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: nested(32) });
+      const ok = await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: nested(32),
+      });
       expect(((await ok.json()) as { detail?: string }).detail ?? '').not.toContain('nested');
     });
   });
@@ -222,7 +245,11 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
     const target = '/api/v1/internal/user/create-or-update';
     const headersFor = (body: string, contentType: string) => {
       const ts = String(Math.floor(Date.now() / 1000));
-      return { 'content-type': contentType, 'x-internal-timestamp': ts, 'x-internal-signature': internalSignature(SECRET, 'POST', target, ts, body) };
+      return {
+        'content-type': contentType,
+        'x-internal-timestamp': ts,
+        'x-internal-signature': internalSignature(SECRET, 'POST', target, ts, body),
+      };
     };
 
     it('signed over an empty body but sent form-encoded with openid=…&source=subscribe → 415, no user created', async () => {
@@ -246,7 +273,11 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
         const res = await fetch(app.url + target, { method: 'POST', headers: headersFor(body, type), body });
         expect(res.status).toBe(415);
       }
-      const gz = await fetch(app.url + target, { method: 'POST', headers: { ...headersFor(body, 'application/json'), 'content-encoding': 'gzip' }, body: gzipSync(body) });
+      const gz = await fetch(app.url + target, {
+        method: 'POST',
+        headers: { ...headersFor(body, 'application/json'), 'content-encoding': 'gzip' },
+        body: gzipSync(body),
+      });
       expect(gz.status).toBe(415);
       expect(await userRow(openid)).toBeUndefined();
 

@@ -10,7 +10,19 @@ import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
 import { dbKinds, DbKind, freePort, startApp, TestApp, TestDatabase } from './setup/test-app';
-import { ACCOUNT_ID, eventXml, openReply, PUSH_MODES, PushMode, signedPush, SignedPush, TEST_KEYS, VERIFY_PATH, verifyQuery, wechatEnv } from './support/wechat-push';
+import {
+  ACCOUNT_ID,
+  eventXml,
+  openReply,
+  PUSH_MODES,
+  PushMode,
+  signedPush,
+  SignedPush,
+  TEST_KEYS,
+  VERIFY_PATH,
+  verifyQuery,
+  wechatEnv,
+} from './support/wechat-push';
 
 /** docs/callbacks.md §1–2: server URL verification and message/event pushes, over real HTTP. */
 
@@ -45,7 +57,12 @@ async function replyContent(answer: Answer, mode: PushMode, openid: string): Pro
   expect(answer.contentType).toMatch(/^(application|text)\/xml/);
   const reply = await openReply(TEST_KEYS, answer.text);
   expect(reply.encrypted).toBe(mode !== 'plaintext');
-  expect(reply.fields).toMatchObject({ ToUserName: openid, FromUserName: ACCOUNT_ID, MsgType: 'text', CreateTime: expect.stringMatching(/^\d+$/) });
+  expect(reply.fields).toMatchObject({
+    ToUserName: openid,
+    FromUserName: ACCOUNT_ID,
+    MsgType: 'text',
+    CreateTime: expect.stringMatching(/^\d+$/),
+  });
   return reply.fields.Content;
 }
 
@@ -88,38 +105,46 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
   async function seedScene(expireInMs: number): Promise<{ scene: string; clientId: string }> {
     const scene = uid('bind_');
     const clientId = uid('PC_');
-    await q('INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      scene,
-      clientId,
-      `ticket-${scene}`,
-      `http://weixin.qq.com/q/${scene}`,
-      sqlTime(kind, new Date(Date.now() + expireInMs)),
-      sqlTime(kind, new Date()),
-    ]);
+    await q(
+      'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [
+        scene,
+        clientId,
+        `ticket-${scene}`,
+        `http://weixin.qq.com/q/${scene}`,
+        sqlTime(kind, new Date(Date.now() + expireInMs)),
+        sqlTime(kind, new Date()),
+      ],
+    );
     return { scene, clientId };
   }
 
   /** A binding row; `legacy` ones are what the old service left (their id is a permanent integer scene). */
-  async function seedBinding(row: { legacy: boolean; openid?: string; status?: 'pending' | 'completed' }): Promise<{ id: number; clientId: string }> {
+  async function seedBinding(row: {
+    legacy: boolean;
+    openid?: string;
+    status?: 'pending' | 'completed';
+  }): Promise<{ id: number; clientId: string }> {
     const clientId = uid('PC_');
-    await q('INSERT INTO wechat_qrcode_bindings (client_id, scene_id, openid, status, legacy_scene, created_at) VALUES (?, 0, ?, ?, ?, ?)', [
-      clientId,
-      row.openid ?? null,
-      row.status ?? (row.openid ? 'completed' : 'pending'),
-      row.legacy ? 1 : 0,
-      sqlTime(kind, new Date()),
-    ]);
+    await q(
+      'INSERT INTO wechat_qrcode_bindings (client_id, scene_id, openid, status, legacy_scene, created_at) VALUES (?, 0, ?, ?, ?, ?)',
+      [clientId, row.openid ?? null, row.status ?? (row.openid ? 'completed' : 'pending'), row.legacy ? 1 : 0, sqlTime(kind, new Date())],
+    );
     const [{ id }] = await q('SELECT id FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]);
     return { id: Number(id), clientId };
   }
 
-  const binding = async (clientId: string) => (await q('SELECT openid, status FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]))[0];
+  const binding = async (clientId: string) =>
+    (await q('SELECT openid, status FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId]))[0];
   const bindingById = async (id: number) => (await q('SELECT openid, status FROM wechat_qrcode_bindings WHERE id = ?', [id]))[0];
   const user = async (openid: string) => {
     const [u] = await q('SELECT remaining_credits, total_credits, subscribed FROM wechat_users WHERE openid = ?', [openid]);
     return u ? { remaining: Number(u.remaining_credits), total: Number(u.total_credits), subscribed: Number(u.subscribed) } : undefined;
   };
-  const ledger = async (openid: string) => (await q('SELECT reason, delta FROM credit_ledger WHERE openid = ? ORDER BY id', [openid])).map((r) => `${String(r.reason)}:${Number(r.delta)}`);
+  const ledger = async (openid: string) =>
+    (await q('SELECT reason, delta FROM credit_ledger WHERE openid = ? ORDER BY id', [openid])).map(
+      (r) => `${String(r.reason)}:${Number(r.delta)}`,
+    );
 
   describe('GET verify (server URL verification)', () => {
     const get = async (query: URLSearchParams) => {
@@ -189,7 +214,10 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       if (mode !== 'plaintext') {
         // The signature covers the Encrypt element: a re-encrypted body under the old signature fails.
         const original = push(xml);
-        const swapped = push(eventXml(uid('oEvil'), 'subscribe', `qrscene_${scene}`), { timestamp: original.query.get('timestamp')!, nonce: original.query.get('nonce')! });
+        const swapped = push(eventXml(uid('oEvil'), 'subscribe', `qrscene_${scene}`), {
+          timestamp: original.query.get('timestamp')!,
+          nonce: original.query.get('nonce')!,
+        });
         swapped.query.set('msg_signature', original.query.get('msg_signature')!);
         const res = await post(app, swapped);
         expect(res.status).toBe(403);
@@ -207,7 +235,12 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
 
       it('an encrypted push whose decrypted message lacks FromUserName is 400 and changes nothing', async () => {
         const before = await snapshot();
-        const res = await post(app, push('<xml><ToUserName><![CDATA[gh_x]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>'));
+        const res = await post(
+          app,
+          push(
+            '<xml><ToUserName><![CDATA[gh_x]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>',
+          ),
+        );
         expect(res.status).toBe(400);
         expect(JSON.parse(res.text)).toEqual({ detail: expect.stringContaining('FromUserName') });
         expect(await snapshot()).toEqual(before);
@@ -350,10 +383,14 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
     it('SCAN binds only a pending legacy row', async () => {
       const pending = await seedBinding({ legacy: true });
       const openid = uid('oLeg');
-      expect(await replyContent(await post(app, push(eventXml(openid, 'SCAN', String(pending.id)))), 'plaintext', openid)).toBe(TEXT.bindSuccess);
+      expect(await replyContent(await post(app, push(eventXml(openid, 'SCAN', String(pending.id)))), 'plaintext', openid)).toBe(
+        TEXT.bindSuccess,
+      );
       expect(await bindingById(pending.id)).toEqual({ openid, status: 'completed' });
       // Now completed: even its own openid's SCAN does not "bind" it again.
-      expect(await replyContent(await post(app, push(eventXml(openid, 'SCAN', String(pending.id)))), 'plaintext', openid)).toBe(TEXT.bindExpired);
+      expect(await replyContent(await post(app, push(eventXml(openid, 'SCAN', String(pending.id)))), 'plaintext', openid)).toBe(
+        TEXT.bindExpired,
+      );
       expect(await bindingById(pending.id)).toEqual({ openid, status: 'completed' });
     });
 
@@ -399,8 +436,10 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
 
     it('DOCTYPE/ENTITY (XXE, billion laughs), truncated, non-XML, empty → 400 and nothing changes', async () => {
       const before = await snapshot();
-      const xxe = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>&xxe;</ToUserName><FromUserName>oX</FromUserName><MsgType>event</MsgType></xml>';
-      const laughs = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><xml><FromUserName>&lol2;</FromUserName></xml>';
+      const xxe =
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>&xxe;</ToUserName><FromUserName>oX</FromUserName><MsgType>event</MsgType></xml>';
+      const laughs =
+        '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><xml><FromUserName>&lol2;</FromUserName></xml>';
       const truncated = eventXml(uid('oTrunc'), 'subscribe').slice(0, 60);
       for (const body of [xxe, laughs, truncated, 'hello world', '{"FromUserName":"o"}']) {
         const res = await raw(body);
@@ -415,7 +454,8 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
 
     it('missing FromUserName or MsgType → 400', async () => {
       const before = await snapshot();
-      const noFrom = '<xml><ToUserName><![CDATA[gh_x]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>';
+      const noFrom =
+        '<xml><ToUserName><![CDATA[gh_x]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>';
       const noType = `<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[${uid('oNoType')}]]></FromUserName><Event><![CDATA[subscribe]]></Event></xml>`;
       expect(await raw(noFrom)).toEqual({ status: 400, body: { detail: 'FromUserName: required' } });
       expect(await raw(noType)).toEqual({ status: 400, body: { detail: 'MsgType: required' } });
@@ -470,56 +510,62 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       expect(await snapshot(WATCHED_TABLES)).toEqual(before);
     });
 
-    it.each(PUSH_MODES)('%s: one transaction per push — a binding that fails mid-push leaves no claim, no user; the retry applies once', async (mode) => {
-      const { scene, clientId } = await seedScene(600_000);
-      const openid = uid('oTx');
-      const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
-      // The database failing in the middle of the push's transaction (after the claim and the user).
-      const fail = jest.spyOn(app.app.get(BindingService), 'updateBindingIn').mockRejectedValue(new ServiceUnavailableError());
-      const before = await snapshot(WATCHED_TABLES);
-      const res = await post(app, p);
-      expect(res.status).toBe(503);
-      expect(await snapshot(WATCHED_TABLES)).toEqual(before); // the claim and the user rolled back with it
-      fail.mockRestore();
-      const retry = await post(app, p);
-      expect((await replyContent(retry, mode, openid)).split('\n')).toEqual([TEXT.welcome, TEXT.bindSuccess]);
-      expect(await user(openid)).toEqual({ remaining: 10, total: 10, subscribed: 1 });
-      expect(await ledger(openid)).toEqual(['signup_bonus:10']);
-      expect(await binding(clientId)).toEqual({ openid, status: 'completed' });
-    });
+    it.each(PUSH_MODES)(
+      '%s: one transaction per push — a binding that fails mid-push leaves no claim, no user; the retry applies once',
+      async (mode) => {
+        const { scene, clientId } = await seedScene(600_000);
+        const openid = uid('oTx');
+        const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
+        // The database failing in the middle of the push's transaction (after the claim and the user).
+        const fail = jest.spyOn(app.app.get(BindingService), 'updateBindingIn').mockRejectedValue(new ServiceUnavailableError());
+        const before = await snapshot(WATCHED_TABLES);
+        const res = await post(app, p);
+        expect(res.status).toBe(503);
+        expect(await snapshot(WATCHED_TABLES)).toEqual(before); // the claim and the user rolled back with it
+        fail.mockRestore();
+        const retry = await post(app, p);
+        expect((await replyContent(retry, mode, openid)).split('\n')).toEqual([TEXT.welcome, TEXT.bindSuccess]);
+        expect(await user(openid)).toEqual({ remaining: 10, total: 10, subscribed: 1 });
+        expect(await ledger(openid)).toEqual(['signup_bonus:10']);
+        expect(await binding(clientId)).toEqual({ openid, status: 'completed' });
+      },
+    );
 
     if (kind === 'mysql') {
-      it.each(['plaintext', 'safe'] as PushMode[])('%s: MySQL cut mid-service → 503 within 4 s; after restore the same push completes once', async (mode) => {
-        const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
-        await proxy.start();
-        const viaProxy = await startApp({ ...db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
-        try {
-          await viaProxy.app.get(DatabaseService).whenReady();
-          const { scene, clientId } = await seedScene(600_000);
-          const openid = uid('oCut');
-          const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
+      it.each(['plaintext', 'safe'] as PushMode[])(
+        '%s: MySQL cut mid-service → 503 within 4 s; after restore the same push completes once',
+        async (mode) => {
+          const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
+          await proxy.start();
+          const viaProxy = await startApp({ ...db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
+          try {
+            await viaProxy.app.get(DatabaseService).whenReady();
+            const { scene, clientId } = await seedScene(600_000);
+            const openid = uid('oCut');
+            const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));
 
-          proxy.cut();
-          const started = Date.now();
-          const res = await post(viaProxy, p);
-          expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
-          expect(Date.now() - started).toBeLessThan(4000);
-          expect(await user(openid)).toBeUndefined();
-          expect(await binding(clientId)).toBeUndefined();
+            proxy.cut();
+            const started = Date.now();
+            const res = await post(viaProxy, p);
+            expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
+            expect(Date.now() - started).toBeLessThan(4000);
+            expect(await user(openid)).toBeUndefined();
+            expect(await binding(clientId)).toBeUndefined();
 
-          proxy.restore();
-          const retry = await post(viaProxy, p);
-          expect(await replyContent(retry, mode, openid)).toBe(`${TEXT.welcome}\n${TEXT.bindSuccess}`);
-          expect(await binding(clientId)).toEqual({ openid, status: 'completed' });
-          expect(await ledger(openid)).toEqual(['signup_bonus:10']);
-          // A further WeChat retry changes nothing.
-          expect(await replyContent(await post(viaProxy, p), mode, openid)).toBe(`${TEXT.welcomeBack}\n${TEXT.bindSuccess}`);
-          expect(await ledger(openid)).toEqual(['signup_bonus:10']);
-        } finally {
-          await viaProxy.close();
-          await proxy.stop();
-        }
-      });
+            proxy.restore();
+            const retry = await post(viaProxy, p);
+            expect(await replyContent(retry, mode, openid)).toBe(`${TEXT.welcome}\n${TEXT.bindSuccess}`);
+            expect(await binding(clientId)).toEqual({ openid, status: 'completed' });
+            expect(await ledger(openid)).toEqual(['signup_bonus:10']);
+            // A further WeChat retry changes nothing.
+            expect(await replyContent(await post(viaProxy, p), mode, openid)).toBe(`${TEXT.welcomeBack}\n${TEXT.bindSuccess}`);
+            expect(await ledger(openid)).toEqual(['signup_bonus:10']);
+          } finally {
+            await viaProxy.close();
+            await proxy.stop();
+          }
+        },
+      );
     }
   });
 
@@ -544,12 +590,18 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
         expect.stringMatching(/rejected \(400\): body: not well-formed XML/),
       ]);
       const all = lines.join('\n');
-      for (const secret of [TEST_KEYS.token, TEST_KEYS.encodingAesKey, first.query.get('signature')!, 'c'.repeat(40), openid]) expect(all).not.toContain(secret);
+      for (const secret of [TEST_KEYS.token, TEST_KEYS.encodingAesKey, first.query.get('signature')!, 'c'.repeat(40), openid])
+        expect(all).not.toContain(secret);
     });
   });
 
   describe('split plan: role web calls the app server over signed HTTP', () => {
-    const webEnv = (baseUrl: string) => ({ APP_ROLE: 'web', INTERNAL_API_SECRET: INTERNAL_SECRET, INTERNAL_API_BASE_URL: baseUrl, ...wechatEnv() });
+    const webEnv = (baseUrl: string) => ({
+      APP_ROLE: 'web',
+      INTERNAL_API_SECRET: INTERNAL_SECRET,
+      INTERNAL_API_BASE_URL: baseUrl,
+      ...wechatEnv(),
+    });
 
     it('a push through the web role has the same effects and reply; the replay guard holds over HTTP', async () => {
       const web = await startApp(webEnv(app.url));

@@ -51,7 +51,11 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     if (cookie) headers.cookie = cookie;
     const csrf = opts.csrf === undefined ? s.csrf : opts.csrf;
     if (csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
-    const res = await fetch(`${t.url}/api/v1/console${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const res = await fetch(`${t.url}/api/v1/console${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json, headers: res.headers };
   }
@@ -62,7 +66,9 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     const body = (await qr.json()) as Json;
     expect(body).toMatchObject({ success: true, expire_seconds: 120, qrcode_url: expect.stringContaining('/cgi-bin/showqrcode?ticket=') });
     const setCookie = qr.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(/^wx_console_login=[A-Za-z0-9_-]{43}; Path=\/api\/v1\/console\/login; Max-Age=120; HttpOnly; SameSite=Strict$/);
+    expect(setCookie).toMatch(
+      /^wx_console_login=[A-Za-z0-9_-]{43}; Path=\/api\/v1\/console\/login; Max-Age=120; HttpOnly; SameSite=Strict$/,
+    );
     expect(qr.headers.get('cache-control')).toBe('no-store');
     expect(qr.headers.get('content-security-policy')).toContain("default-src 'none'");
     const loginCookie = setCookie.split(';')[0];
@@ -70,7 +76,10 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
 
     expect(await (await poll()).json()).toEqual({ success: true, status: 'waiting' });
     const [scene] = await q('SELECT scene_str FROM console_login_scenes ORDER BY id DESC LIMIT 1');
-    expect(await t.app.get(InternalApi).consoleLogin({ scene: String(scene.scene_str), openid: OPERATOR })).toEqual({ success: true, result: 'approved' });
+    expect(await t.app.get(InternalApi).consoleLogin({ scene: String(scene.scene_str), openid: OPERATOR })).toEqual({
+      success: true,
+      result: 'approved',
+    });
     const approved = await poll();
     expect(await approved.json()).toEqual({ success: true, status: 'approved' });
     const cookies = approved.headers.getSetCookie();
@@ -80,13 +89,28 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     const me = await req('GET', '/session', { cookie: cookies[0].split(';')[0] });
     expect(me.body).toMatchObject({ success: true, openid: OPERATOR, csrf_token: expect.any(String) });
     expect(await (await poll()).json()).toEqual({ success: true, status: 'expired' });
-    expect(await (await fetch(`${t.url}/api/v1/console/login/poll`, { method: 'POST' })).json()).toEqual({ success: true, status: 'expired' });
+    expect(await (await fetch(`${t.url}/api/v1/console/login/poll`, { method: 'POST' })).json()).toEqual({
+      success: true,
+      status: 'expired',
+    });
   });
 
   it('no session → 401; an operator removed from ADMIN_OPENIDS → 401; a POST without or with a wrong CSRF token → 403', async () => {
     expect((await req('GET', '/dashboard', { cookie: null })).status).toBe(401);
-    expect((await req('GET', '/dashboard', { cookie: `wx_console=${signConsoleSession(KEY, 'oNotListed', Math.floor(Date.now() / 1000), 600)}` })).status).toBe(401);
-    expect((await req('GET', '/dashboard', { cookie: `wx_console=${signConsoleSession(KEY, OPERATOR, Math.floor(Date.now() / 1000) - 1200, 600)}` })).status).toBe(401);
+    expect(
+      (
+        await req('GET', '/dashboard', {
+          cookie: `wx_console=${signConsoleSession(KEY, 'oNotListed', Math.floor(Date.now() / 1000), 600)}`,
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await req('GET', '/dashboard', {
+          cookie: `wx_console=${signConsoleSession(KEY, OPERATOR, Math.floor(Date.now() / 1000) - 1200, 600)}`,
+        })
+      ).status,
+    ).toBe(401);
     const body = { openid: OPERATOR, delta: 1, reason: 'x test', request_id: 'csrf-api-00001' };
     expect(await req('POST', '/users/adjust', { body, csrf: null })).toMatchObject({ status: 403, body: { detail: 'CSRF 校验失败' } });
     // Another session's token does not fit this one.
@@ -109,14 +133,10 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
          VALUES (?, ?, 'credits', ?, ?, 10, 'paid', 'v2', ?, ?)`,
         [orderNo, openid, (fen / 100).toFixed(2), fen, at(paidAt), at(paidAt)],
       );
-      await q('INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_time, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-        orderNo,
-        openid,
-        uid('4200'),
-        (fen / 100).toFixed(2),
-        at(paidAt),
-        at(paidAt),
-      ]);
+      await q(
+        'INSERT INTO payment_records (order_no, openid, transaction_id, amount, payment_time, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [orderNo, openid, uid('4200'), (fen / 100).toFixed(2), at(paidAt), at(paidAt)],
+      );
     };
     await insert(uid('ORDY'), 1000, justBefore);
     await insert(uid('ORDT'), 2500, justAfter);
@@ -138,7 +158,10 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
 
   it('anomalies: list open ones, resolve once with a note (audited with before/after), 409 the second time', async () => {
     const orderNo = uid('ORDA');
-    await q("INSERT INTO payment_anomalies (order_no, kind, detail, created_at) VALUES (?, 'refund_shortfall', 'seeded', ?)", [orderNo, at(new Date())]);
+    await q("INSERT INTO payment_anomalies (order_no, kind, detail, created_at) VALUES (?, 'refund_shortfall', 'seeded', ?)", [
+      orderNo,
+      at(new Date()),
+    ]);
     const list = await req('GET', `/anomalies?status=open&kind=refund_shortfall&order_no=${orderNo}`);
     expect(list.body.anomalies).toEqual([expect.objectContaining({ order_no: orderNo, kind: 'refund_shortfall', resolved_at: null })]);
     const id = list.body.anomalies[0].id;
@@ -147,7 +170,10 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     expect(done.body.anomaly).toMatchObject({ id, resolved_by: OPERATOR, resolution_note: '已人工补偿', resolved_at: expect.any(String) });
     expect((await req('POST', `/anomalies/${id}/resolve`, { body: { note: 'again' } })).status).toBe(409);
     expect((await req('GET', `/anomalies?status=open&order_no=${orderNo}`)).body.anomalies).toEqual([]);
-    const audit = await q('SELECT action, operator_openid, target, before_json, after_json FROM console_audit WHERE target = ? ORDER BY id', [`anomaly:${id}`]);
+    const audit = await q(
+      'SELECT action, operator_openid, target, before_json, after_json FROM console_audit WHERE target = ? ORDER BY id',
+      [`anomaly:${id}`],
+    );
     expect(audit.map((a) => a.action)).toEqual(['resolve_anomaly', 'resolve_anomaly_refused']);
     expect(JSON.parse(String(audit[0].before_json))).toMatchObject({ resolved_at: null });
     expect(JSON.parse(String(audit[0].after_json))).toMatchObject({ resolution_note: '已人工补偿' });
@@ -159,20 +185,28 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     const yesterday = shanghaiDate(new Date(), -1);
     await t.app.get(ReconciliationJob).runFor(yesterday);
     const jobs = (await req('GET', '/jobs')).body.jobs as Json[];
-    expect(jobs.find((j) => j.name === 'order_expiry')).toMatchObject({ outcome: 'ok', detail: '0 expired orders closed', finished_at: expect.any(String) });
+    expect(jobs.find((j) => j.name === 'order_expiry')).toMatchObject({
+      outcome: 'ok',
+      detail: '0 expired orders closed',
+      finished_at: expect.any(String),
+    });
     // The dashboard test's order paid at 23:59 yesterday is not in the sandbox's bill: one difference (per database).
     const job = jobs.find((j) => j.name === 'reconciliation')!;
     expect(job).toMatchObject({ outcome: 'ok', detail: expect.stringMatching(new RegExp(`^${yesterday}: \\d+ differences, 0 matched$`)) });
     const n = Number(/: (\d+) differences/.exec(String(job.detail))![1]);
     expect(jobs.find((j) => j.name === 'refund_sync')).toMatchObject({ outcome: 'never' });
-    expect((await req('GET', '/reconciliation')).body.runs).toEqual([expect.objectContaining({ bill_date: yesterday, status: 'done', differences: n })]);
+    expect((await req('GET', '/reconciliation')).body.runs).toEqual([
+      expect.objectContaining({ bill_date: yesterday, status: 'done', differences: n }),
+    ]);
     const recorded = (await req('GET', `/reconciliation/${yesterday}`)).body.differences as Json[];
     expect(recorded).toHaveLength(n);
     expect(recorded.every((d) => String(d.kind).startsWith('bill_'))).toBe(true);
     const rerun = await req('POST', `/reconciliation/${yesterday}/run`);
     expect(rerun.body).toMatchObject({ success: true, date: yesterday });
     expect(rerun.body.differences).toHaveLength(n);
-    expect(await q("SELECT action FROM console_audit WHERE target = ?", [`reconciliation:${yesterday}`])).toEqual([{ action: 'reconcile' }]);
+    expect(await q('SELECT action FROM console_audit WHERE target = ?', [`reconciliation:${yesterday}`])).toEqual([
+      { action: 'reconcile' },
+    ]);
     expect((await req('POST', '/reconciliation/2020-13-45/run')).status).toBe(400);
   });
 
@@ -188,14 +222,10 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
 
     const clientId = uid('PC_console_');
     const scene = uid('bind_console');
-    await q('INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      scene,
-      clientId,
-      uid('ticket'),
-      'http://weixin.qq.com/q/x',
-      at(new Date(Date.now() + 600_000)),
-      at(new Date()),
-    ]);
+    await q(
+      'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [scene, clientId, uid('ticket'), 'http://weixin.qq.com/q/x', at(new Date(Date.now() + 600_000)), at(new Date())],
+    );
     await t.app.get(InternalApi).updateBinding({ scene, openid, event: 'scan' });
     const user = (await req('GET', `/users?client_id=${clientId}`)).body;
     expect(user.bindings).toEqual([expect.objectContaining({ client_id: clientId, status: 'completed' })]);
@@ -204,12 +234,14 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
     expect((await req('POST', '/users/unbind', { body: { openid, binding_id: user.bindings[0].id } })).status).toBe(404);
 
     const pending = uid('ORDP');
-    await q("INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at) VALUES (?, ?, 'credits', '9.90', 990, 10, 'pending', 'v2', ?)", [
-      pending,
-      openid,
-      at(new Date()),
-    ]);
-    expect(await req('POST', `/orders/${pending}/refund`, { body: { note: '测试退款', request_id: uid('rf-req-') } })).toMatchObject({ status: 409, body: { detail: '订单未支付，不能退款' } });
+    await q(
+      "INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at) VALUES (?, ?, 'credits', '9.90', 990, 10, 'pending', 'v2', ?)",
+      [pending, openid, at(new Date())],
+    );
+    expect(await req('POST', `/orders/${pending}/refund`, { body: { note: '测试退款', request_id: uid('rf-req-') } })).toMatchObject({
+      status: 409,
+      body: { detail: '订单未支付，不能退款' },
+    });
     expect((await req('GET', `/orders/${pending}/refund-preview`)).body).toMatchObject({ refundable_fen: 0, credits_due: 0 });
     const actions = (await req('GET', `/audit?target=user:${openid}`)).body.entries.map((e: Json) => e.action);
     // Invalid input (the blank reason) is a 400 before any action: only the refused action itself is audited.

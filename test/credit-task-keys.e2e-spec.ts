@@ -37,8 +37,16 @@ describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
       ['oOldOwner', 6, 4],
       ['oOldOther', 10, 0],
     ] as const) {
-      await q('INSERT INTO wechat_users (openid, total_credits, used_credits, remaining_credits, subscribed) VALUES (?, ?, ?, ?, 1)', [openid, 10, used, remaining]);
-      await q("INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, 10, 10, 'signup_bonus', ?, ?)", [openid, openid, now]);
+      await q('INSERT INTO wechat_users (openid, total_credits, used_credits, remaining_credits, subscribed) VALUES (?, ?, ?, ?, 1)', [
+        openid,
+        10,
+        used,
+        remaining,
+      ]);
+      await q(
+        "INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, 10, 10, 'signup_bonus', ?, ?)",
+        [openid, openid, now],
+      );
     }
     const entries: Array<[number, number, string, string]> = [
       [-3, 7, 'consume', 'image_edit:old-1'],
@@ -46,7 +54,14 @@ describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
       [1, 6, 'refund', 'x:y:Z'],
     ];
     for (const [delta, after, reason, ref] of entries) {
-      await q('INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', ['oOldOwner', delta, after, reason, ref, now]);
+      await q('INSERT INTO credit_ledger (openid, delta, balance_after, reason, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        'oOldOwner',
+        delta,
+        after,
+        reason,
+        ref,
+        now,
+      ]);
     }
     await ds.runMigrations({ transaction: 'each' });
   });
@@ -68,11 +83,31 @@ describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
 
   it("the owner's repeat of an old task is the first result; the owner's refund gives back once; another user's same ids are their own task", async () => {
     const api = app.app.get(InternalApi);
-    expect(await api.consumeCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1', amount: 3 })).toEqual({ success: true, consumed: 3, remaining_credits: 6 });
-    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'x', task_id: 'y:Z' })).toEqual({ success: true, refunded: 1, remaining_credits: 6 });
-    expect(await api.consumeCredits({ openid: 'oOldOther', task_type: 'image_edit', task_id: 'old-1', amount: 3 })).toEqual({ success: true, consumed: 3, remaining_credits: 7 });
-    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1' })).toEqual({ success: true, refunded: 3, remaining_credits: 9 });
-    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1' })).toEqual({ success: true, refunded: 3, remaining_credits: 9 });
+    expect(await api.consumeCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1', amount: 3 })).toEqual({
+      success: true,
+      consumed: 3,
+      remaining_credits: 6,
+    });
+    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'x', task_id: 'y:Z' })).toEqual({
+      success: true,
+      refunded: 1,
+      remaining_credits: 6,
+    });
+    expect(await api.consumeCredits({ openid: 'oOldOther', task_type: 'image_edit', task_id: 'old-1', amount: 3 })).toEqual({
+      success: true,
+      consumed: 3,
+      remaining_credits: 7,
+    });
+    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1' })).toEqual({
+      success: true,
+      refunded: 3,
+      remaining_credits: 9,
+    });
+    expect(await api.refundCredits({ openid: 'oOldOwner', task_type: 'image_edit', task_id: 'old-1' })).toEqual({
+      success: true,
+      refunded: 3,
+      remaining_credits: 9,
+    });
     expect(await q("SELECT openid, remaining_credits FROM wechat_users WHERE openid LIKE 'oOld%' ORDER BY openid")).toEqual([
       { openid: 'oOldOther', remaining_credits: 7 },
       { openid: 'oOldOwner', remaining_credits: 9 },

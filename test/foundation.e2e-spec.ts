@@ -3,7 +3,15 @@ import { MIGRATIONS } from '../src/database/migrations';
 import { mysqlAdmin } from './setup/mysql';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
 
-const NEW_TABLES = ['credit_ledger', 'wechat_qr_scenes', 'wechat_access_tokens', 'wechat_callback_nonces', 'payment_anomalies', 'payment_refunds', 'reconciliation_runs'];
+const NEW_TABLES = [
+  'credit_ledger',
+  'wechat_qr_scenes',
+  'wechat_access_tokens',
+  'wechat_callback_nonces',
+  'payment_anomalies',
+  'payment_refunds',
+  'reconciliation_runs',
+];
 const LEGACY_TABLES = ['wechat_users', 'credits_usage', 'wechat_qrcode_bindings', 'payment_orders', 'payment_records'];
 
 describe.each(dbKinds())('foundation [%s]', (kind) => {
@@ -33,7 +41,12 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
   it('GET / describes the service as JSON', async () => {
     const res = await fetch(`${app.url}/`);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    expect(await res.json()).toEqual({ service: 'image-classifier-wechat', version: expect.any(String), docs: '/docs', health: '/api/v1/health' });
+    expect(await res.json()).toEqual({
+      service: 'image-classifier-wechat',
+      version: expect.any(String),
+      docs: '/docs',
+      health: '/api/v1/health',
+    });
   });
 
   it('an unknown /api path is a JSON 404, never a page', async () => {
@@ -52,10 +65,18 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
   });
 
   it('a body over 64 KiB is 413 with the Chinese detail; malformed JSON is 400', async () => {
-    const big = await fetch(`${app.url}/api/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'a'.repeat(70 * 1024) }) });
+    const big = await fetch(`${app.url}/api/v1/anything`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'a'.repeat(70 * 1024) }),
+    });
     expect(big.status).toBe(413);
     expect(await big.json()).toEqual({ detail: '请求体过大' });
-    const bad = await fetch(`${app.url}/api/v1/anything`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const bad = await fetch(`${app.url}/api/v1/anything`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { detail: string }).detail).toMatch(/JSON/);
   });
@@ -72,7 +93,9 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
     const ds = app.app.get(DatabaseService).dataSource;
     const tables: string[] =
       kind === 'mysql'
-        ? (await ds.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map((r: { t: string }) => r.t)
+        ? (await ds.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')).map(
+            (r: { t: string }) => r.t,
+          )
         : (await ds.query("SELECT name AS t FROM sqlite_master WHERE type = 'table'")).map((r: { t: string }) => r.t);
     for (const t of [...LEGACY_TABLES, ...NEW_TABLES, 'typeorm_migrations']) expect(tables).toContain(t);
     const applied = await ds.query('SELECT name FROM typeorm_migrations');

@@ -91,8 +91,20 @@ describeMysql('legacy database upgrade [mysql]', () => {
   it('writes one opening_balance entry per existing user equal to their remaining credits', async () => {
     const [ledger] = await conn.query('SELECT openid, delta, balance_after, reason, ref FROM credit_ledger ORDER BY openid');
     expect(ledger).toEqual([
-      { openid: 'oLEGACYfollower0000000000002', delta: 8, balance_after: 8, reason: 'opening_balance', ref: 'oLEGACYfollower0000000000002' },
-      { openid: 'oLEGACYmember000000000000001', delta: 17, balance_after: 17, reason: 'opening_balance', ref: 'oLEGACYmember000000000000001' },
+      {
+        openid: 'oLEGACYfollower0000000000002',
+        delta: 8,
+        balance_after: 8,
+        reason: 'opening_balance',
+        ref: 'oLEGACYfollower0000000000002',
+      },
+      {
+        openid: 'oLEGACYmember000000000000001',
+        delta: 17,
+        balance_after: 17,
+        reason: 'opening_balance',
+        ref: 'oLEGACYmember000000000000001',
+      },
     ]);
   });
 
@@ -130,12 +142,16 @@ describeMysql('legacy database upgrade [mysql]', () => {
   });
 
   it('the old service can still insert rows after the upgrade (rollback stays possible)', async () => {
-    await conn.query("INSERT INTO wechat_users (openid, total_credits, used_credits, remaining_credits) VALUES ('oOLDSERVICEafterUpgrade0000', 10, 0, 10)");
+    await conn.query(
+      "INSERT INTO wechat_users (openid, total_credits, used_credits, remaining_credits) VALUES ('oOLDSERVICEafterUpgrade0000', 10, 0, 10)",
+    );
     await conn.query(
       "INSERT INTO payment_orders (order_no, openid, order_type, amount, credits_amount, status) VALUES ('ORDOLDSERVICE00000000001', 'oOLDSERVICEafterUpgrade0000', 'credits', 9.90, 10, 'pending')",
     );
     await conn.query("INSERT INTO wechat_qrcode_bindings (client_id, scene_id) VALUES ('PC_old_service_after', 3)");
-    const [[u]] = (await conn.query("SELECT subscribed, member_lifetime FROM wechat_users WHERE openid = 'oOLDSERVICEafterUpgrade0000'")) as unknown as [[Row]];
+    const [[u]] = (await conn.query(
+      "SELECT subscribed, member_lifetime FROM wechat_users WHERE openid = 'oOLDSERVICEafterUpgrade0000'",
+    )) as unknown as [[Row]];
     expect(u).toEqual({ subscribed: 1, member_lifetime: 0 });
     await conn.query("DELETE FROM payment_orders WHERE order_no = 'ORDOLDSERVICE00000000001'");
     await conn.query("DELETE FROM wechat_users WHERE openid = 'oOLDSERVICEafterUpgrade0000'");

@@ -46,12 +46,23 @@ describe('metrics [sqlite]', () => {
 
   it('counts pushes, token fetches and request durations after a QR binding through the sandbox', async () => {
     const qr = (await (
-      await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'PC_metrics_0001' }) })
+      await fetch(`${app.url}/api/v1/auth/wechat/qrcode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: 'PC_metrics_0001' }),
+      })
     ).json()) as { ticket: string };
-    await fetch(`${app.url}/sandbox/actions/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ticket: qr.ticket, openid: 'oMetricsUser000000000000001' }) });
+    await fetch(`${app.url}/sandbox/actions/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ticket: qr.ticket, openid: 'oMetricsUser000000000000001' }),
+    });
 
     const ts = String(Math.floor(Date.now() / 1000));
-    const signed = await metrics(app, { 'x-internal-timestamp': ts, 'x-internal-signature': internalSignature(SECRET, 'GET', '/api/v1/internal/metrics', ts, '') });
+    const signed = await metrics(app, {
+      'x-internal-timestamp': ts,
+      'x-internal-signature': internalSignature(SECRET, 'GET', '/api/v1/internal/metrics', ts, ''),
+    });
     expect(signed.status).toBe(200);
     const byKey = await metrics(app, { 'x-admin-key': ADMIN_KEY });
     expect(byKey.status).toBe(200);
@@ -71,10 +82,18 @@ describe('metrics [sqlite]', () => {
     const ds = app.app.get(DatabaseService).dataSource;
     const openid = 'oMetricsPayer00000000000001';
     await insertOrder(ds, { orderNo: 'ORDMETRICS000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
-    const send = (n: { headers: Record<string, string>; body: string }) => fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
+    const send = (n: { headers: Record<string, string>; body: string }) =>
+      fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
     await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-1' }));
     await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 1, openid, transactionId: 'T-metrics-2' }));
-    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-3' }, {}, { key: 'k'.repeat(32) }));
+    await send(
+      v2Notification(
+        app.config,
+        { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-3' },
+        {},
+        { key: 'k'.repeat(32) },
+      ),
+    );
     const text = (await metrics(app, { 'x-admin-key': ADMIN_KEY })).text;
     expect(value(text, 'wechat_pay_notification_total{kind="payment",result="success"}')).toBe(1);
     expect(value(text, 'wechat_pay_notification_total{kind="payment",result="order_mismatch"}')).toBe(1);
@@ -96,7 +115,9 @@ describe('metrics [sqlite]', () => {
     });
     try {
       const push = signedPush(keys, 'safe', eventXml('oMetricsWebUser0000000000001', 'subscribe'));
-      expect((await fetch(web.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body })).status).toBe(200);
+      expect(
+        (await fetch(web.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body })).status,
+      ).toBe(200);
       const text = (await metrics(web, { 'x-admin-key': ADMIN_KEY })).text.replace(/role="web"/g, 'role="all"');
       expect(value(text, 'internal_api_call_duration_seconds_count{operation="callback/push",outcome="ok"}')).toBe(1);
       expect(value(text, 'wechat_push_total{event="subscribe",result="ok"}')).toBe(1);

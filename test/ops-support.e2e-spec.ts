@@ -42,11 +42,17 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
       const id = list.body.devices[0].id;
 
       const intruder = await login(app, 'oDeviceIntruder00000000001');
-      expect(await call(app, 'DELETE', `/api/v1/user/devices/${id}`, { token: intruder })).toEqual({ status: 404, body: { detail: '设备不存在' } });
+      expect(await call(app, 'DELETE', `/api/v1/user/devices/${id}`, { token: intruder })).toEqual({
+        status: 404,
+        body: { detail: '设备不存在' },
+      });
       expect((await call(app, 'GET', `/api/v1/user/credits?client_id=${clientId}`)).status).toBe(200);
 
       expect(await call(app, 'DELETE', `/api/v1/user/devices/${id}`, { token })).toEqual({ status: 200, body: { success: true } });
-      expect(await call(app, 'GET', `/api/v1/user/credits?client_id=${clientId}`)).toEqual({ status: 404, body: { detail: '用户未关注公众号' } });
+      expect(await call(app, 'GET', `/api/v1/user/credits?client_id=${clientId}`)).toEqual({
+        status: 404,
+        body: { detail: '用户未关注公众号' },
+      });
       expect((await call(app, 'GET', '/api/v1/user/devices', { token })).body.devices).toEqual([]);
       expect((await call(app, 'DELETE', `/api/v1/user/devices/${id}`, { token })).status).toBe(404);
       expect((await call(app, 'DELETE', '/api/v1/user/devices/abc', { token })).status).toBe(404);
@@ -57,11 +63,17 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
   describe('admin support', () => {
     it('refuses a missing or wrong key, and everything when no key is configured', async () => {
       expect(await call(app, 'GET', '/api/v1/admin/anomalies')).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
-      expect(await call(app, 'GET', '/api/v1/admin/anomalies', { adminKey: 'wrong' })).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
+      expect(await call(app, 'GET', '/api/v1/admin/anomalies', { adminKey: 'wrong' })).toEqual({
+        status: 401,
+        body: { detail: '管理密钥错误' },
+      });
       const keyless = await startApp({ ...db.env, DB_MIGRATE_ON_START: 'false' });
       try {
         await keyless.app.get(DatabaseService).whenReady();
-        expect(await call(keyless, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: {} })).toEqual({ status: 403, body: { detail: '管理接口未启用' } });
+        expect(await call(keyless, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: {} })).toEqual({
+          status: 403,
+          body: { detail: '管理接口未启用' },
+        });
       } finally {
         await keyless.close();
       }
@@ -71,29 +83,74 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
       const openid = 'oAdjustUser0000000000000001';
       await app.app.get(InternalApi).createOrUpdateUser({ openid, source: 'subscribe' });
       const req = { openid, delta: 5, note: 'compensation for ticket #42', request_id: 'adj-0001' };
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: true, remaining_credits: 15 } });
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({ status: 200, body: { success: true, applied: false, remaining_credits: 15 } });
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { ...req, delta: 6 } })).status).toBe(409);
-      const below = await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: -16, note: 'too much', request_id: 'adj-0002' } });
+      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({
+        status: 200,
+        body: { success: true, applied: true, remaining_credits: 15 },
+      });
+      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: req })).toEqual({
+        status: 200,
+        body: { success: true, applied: false, remaining_credits: 15 },
+      });
+      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { ...req, delta: 6 } })).status).toBe(
+        409,
+      );
+      const below = await call(app, 'POST', '/api/v1/admin/credits/adjust', {
+        adminKey: ADMIN_KEY,
+        body: { openid, delta: -16, note: 'too much', request_id: 'adj-0002' },
+      });
       expect(below.status).toBe(400);
       expect(below.body.detail).toMatch(/^delta: /);
-      expect(await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: -15, note: 'all', request_id: 'adj-0003' } })).toMatchObject({
+      expect(
+        await call(app, 'POST', '/api/v1/admin/credits/adjust', {
+          adminKey: ADMIN_KEY,
+          body: { openid, delta: -15, note: 'all', request_id: 'adj-0003' },
+        }),
+      ).toMatchObject({
         body: { applied: true, remaining_credits: 0 },
       });
       expect(await q("SELECT delta, ref FROM credit_ledger WHERE openid = ? AND reason = 'admin_adjust' ORDER BY id", [openid])).toEqual([
         { delta: 5, ref: 'adj-0001' },
         { delta: -15, ref: 'adj-0003' },
       ]);
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid: 'oNobody', delta: 1, note: 'x', request_id: 'adj-9' } })).status).toBe(404);
-      expect((await call(app, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: { openid, delta: 0, note: 'x', request_id: 'adj-10' } })).status).toBe(400);
+      expect(
+        (
+          await call(app, 'POST', '/api/v1/admin/credits/adjust', {
+            adminKey: ADMIN_KEY,
+            body: { openid: 'oNobody', delta: 1, note: 'x', request_id: 'adj-9' },
+          })
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await call(app, 'POST', '/api/v1/admin/credits/adjust', {
+            adminKey: ADMIN_KEY,
+            body: { openid, delta: 0, note: 'x', request_id: 'adj-10' },
+          })
+        ).status,
+      ).toBe(400);
     });
 
     it('user lookup by openid, client_id and order_no shows bindings, orders, ledger and anomalies', async () => {
       const openid = 'oLookupUser0000000000000001';
       const clientId = 'PC_1730000000000_lookup001';
       await bind(app, clientId, openid);
-      await insertOrder(app.app.get(DatabaseService).dataSource, { orderNo: 'ORDLOOKUP0000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
-      await app.app.get(InternalApi).applyPayment({ order_no: 'ORDLOOKUP0000000000001', status: 'paid', transaction_id: 'T-lookup-1', total_fen: 1, payer_openid: openid }).catch(() => undefined);
+      await insertOrder(app.app.get(DatabaseService).dataSource, {
+        orderNo: 'ORDLOOKUP0000000000001',
+        openid,
+        type: 'credits',
+        amountFen: 990,
+        credits: 10,
+      });
+      await app.app
+        .get(InternalApi)
+        .applyPayment({
+          order_no: 'ORDLOOKUP0000000000001',
+          status: 'paid',
+          transaction_id: 'T-lookup-1',
+          total_fen: 1,
+          payer_openid: openid,
+        })
+        .catch(() => undefined);
       for (const by of [`openid=${openid}`, `client_id=${clientId}`, 'order_no=ORDLOOKUP0000000000001']) {
         const r = await call(app, 'GET', `/api/v1/admin/users?${by}`, { adminKey: ADMIN_KEY });
         expect(r.status).toBe(200);
@@ -105,7 +162,12 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
       }
       expect((await call(app, 'GET', '/api/v1/admin/users?openid=oNobodyAtAll', { adminKey: ADMIN_KEY })).status).toBe(404);
       expect((await call(app, 'GET', '/api/v1/admin/users', { adminKey: ADMIN_KEY })).status).toBe(400);
-      const anomalies = await call(app, 'GET', `/api/v1/admin/anomalies?since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { adminKey: ADMIN_KEY });
+      const anomalies = await call(
+        app,
+        'GET',
+        `/api/v1/admin/anomalies?since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`,
+        { adminKey: ADMIN_KEY },
+      );
       expect(anomalies.body.anomalies.map((a: Json) => a.order_no)).toContain('ORDLOOKUP0000000000001');
     });
   });

@@ -155,13 +155,22 @@ describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client with %s', (signType)
     expect(paymentParams).toMatchObject({ appId: APPID, package: `prepay_id=${prepayId}`, signType });
     expect(Math.abs(Number(paymentParams.timeStamp) - clock.nowSeconds())).toBeLessThanOrEqual(1);
     const text = `appId=${APPID}&nonceStr=${paymentParams.nonceStr}&package=prepay_id=${prepayId}&signType=${signType}&timeStamp=${paymentParams.timeStamp}&key=${API_KEY}`;
-    const expected = (signType === 'MD5' ? createHash('md5').update(text) : createHmac('sha256', API_KEY).update(text)).digest('hex').toUpperCase();
+    const expected = (signType === 'MD5' ? createHash('md5').update(text) : createHmac('sha256', API_KEY).update(text))
+      .digest('hex')
+      .toUpperCase();
     expect(paymentParams.paySign).toBe(expected);
 
     await expect(pay.queryOrder(input.orderNo)).resolves.toMatchObject({ state: 'NOTPAY', appId: APPID, mchId: MCHID });
     const paid = fake.pay(input.orderNo);
     const query = await pay.queryOrder(input.orderNo);
-    expect(query).toMatchObject({ state: 'SUCCESS', transactionId: paid.transactionId, totalFen: 990, payerOpenid: OPENID, appId: APPID, mchId: MCHID });
+    expect(query).toMatchObject({
+      state: 'SUCCESS',
+      transactionId: paid.transactionId,
+      totalFen: 990,
+      payerOpenid: OPENID,
+      appId: APPID,
+      mchId: MCHID,
+    });
     expect(query.paidAt?.getTime()).toBe((paid.paidAt ?? 0) * 1000);
     expect(query.raw).toContain('<trade_state><![CDATA[SUCCESS]]></trade_state>');
 
@@ -200,7 +209,11 @@ describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client with %s', (signType)
     expect(await failure(pay.queryOrder('ORDANY'))).toBeInstanceOf(PayUnavailableError);
 
     // A merchant signing with the wrong key: WeChat answers return_code FAIL, unsigned.
-    const wrongKey = new PayV2Client(http(), config({ WECHAT_PAY_VERSION: 'v2', WECHAT_PAY_SIGN_TYPE: signType, WECHAT_PAY_API_KEY: 'f'.repeat(32) }), clock);
+    const wrongKey = new PayV2Client(
+      http(),
+      config({ WECHAT_PAY_VERSION: 'v2', WECHAT_PAY_SIGN_TYPE: signType, WECHAT_PAY_API_KEY: 'f'.repeat(32) }),
+      clock,
+    );
     const bad = await failure(wrongKey.createJsapiOrder(newOrder()));
     expect(bad).toBeInstanceOf(PayApiError);
     expect((bad as PayApiError).code).toBe('SIGNERROR');
@@ -231,7 +244,8 @@ describe('PayV2Client transport failures', () => {
 });
 
 describe('PayV3Client', () => {
-  const v3 = (env: Record<string, string> = {}, timeoutMs?: number) => new PayV3Client(http(timeoutMs), config({ WECHAT_PAY_VERSION: 'v3', ...env }), clock);
+  const v3 = (env: Record<string, string> = {}, timeoutMs?: number) =>
+    new PayV3Client(http(timeoutMs), config({ WECHAT_PAY_VERSION: 'v3', ...env }), clock);
 
   it('order → query → pay → query → close over signed JSON; paySign is RSA', async () => {
     const pay = v3();
@@ -259,7 +273,14 @@ describe('PayV3Client', () => {
     await expect(pay.queryOrder(input.orderNo)).resolves.toMatchObject({ state: 'NOTPAY' });
     const paid = fake.pay(input.orderNo);
     const query = await pay.queryOrder(input.orderNo);
-    expect(query).toMatchObject({ state: 'SUCCESS', transactionId: paid.transactionId, totalFen: 990, payerOpenid: OPENID, appId: APPID, mchId: MCHID });
+    expect(query).toMatchObject({
+      state: 'SUCCESS',
+      transactionId: paid.transactionId,
+      totalFen: 990,
+      payerOpenid: OPENID,
+      appId: APPID,
+      mchId: MCHID,
+    });
     expect(query.paidAt?.getTime()).toBe((paid.paidAt ?? 0) * 1000);
 
     const closePaid = await failure(pay.closeOrder(input.orderNo));
@@ -337,7 +358,13 @@ describe('PayV3Client', () => {
     fake.pay(input.orderNo);
     const { headers, body } = fake.v3Notification(input.orderNo, CERT_A);
     const fresh = v3();
-    await expect(fresh.verifyNotification(headers, body)).resolves.toMatchObject({ kind: 'payment', success: true, orderNo: input.orderNo, totalFen: 990, payerOpenid: OPENID });
+    await expect(fresh.verifyNotification(headers, body)).resolves.toMatchObject({
+      kind: 'payment',
+      success: true,
+      orderNo: input.orderNo,
+      totalFen: 990,
+      payerOpenid: OPENID,
+    });
   });
 
   it('answers with a bad signature are refused (business answers and the certificate download)', async () => {
@@ -393,15 +420,51 @@ describe('PayV3Client', () => {
 });
 
 /** A trade bill in WeChat's current layout, written here independently of src/wechat/pay/trade-bill.ts. */
-function billText(lines: Array<{ time: string; orderNo: string; state: 'SUCCESS' | 'REFUND'; yuan: string; refundNo?: string; refundYuan?: string }>): string {
+function billText(
+  lines: Array<{ time: string; orderNo: string; state: 'SUCCESS' | 'REFUND'; yuan: string; refundNo?: string; refundYuan?: string }>,
+): string {
   const header =
     '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注';
   const rows = lines.map((l) =>
-    [l.time, APPID, MCHID, '0', '', '4200000000000000000001', l.orderNo, OPENID, 'JSAPI', l.state, 'OTHERS', 'CNY', l.yuan, '0.00', l.refundNo ? '5000001' : '0', l.refundNo ?? '0', l.refundYuan ?? '0.00', '0.00', l.refundNo ? 'ORIGINAL' : '', l.refundNo ? 'SUCCESS' : '', '额度', '', '0.06000', '0.60%', l.yuan, l.refundYuan ?? '0.00', '']
+    [
+      l.time,
+      APPID,
+      MCHID,
+      '0',
+      '',
+      '4200000000000000000001',
+      l.orderNo,
+      OPENID,
+      'JSAPI',
+      l.state,
+      'OTHERS',
+      'CNY',
+      l.yuan,
+      '0.00',
+      l.refundNo ? '5000001' : '0',
+      l.refundNo ?? '0',
+      l.refundYuan ?? '0.00',
+      '0.00',
+      l.refundNo ? 'ORIGINAL' : '',
+      l.refundNo ? 'SUCCESS' : '',
+      '额度',
+      '',
+      '0.06000',
+      '0.60%',
+      l.yuan,
+      l.refundYuan ?? '0.00',
+      '',
+    ]
       .map((v) => `\`${v}`)
       .join(','),
   );
-  return [header, ...rows, '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额', `\`${lines.length},\`0.00,\`0.00,\`0.00,\`0.00,\`0.00,\`0.00`, ''].join('\r\n');
+  return [
+    header,
+    ...rows,
+    '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额',
+    `\`${lines.length},\`0.00,\`0.00,\`0.00,\`0.00,\`0.00,\`0.00`,
+    '',
+  ].join('\r\n');
 }
 
 describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client refunds and bills with %s', (signType) => {
@@ -410,12 +473,33 @@ describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client refunds and bills wi
   it('refund → PROCESSING (same out_refund_no again is the same refund) → query follows WeChat to SUCCESS; unknown → NOT_FOUND', async () => {
     const orderNo = `ORDRF${signType.slice(0, 3)}${Date.now()}`;
     fake.seedPaidOrder(orderNo, 2990, OPENID);
-    const input = { orderNo, refundNo: `RF${orderNo}`, totalFen: 2990, refundFen: 1000, notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify', reason: '用户申请' };
+    const input = {
+      orderNo,
+      refundNo: `RF${orderNo}`,
+      totalFen: 2990,
+      refundFen: 1000,
+      notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify',
+      reason: '用户申请',
+    };
     const first = await client().refund(input);
-    expect(first).toMatchObject({ state: 'PROCESSING', refundNo: input.refundNo, orderNo, refundFen: 1000, totalFen: 2990, wxRefundId: expect.stringMatching(/^50/) });
+    expect(first).toMatchObject({
+      state: 'PROCESSING',
+      refundNo: input.refundNo,
+      orderNo,
+      refundFen: 1000,
+      totalFen: 2990,
+      wxRefundId: expect.stringMatching(/^50/),
+    });
     expect((await client().refund(input)).wxRefundId).toBe(first.wxRefundId);
     const sent = fake.last('/secapi/pay/refund')!.body;
-    expect(sent).toMatchObject({ out_trade_no: orderNo, out_refund_no: input.refundNo, total_fee: '2990', refund_fee: '1000', refund_desc: '用户申请', notify_url: input.notifyUrl });
+    expect(sent).toMatchObject({
+      out_trade_no: orderNo,
+      out_refund_no: input.refundNo,
+      total_fee: '2990',
+      refund_fee: '1000',
+      refund_desc: '用户申请',
+      notify_url: input.notifyUrl,
+    });
     expect(await client().queryRefund(input.refundNo)).toMatchObject({ state: 'PROCESSING' });
     fake.finishRefund(input.refundNo, 'SUCCESS');
     const done = await client().queryRefund(input.refundNo);
@@ -427,16 +511,21 @@ describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client refunds and bills wi
   });
 
   it("WeChat's refusals keep their code (PayApiError); an unpaid order cannot be refunded", async () => {
-    const err = await failure(client().refund({ orderNo: 'ORDRFNONE', refundNo: 'RFNONE1', totalFen: 990, refundFen: 990, notifyUrl: 'https://x.example/n' }));
+    const err = await failure(
+      client().refund({ orderNo: 'ORDRFNONE', refundNo: 'RFNONE1', totalFen: 990, refundFen: 990, notifyUrl: 'https://x.example/n' }),
+    );
     expect(err).toBeInstanceOf(PayApiError);
     expect((err as PayApiError).code).toBe('ORDERNOTEXIST');
   });
 
   it('downloadbill: the bill text is parsed; "No Bill Exist" is an empty bill; a truncated bill is an outage', async () => {
-    fake.bills.set('2024-04-25', billText([
-      { time: '2024-04-25 10:05:09', orderNo: 'ORDA', state: 'SUCCESS', yuan: '29.90' },
-      { time: '2024-04-25 11:00:00', orderNo: 'ORDA', state: 'REFUND', yuan: '29.90', refundNo: 'RFA', refundYuan: '10.00' },
-    ]));
+    fake.bills.set(
+      '2024-04-25',
+      billText([
+        { time: '2024-04-25 10:05:09', orderNo: 'ORDA', state: 'SUCCESS', yuan: '29.90' },
+        { time: '2024-04-25 11:00:00', orderNo: 'ORDA', state: 'REFUND', yuan: '29.90', refundNo: 'RFA', refundYuan: '10.00' },
+      ]),
+    );
     const rows = await client().downloadTradeBill('2024-04-25');
     expect(rows.map((r) => [r.orderNo, r.tradeState, r.totalFen, r.refundNo, r.refundFen])).toEqual([
       ['ORDA', 'SUCCESS', 2990, '', 0],
@@ -444,7 +533,10 @@ describe.each(['MD5', 'HMAC-SHA256'] as const)('PayV2Client refunds and bills wi
     ]);
     expect(fake.last('/pay/downloadbill')!.body).toMatchObject({ bill_date: '20240425', bill_type: 'ALL' });
     expect(await client().downloadTradeBill('2024-04-26')).toEqual([]);
-    fake.bills.set('2024-04-27', billText([{ time: '2024-04-27 10:05:09', orderNo: 'ORDB', state: 'SUCCESS', yuan: '9.90' }]).split('总交易单数')[0]);
+    fake.bills.set(
+      '2024-04-27',
+      billText([{ time: '2024-04-27 10:05:09', orderNo: 'ORDB', state: 'SUCCESS', yuan: '9.90' }]).split('总交易单数')[0],
+    );
     expect(await failure(client().downloadTradeBill('2024-04-27'))).toBeInstanceOf(PayUnavailableError);
   });
 });
@@ -458,16 +550,75 @@ describe('PayV2Client refunds over TLS with the merchant API client certificate'
     // A CA standing in for Tenpay's, the server certificate of "api.mch.weixin.qq.com", and the
     // merchant's apiclient_cert.p12 (password = mch id), as WeChat hands it out.
     tlsDir = mkdtempSync(join(tmpdir(), 'pay-client-tls-'));
-    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Fake Tenpay CA']);
+    sh([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Fake Tenpay CA',
+    ]);
     sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
     writeFileSync(join(tlsDir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    sh(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+    sh([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ]);
     sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${MCHID}`]);
     sh(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2']);
-    sh(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'ca.pem', '-passout', `pass:${MCHID}`, '-out', 'apiclient_cert.p12']);
-    sh(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'ca.pem', '-passout', 'pass:not-the-mch-id', '-out', 'wrong_password.p12']);
+    sh([
+      'pkcs12',
+      '-export',
+      '-in',
+      'client.pem',
+      '-inkey',
+      'client.key',
+      '-certfile',
+      'ca.pem',
+      '-passout',
+      `pass:${MCHID}`,
+      '-out',
+      'apiclient_cert.p12',
+    ]);
+    sh([
+      'pkcs12',
+      '-export',
+      '-in',
+      'client.pem',
+      '-inkey',
+      'client.key',
+      '-certfile',
+      'ca.pem',
+      '-passout',
+      'pass:not-the-mch-id',
+      '-out',
+      'wrong_password.p12',
+    ]);
     const read = (f: string) => readFileSync(join(tlsDir, f), 'utf8');
-    tlsFake = await FakeWechatPay.start({ ...fake.options, tls: { key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem') } });
+    tlsFake = await FakeWechatPay.start({
+      ...fake.options,
+      tls: { key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem') },
+    });
   });
 
   afterAll(async () => {
@@ -476,8 +627,22 @@ describe('PayV2Client refunds over TLS with the merchant API client certificate'
   });
 
   const tlsClient = (p12?: string) =>
-    new PayV2Client(http(), config({ WECHAT_PAY_VERSION: 'v2', WECHAT_PAY_BASE: tlsFake.url, ...(p12 ? { WECHAT_PAY_CLIENT_CERT_P12_PATH: join(tlsDir, p12) } : {}) }), clock);
-  const input = (orderNo: string) => ({ orderNo, refundNo: `RF${orderNo}`, totalFen: 990, refundFen: 990, notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify' });
+    new PayV2Client(
+      http(),
+      config({
+        WECHAT_PAY_VERSION: 'v2',
+        WECHAT_PAY_BASE: tlsFake.url,
+        ...(p12 ? { WECHAT_PAY_CLIENT_CERT_P12_PATH: join(tlsDir, p12) } : {}),
+      }),
+      clock,
+    );
+  const input = (orderNo: string) => ({
+    orderNo,
+    refundNo: `RF${orderNo}`,
+    totalFen: 990,
+    refundFen: 990,
+    notifyUrl: 'https://www.example.com/api/v1/payment/refund-notify',
+  });
 
   it('secapi/pay/refund presents apiclient_cert.p12 (password = mch id) and WeChat accepts it', async () => {
     tlsFake.seedPaidOrder('ORDTLS1', 990, OPENID);
@@ -505,8 +670,21 @@ describe('PayV3Client refunds and bills', () => {
 
   it('refund → PROCESSING → query SUCCESS; unknown refund → NOT_FOUND; a refused refund keeps WeChat’s code', async () => {
     fake.seedPaidOrder('ORDV3RF1', 1800, OPENID);
-    const input = { orderNo: 'ORDV3RF1', refundNo: 'RFORDV3RF1', totalFen: 1800, refundFen: 500, notifyUrl: 'https://www.example.com/api/v1/payment/notify', reason: '部分退款' };
-    await expect(v3client().refund(input)).resolves.toMatchObject({ state: 'PROCESSING', refundNo: 'RFORDV3RF1', orderNo: 'ORDV3RF1', refundFen: 500, totalFen: 1800 });
+    const input = {
+      orderNo: 'ORDV3RF1',
+      refundNo: 'RFORDV3RF1',
+      totalFen: 1800,
+      refundFen: 500,
+      notifyUrl: 'https://www.example.com/api/v1/payment/notify',
+      reason: '部分退款',
+    };
+    await expect(v3client().refund(input)).resolves.toMatchObject({
+      state: 'PROCESSING',
+      refundNo: 'RFORDV3RF1',
+      orderNo: 'ORDV3RF1',
+      refundFen: 500,
+      totalFen: 1800,
+    });
     expect(fake.last('/v3/refund/domestic/refunds')!.body).toEqual({
       out_trade_no: 'ORDV3RF1',
       out_refund_no: 'RFORDV3RF1',
@@ -525,7 +703,9 @@ describe('PayV3Client refunds and bills', () => {
   it('trade bill: signed answer, gzip file from download_url checked against hash_value; no bill → []', async () => {
     fake.bills.set('2024-05-01', billText([{ time: '2024-05-01 09:00:00', orderNo: 'ORDC', state: 'SUCCESS', yuan: '18.00' }]));
     const rows = await v3client().downloadTradeBill('2024-05-01');
-    expect(rows.map((r) => [r.orderNo, r.tradeState, r.totalFen, r.tradeTime?.toISOString()])).toEqual([['ORDC', 'SUCCESS', 1800, '2024-05-01T01:00:00.000Z']]);
+    expect(rows.map((r) => [r.orderNo, r.tradeState, r.totalFen, r.tradeTime?.toISOString()])).toEqual([
+      ['ORDC', 'SUCCESS', 1800, '2024-05-01T01:00:00.000Z'],
+    ]);
     expect(fake.count('/v3/billdownload/file')).toBeGreaterThan(0);
     await expect(v3client().downloadTradeBill('2024-05-02')).resolves.toEqual([]);
   });

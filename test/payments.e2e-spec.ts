@@ -33,18 +33,29 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
     let db: TestDatabase;
     let app: TestApp;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
-    const notification = (facts: Parameters<typeof v2Notification>[1], extra: { v2?: Record<string, string>; v3?: Parameters<typeof v3Notification>[2] } = {}) =>
-      version === 'v2' ? v2Notification(app.config, facts, extra.v2) : v3Notification(app.config, facts, extra.v3);
+    const notification = (
+      facts: Parameters<typeof v2Notification>[1],
+      extra: { v2?: Record<string, string>; v3?: Parameters<typeof v3Notification>[2] } = {},
+    ) => (version === 'v2' ? v2Notification(app.config, facts, extra.v2) : v3Notification(app.config, facts, extra.v3));
 
-    async function placeOrder(openid: string, body: unknown): Promise<{ token: string; orderNo: string; prepayId: string; amount: number }> {
+    async function placeOrder(
+      openid: string,
+      body: unknown,
+    ): Promise<{ token: string; orderNo: string; prepayId: string; amount: number }> {
       const token = await login(app, openid);
       const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body });
       expect(r.status).toBe(200);
-      return { token, orderNo: r.body.order_no, prepayId: String(r.body.payment_params.package).replace('prepay_id=', ''), amount: r.body.amount };
+      return {
+        token,
+        orderNo: r.body.order_no,
+        prepayId: String(r.body.payment_params.package).replace('prepay_id=', ''),
+        amount: r.body.amount,
+      };
     }
 
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
-    const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
+    const credits = async (openid: string) =>
+      Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
 
     beforeAll(async () => {
       db = await TestDatabase.create(kind);
@@ -89,15 +100,26 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       const { token, orderNo, prepayId, amount } = await placeOrder(openid, { order_type: 'credits', credits_amount: 20 });
       expect(orderNo).toMatch(/^ORD\d{14}[A-Z0-9]{6}$/);
       expect(amount).toBe(18);
-      expect(await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).toMatchObject({ status: 200 });
+      expect(
+        await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } }),
+      ).toMatchObject({ status: 200 });
       await eventually(async () => (await orderStatus(orderNo)) === 'paid');
       expect(await credits(openid)).toBe(30);
-      expect(await q("SELECT delta, reason FROM credit_ledger WHERE openid = ? AND reason = 'purchase'", [openid])).toEqual([{ delta: 20, reason: 'purchase' }]);
+      expect(await q("SELECT delta, reason FROM credit_ledger WHERE openid = ? AND reason = 'purchase'", [openid])).toEqual([
+        { delta: 20, reason: 'purchase' },
+      ]);
       const [record] = await q('SELECT transaction_id, notify_data FROM payment_records WHERE order_no = ?', [orderNo]);
       expect(record.transaction_id).toBeTruthy();
       expect(String(record.notify_data)).toContain(orderNo);
       const view = await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token });
-      expect(view.body.order).toMatchObject({ order_no: orderNo, order_type: 'credits', amount: 18, credits_amount: 20, status: 'paid', paid_at: expect.stringMatching(/\+08:00$/) });
+      expect(view.body.order).toMatchObject({
+        order_no: orderNo,
+        order_type: 'credits',
+        amount: 18,
+        credits_amount: 20,
+        status: 'paid',
+        paid_at: expect.stringMatching(/\+08:00$/),
+      });
       const list = await call(app, 'GET', '/api/v1/payment/orders', { token });
       expect(list.body.orders.map((o: Json) => o.order_no)).toEqual([orderNo]);
     });
@@ -132,10 +154,19 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       // Tapping "buy" again after closing the pay sheet: the same order, freshly signed for the page.
       const again = await create();
       expect(again.status).toBe(200);
-      expect(again.body).toMatchObject({ success: true, order_no: orderNo, amount: 29.9, payment_params: { package: params.package, signType: params.signType } });
+      expect(again.body).toMatchObject({
+        success: true,
+        order_no: orderNo,
+        amount: 29.9,
+        payment_params: { package: params.package, signType: params.signType },
+      });
       expect(again.body.payment_params.paySign).toBeTruthy();
-      expect(await q("SELECT status FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([{ status: 'pending' }]);
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: String(params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' } });
+      expect(await q("SELECT status FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([
+        { status: 'pending' },
+      ]);
+      await call(app, 'POST', '/sandbox/actions/pay', {
+        body: { prepay_id: String(params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
+      });
       await eventually(async () => (await orderStatus(orderNo)) === 'paid');
       expect(await credits(openid)).toBe(20);
       expect(await create()).toEqual({ status: 400, body: { detail: '您已经是会员，无需重复开通' } });
@@ -144,7 +175,8 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
     it('pending orders per user are capped (MAX_PENDING_ORDERS_PER_USER=5): 8 concurrent → 5 placed, 3 × 429; a paid one frees a place', async () => {
       const openid = uniq('oCap');
       const token = await login(app, openid);
-      const create = () => call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
+      const create = () =>
+        call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
       const answers = await Promise.all(Array.from({ length: 8 }, create));
       const placed = answers.filter((a) => a.status === 200);
       expect(placed).toHaveLength(5);
@@ -156,7 +188,9 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       // Membership is refused too while the place is taken (it counts like any pending order).
       expect((await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } })).status).toBe(429);
       const first = placed[0].body;
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: String(first.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' } });
+      await call(app, 'POST', '/sandbox/actions/pay', {
+        body: { prepay_id: String(first.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
+      });
       await eventually(async () => (await orderStatus(first.order_no)) === 'paid');
       expect((await create()).status).toBe(200);
       expect(await q("SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND status = 'pending'", [openid])).toEqual([{ n: 5 }]);
@@ -206,8 +240,16 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
               ['unknown order', v3Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
               ['amount ≠ order', v3Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
               ["another user's openid", v3Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
-              ['timestamp 10 minutes old', v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }), signError],
-              ['timestamp 10 minutes ahead', v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }), signError],
+              [
+                'timestamp 10 minutes old',
+                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                signError,
+              ],
+              [
+                'timestamp 10 minutes ahead',
+                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+                signError,
+              ],
               ['WECHATPAY/SIGNTEST/ probe', v3Notification(app.config, facts, { signature: 'WECHATPAY/SIGNTEST/abcdefg' }), signError],
               ['tampered ciphertext', v3Notification(app.config, facts, { tamper: true }), signError],
               ['a v2 body', v2Notification(app.config, facts), signError],
@@ -219,7 +261,9 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       }
       expect(await credits(openid)).toBe(10);
       expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
-      const kinds = (await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])).map((r) => r.kind);
+      const kinds = (
+        await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])
+      ).map((r) => r.kind);
       expect(kinds).toEqual(expect.arrayContaining(['unknown_order', 'amount_mismatch', 'payer_mismatch']));
     });
 
@@ -233,7 +277,10 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
       // Someone else's order is invisible.
       const other = await login(app, uniq('oNosy'));
-      expect(await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token: other })).toEqual({ status: 404, body: { detail: '订单不存在' } });
+      expect(await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token: other })).toEqual({
+        status: 404,
+        body: { detail: '订单不存在' },
+      });
     });
 
     it('an expired order is closed by the job (at WeChat Pay too); a late paid notification still credits once', async () => {
@@ -246,7 +293,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         await call(app, 'POST', '/sandbox/clock', { body: { advance_seconds: -31 * 60 } });
       }
       expect(await orderStatus(orderNo)).toBe('closed');
-      const sandboxOrder = ((await call(app, 'GET', '/sandbox/orders')).body as unknown as Json[] | Json);
+      const sandboxOrder = (await call(app, 'GET', '/sandbox/orders')).body as unknown as Json[] | Json;
       expect(JSON.stringify(sandboxOrder)).toContain(orderNo);
       // The customer paid anyway (WeChat had not closed it yet on their side): paid wins, flagged.
       expectAccepted(version, await sendNotification(app, notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') })));
@@ -284,16 +331,35 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         [{ order_type: ['credits'] }, '无效的订单类型'],
       ];
       for (const [body, detail] of cases) {
-        expect({ body, r: await call(app, 'POST', '/api/v1/payment/create-order', { token, body }) }).toEqual({ body, r: { status: 400, body: { detail } } });
+        expect({ body, r: await call(app, 'POST', '/api/v1/payment/create-order', { token, body }) }).toEqual({
+          body,
+          r: { status: 400, body: { detail } },
+        });
       }
-      expect(await call(app, 'POST', '/api/v1/payment/create-order', { body: { order_type: 'member' } })).toEqual({ status: 401, body: { detail: '请先关注公众号并扫码' } });
+      expect(await call(app, 'POST', '/api/v1/payment/create-order', { body: { order_type: 'member' } })).toEqual({
+        status: 401,
+        body: { detail: '请先关注公众号并扫码' },
+      });
     });
 
     if (kind === 'mysql') {
       it('split roles: a 50× storm sent to the web role credits once through the app role', async () => {
         const secret = 'split-payments-secret-0123456789';
-        const appRole = await startApp({ ...db.env, APP_ROLE: 'app', INTERNAL_API_SECRET: secret, WECHAT_PAY_VERSION: version, DB_MIGRATE_ON_START: 'false', ...sandboxCredentialsOf(app) });
-        const web = await startApp({ APP_ROLE: 'web', INTERNAL_API_SECRET: secret, INTERNAL_API_BASE_URL: appRole.url, WECHAT_PAY_VERSION: version, ...sandboxCredentialsOf(app) });
+        const appRole = await startApp({
+          ...db.env,
+          APP_ROLE: 'app',
+          INTERNAL_API_SECRET: secret,
+          WECHAT_PAY_VERSION: version,
+          DB_MIGRATE_ON_START: 'false',
+          ...sandboxCredentialsOf(app),
+        });
+        const web = await startApp({
+          APP_ROLE: 'web',
+          INTERNAL_API_SECRET: secret,
+          INTERNAL_API_BASE_URL: appRole.url,
+          WECHAT_PAY_VERSION: version,
+          ...sandboxCredentialsOf(app),
+        });
         try {
           const openid = uniq('oSplit');
           const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
@@ -311,7 +377,13 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       it('database down at notify → FAIL; the retry after recovery credits once', async () => {
         const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
         await proxy.start();
-        const viaProxy = await startApp({ ...db.env, MYSQL_PORT: String(proxy.port), WECHAT_PAY_VERSION: version, DB_MIGRATE_ON_START: 'false', ...sandboxCredentialsOf(app) });
+        const viaProxy = await startApp({
+          ...db.env,
+          MYSQL_PORT: String(proxy.port),
+          WECHAT_PAY_VERSION: version,
+          DB_MIGRATE_ON_START: 'false',
+          ...sandboxCredentialsOf(app),
+        });
         try {
           await viaProxy.app.get(DatabaseService).whenReady();
           const openid = uniq('oDbDown');
@@ -323,10 +395,14 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
           expect(Date.now() - started).toBeLessThan(4000);
           expect(await orderStatus(orderNo)).toBe('pending');
           proxy.restore();
-          await eventually(async () => {
-            const r = await sendNotification(viaProxy, n);
-            return version === 'v2' ? r.text === v2Success : r.status === 204;
-          }, 20_000, 300);
+          await eventually(
+            async () => {
+              const r = await sendNotification(viaProxy, n);
+              return version === 'v2' ? r.text === v2Success : r.status === 204;
+            },
+            20_000,
+            300,
+          );
           expect(await credits(openid)).toBe(20);
           expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
         } finally {
@@ -358,4 +434,3 @@ function sandboxCredentialsOf(app: TestApp): Record<string, string> {
     WECHAT_PAY_NOTIFY_URL: c.pay.notifyUrl,
   };
 }
-

@@ -18,7 +18,8 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const reconcile = (date: string, adminKey = ADMIN_KEY) => call(app, 'GET', `/api/v1/admin/reconcile?date=${date}`, { adminKey });
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
-    const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
+    const credits = async (openid: string) =>
+      Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const today = () => shanghaiDate(new Date());
 
     /** create-order → the sandbox's pay sheet; `notify: never` = WeChat took the money, we were never told. */
@@ -27,7 +28,10 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
       const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
       expect(r.status).toBe(200);
       const prepayId = String(r.body.payment_params.package).replace('prepay_id=', '');
-      if (notify) expect((await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify } })).status).toBe(200);
+      if (notify)
+        expect((await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify } })).status).toBe(
+          200,
+        );
       if (notify === 'now') await eventually(async () => (await orderStatus(r.body.order_no)) === 'paid');
       return { orderNo: r.body.order_no, prepayId };
     }
@@ -57,17 +61,47 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
       await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: diff.prepayId, result: 'success', notify: 'never' } });
       // Paid here (a payment that never reached WeChat), unknown to WeChat's bill.
       const ghost = await order(ghostUser, null);
-      await app.app.get(PaymentApplyService).apply({ orderNo: ghost.orderNo, status: 'paid', transactionId: uniq('4200FAKE'), totalFen: 990, payerOpenid: ghostUser });
-      expect([await orderStatus(lost.orderNo), await orderStatus(diff.orderNo), await orderStatus(ghost.orderNo)]).toEqual(['pending', 'pending', 'paid']);
+      await app.app
+        .get(PaymentApplyService)
+        .apply({ orderNo: ghost.orderNo, status: 'paid', transactionId: uniq('4200FAKE'), totalFen: 990, payerOpenid: ghostUser });
+      expect([await orderStatus(lost.orderNo), await orderStatus(diff.orderNo), await orderStatus(ghost.orderNo)]).toEqual([
+        'pending',
+        'pending',
+        'paid',
+      ]);
 
       const r = await reconcile(today());
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ success: true, date: today(), pay_version: version, bill_lines: 3, wechat_payments: 3, our_payments: 2, matched: 1 });
+      expect(r.body).toMatchObject({
+        success: true,
+        date: today(),
+        pay_version: version,
+        bill_lines: 3,
+        wechat_payments: 3,
+        our_payments: 2,
+        matched: 1,
+      });
       const byKind = Object.fromEntries((r.body.differences as Json[]).map((d) => [d.kind, d]));
       expect(r.body.differences).toHaveLength(3);
-      expect(byKind.paid_not_here).toMatchObject({ order_no: lost.orderNo, wechat_amount_fen: 990, our_amount_fen: 990, our_status: 'pending', applied: true });
-      expect(byKind.amount_mismatch).toMatchObject({ order_no: diff.orderNo, wechat_amount_fen: 990, our_amount_fen: 1990, our_status: 'pending' });
-      expect(byKind.not_paid_at_wechat).toMatchObject({ order_no: ghost.orderNo, wechat_amount_fen: null, our_amount_fen: 990, our_status: 'paid' });
+      expect(byKind.paid_not_here).toMatchObject({
+        order_no: lost.orderNo,
+        wechat_amount_fen: 990,
+        our_amount_fen: 990,
+        our_status: 'pending',
+        applied: true,
+      });
+      expect(byKind.amount_mismatch).toMatchObject({
+        order_no: diff.orderNo,
+        wechat_amount_fen: 990,
+        our_amount_fen: 1990,
+        our_status: 'pending',
+      });
+      expect(byKind.not_paid_at_wechat).toMatchObject({
+        order_no: ghost.orderNo,
+        wechat_amount_fen: null,
+        our_amount_fen: 990,
+        our_status: 'paid',
+      });
       expect(matched.orderNo).not.toBe(lost.orderNo);
 
       // The lost payment went through the normal payment path, once.
@@ -98,13 +132,18 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
         { order_no: diff.orderNo, kind: 'bill_amount_mismatch' },
         { order_no: ghost.orderNo, kind: 'bill_not_paid_at_wechat' },
       ]);
-      expect(await q('SELECT status, differences FROM reconciliation_runs WHERE bill_date = ?', [today()])).toEqual([{ status: 'done', differences: 2 }]);
+      expect(await q('SELECT status, differences FROM reconciliation_runs WHERE bill_date = ?', [today()])).toEqual([
+        { status: 'done', differences: 2 },
+      ]);
     });
 
     it('refunds completed here match the bill; a day without transactions is an empty bill; bad dates and keys are refused', async () => {
       const openid = uniq('oRecRf');
       const paid = await order(openid, 'now');
-      const refund = await call(app, 'POST', `/api/v1/admin/orders/${paid.orderNo}/refund`, { adminKey: ADMIN_KEY, body: { note: 'reconcile me', request_id: uniq('req') } });
+      const refund = await call(app, 'POST', `/api/v1/admin/orders/${paid.orderNo}/refund`, {
+        adminKey: ADMIN_KEY,
+        body: { note: 'reconcile me', request_id: uniq('req') },
+      });
       expect(refund.status).toBe(200);
       await eventually(async () => (await orderStatus(paid.orderNo)) === 'refunded');
       const r = await reconcile(today());
@@ -114,7 +153,16 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
 
       expect(await reconcile('2020-01-01')).toEqual({
         status: 200,
-        body: { success: true, date: '2020-01-01', pay_version: version, bill_lines: 0, wechat_payments: 0, our_payments: 0, matched: 0, differences: [] },
+        body: {
+          success: true,
+          date: '2020-01-01',
+          pay_version: version,
+          bill_lines: 0,
+          wechat_payments: 0,
+          our_payments: 0,
+          matched: 0,
+          differences: [],
+        },
       });
       expect(await reconcile('2999-01-01')).toEqual({ status: 400, body: { detail: 'date: must not be in the future' } });
       expect(await reconcile('2024-02-30')).toEqual({ status: 400, body: { detail: 'date: must be YYYY-MM-DD' } });

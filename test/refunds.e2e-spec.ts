@@ -19,15 +19,19 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
     let db: TestDatabase;
     let app: TestApp;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
-    const admin = (orderNo: string, body: unknown, adminKey: string | null = ADMIN_KEY) => call(app, 'POST', `/api/v1/admin/orders/${orderNo}/refund`, { body, adminKey });
-    const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
+    const admin = (orderNo: string, body: unknown, adminKey: string | null = ADMIN_KEY) =>
+      call(app, 'POST', `/api/v1/admin/orders/${orderNo}/refund`, { body, adminKey });
+    const credits = async (openid: string) =>
+      Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
     const refundRow = async (refundNo: string) => (await q('SELECT * FROM payment_refunds WHERE refund_no = ?', [refundNo]))[0];
     const ledger = (refundNo: string) => q("SELECT delta FROM credit_ledger WHERE reason = 'payment_refund' AND ref = ?", [refundNo]);
-    const anomalies = async (orderNo: string) => (await q('SELECT kind FROM payment_anomalies WHERE order_no = ? ORDER BY id', [orderNo])).map((r) => r.kind);
+    const anomalies = async (orderNo: string) =>
+      (await q('SELECT kind FROM payment_anomalies WHERE order_no = ? ORDER BY id', [orderNo])).map((r) => r.kind);
     /** Where WeChat sends this version's refund results (v3: with the payments; v2: its own URL). */
     const refundUrl = version === 'v3' ? '/api/v1/payment/notify' : '/api/v1/payment/refund-notify';
-    const refundNotification = (f: Parameters<typeof v2RefundNotification>[1]) => (version === 'v2' ? v2RefundNotification(app.config, f) : v3RefundNotification(app.config, f));
+    const refundNotification = (f: Parameters<typeof v2RefundNotification>[1]) =>
+      version === 'v2' ? v2RefundNotification(app.config, f) : v3RefundNotification(app.config, f);
     const expectAccepted = (r: { status: number; text: string }) =>
       version === 'v2' ? expect(r).toEqual({ status: 200, text: V2_SUCCESS }) : expect(r).toEqual({ status: 204, text: '' });
     const expectRefused = (r: { status: number; text: string }, v3: { status: number; message: string }) => {
@@ -46,7 +50,9 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body });
       expect(r.status).toBe(200);
       const prepayId = String(r.body.payment_params.package).replace('prepay_id=', '');
-      expect((await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status).toBe(200);
+      expect(
+        (await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status,
+      ).toBe(200);
       await eventually(async () => (await orderStatus(r.body.order_no)) === 'paid');
       return { orderNo: r.body.order_no, amountFen: Math.round(r.body.amount * 100) };
     }
@@ -78,17 +84,30 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(asked.body).toMatchObject({
         success: true,
         created: true,
-        refund: { order_no: orderNo, amount_fen: amountFen, amount: amountFen / 100, status: 'processing', wx_refund_id: expect.stringMatching(/^50/) },
+        refund: {
+          order_no: orderNo,
+          amount_fen: amountFen,
+          amount: amountFen / 100,
+          status: 'processing',
+          wx_refund_id: expect.stringMatching(/^50/),
+        },
         order: { order_no: orderNo, status: 'paid' },
       });
       const refundNo: string = asked.body.refund.refund_no;
       expect(await orderStatus(orderNo)).toBe('paid');
       expect(await credits(openid)).toBe(30);
       const sandboxRefunds = (await call(app, 'GET', '/sandbox/refunds')).body.refunds as Json[];
-      expect(sandboxRefunds.find((r) => r.out_refund_no === refundNo)).toMatchObject({ out_trade_no: orderNo, refund_fen: amountFen, state: 'PROCESSING', version });
+      expect(sandboxRefunds.find((r) => r.out_refund_no === refundNo)).toMatchObject({
+        out_trade_no: orderNo,
+        refund_fen: amountFen,
+        state: 'PROCESSING',
+        version,
+      });
 
       // WeChat confirms and delivers its notification 20 times at once.
-      const done = await call(app, 'POST', '/sandbox/actions/refund', { body: { out_refund_no: refundNo, result: 'success', notify: 'duplicate', copies: 20 } });
+      const done = await call(app, 'POST', '/sandbox/actions/refund', {
+        body: { out_refund_no: refundNo, result: 'success', notify: 'duplicate', copies: 20 },
+      });
       expect(done.status).toBe(200);
       expect(done.body.notify.deliveries).toHaveLength(20);
       for (const d of done.body.notify.deliveries) expect(d.state).toBe('delivered');
@@ -98,7 +117,10 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(await refundRow(refundNo)).toMatchObject({ status: 'success', credits_due: 20, credits_taken: 20, amount_fen: amountFen });
 
       // Later retries (and a late payment notification) change nothing: a refunded order never becomes paid again.
-      expect((await call(app, 'POST', '/sandbox/actions/refund', { body: { out_refund_no: refundNo, notify: 'now' } })).body.notify.deliveries[0].state).toBe('delivered');
+      expect(
+        (await call(app, 'POST', '/sandbox/actions/refund', { body: { out_refund_no: refundNo, notify: 'now' } })).body.notify.deliveries[0]
+          .state,
+      ).toBe('delivered');
       const paidAgain =
         version === 'v2'
           ? v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') })
@@ -120,8 +142,14 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       const asked = await admin(orderNo, { note: 'membership refund', request_id: uniq('req') });
       expect(asked.body.refund.status).toMatch(/processing|success/);
       await eventually(async () => (await orderStatus(orderNo)) === 'refunded');
-      expect((await call(app, 'GET', '/api/v1/user/member-status', { token })).body).toEqual({ success: true, is_member: false, member_expire_at: null });
-      expect(await q('SELECT is_member, member_lifetime FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ is_member: 0, member_lifetime: 0 }]);
+      expect((await call(app, 'GET', '/api/v1/user/member-status', { token })).body).toEqual({
+        success: true,
+        is_member: false,
+        member_expire_at: null,
+      });
+      expect(await q('SELECT is_member, member_lifetime FROM wechat_users WHERE openid = ?', [openid])).toEqual([
+        { is_member: 0, member_lifetime: 0 },
+      ]);
       expect(await credits(openid)).toBe(10);
       // Buying membership again is possible now.
       expect((await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } })).status).toBe(200);
@@ -141,8 +169,12 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(second.body.refund).toMatchObject({ amount_fen: 1300 });
       await eventually(async () => (await orderStatus(orderNo)) === 'refunded');
       expect(await credits(openid)).toBe(10);
-      expect((await q("SELECT SUM(delta) AS s FROM credit_ledger WHERE reason = 'payment_refund' AND openid = ?", [openid]))[0].s).toEqual(expect.anything());
-      expect(Number((await q("SELECT SUM(delta) AS s FROM credit_ledger WHERE reason = 'payment_refund' AND openid = ?", [openid]))[0].s)).toBe(-20);
+      expect((await q("SELECT SUM(delta) AS s FROM credit_ledger WHERE reason = 'payment_refund' AND openid = ?", [openid]))[0].s).toEqual(
+        expect.anything(),
+      );
+      expect(
+        Number((await q("SELECT SUM(delta) AS s FROM credit_ledger WHERE reason = 'payment_refund' AND openid = ?", [openid]))[0].s),
+      ).toBe(-20);
       expect(await admin(orderNo, { note: 'again', request_id: uniq('req') })).toEqual({ status: 409, body: { detail: '订单已全额退款' } });
     });
 
@@ -157,7 +189,9 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(await ledger(asked.body.refund.refund_no)).toEqual([{ delta: -5 }]);
       expect(await refundRow(asked.body.refund.refund_no)).toMatchObject({ credits_due: 20, credits_taken: 5 });
       expect(await anomalies(orderNo)).toEqual(['refund_shortfall']);
-      expect((await q("SELECT detail FROM payment_anomalies WHERE order_no = ? AND kind = 'refund_shortfall'", [orderNo]))[0].detail).toMatch(/20 credits due.*allowed 5/);
+      expect(
+        (await q("SELECT detail FROM payment_anomalies WHERE order_no = ? AND kind = 'refund_shortfall'", [orderNo]))[0].detail,
+      ).toMatch(/20 credits due.*allowed 5/);
     });
 
     it('a forged, undecryptable, foreign or mismatched refund notification changes nothing', async () => {
@@ -173,31 +207,81 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
         version === 'v2'
           ? [
               ['req_info under another key', refundUrl, v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
-              ['req_info garbage', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }), signError],
+              [
+                'req_info garbage',
+                refundUrl,
+                v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }),
+                signError,
+              ],
               ['req_info not base64', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: 'not base64!' }), signError],
               ['another mch_id', refundUrl, v2RefundNotification(app.config, facts, { outer: { mch_id: '1999999999' } }), signError],
               ['a v3 body', refundUrl, v3RefundNotification(app.config, facts), signError],
-              ['a payment notification', refundUrl, v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') }), signError],
+              [
+                'a payment notification',
+                refundUrl,
+                v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') }),
+                signError,
+              ],
               ['another amount', refundUrl, v2RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
               ['another order', refundUrl, v2RefundNotification(app.config, { ...facts, orderNo: 'ORD20990101000000OTHER1' }), mismatch],
-              ['a refund we never asked for', refundUrl, v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }), mismatch],
-              ['forged on the pay URL', '/api/v1/payment/notify', v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
+              [
+                'a refund we never asked for',
+                refundUrl,
+                v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                mismatch,
+              ],
+              [
+                'forged on the pay URL',
+                '/api/v1/payment/notify',
+                v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }),
+                signError,
+              ],
             ]
           : [
-              ['forged signature', refundUrl, v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }), signError],
+              [
+                'forged signature',
+                refundUrl,
+                v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }),
+                signError,
+              ],
               ['tampered ciphertext', refundUrl, v3RefundNotification(app.config, facts, { tamper: true }), signError],
-              ['encrypted under another APIv3 key', refundUrl, v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }), signError],
+              [
+                'encrypted under another APIv3 key',
+                refundUrl,
+                v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }),
+                signError,
+              ],
               ['another mchid', refundUrl, v3RefundNotification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
-              ['timestamp 10 minutes old', refundUrl, v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }), signError],
+              [
+                'timestamp 10 minutes old',
+                refundUrl,
+                v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                signError,
+              ],
               ['a v2 body', refundUrl, v2RefundNotification(app.config, facts), signError],
               ['another amount', refundUrl, v3RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
-              ['a refund we never asked for', refundUrl, v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }), mismatch],
-              ['forged on the refund URL', '/api/v1/payment/refund-notify', v3RefundNotification(app.config, facts, { tamper: true }), signError],
+              [
+                'a refund we never asked for',
+                refundUrl,
+                v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                mismatch,
+              ],
+              [
+                'forged on the refund URL',
+                '/api/v1/payment/refund-notify',
+                v3RefundNotification(app.config, facts, { tamper: true }),
+                signError,
+              ],
             ];
       for (const [name, path, n, expected] of cases) {
         const r = await sendNotification(app, n, path);
         expectRefused(r, expected);
-        expect({ name, order: await orderStatus(orderNo), refund: (await refundRow(refundNo)).status, credits: await credits(openid) }).toEqual({
+        expect({
+          name,
+          order: await orderStatus(orderNo),
+          refund: (await refundRow(refundNo)).status,
+          credits: await credits(openid),
+        }).toEqual({
           name,
           order: 'paid',
           refund: 'processing',
@@ -219,7 +303,9 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       const openid = uniq('oClosed');
       const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
       const asked = await admin(orderNo, { note: 'will be closed', request_id: uniq('req') });
-      await call(app, 'POST', '/sandbox/actions/refund', { body: { out_refund_no: asked.body.refund.refund_no, result: 'closed', notify: 'now' } });
+      await call(app, 'POST', '/sandbox/actions/refund', {
+        body: { out_refund_no: asked.body.refund.refund_no, result: 'closed', notify: 'now' },
+      });
       expect(await refundRow(asked.body.refund.refund_no)).toMatchObject({ status: 'closed' });
       expect(await orderStatus(orderNo)).toBe('paid');
       expect(await credits(openid)).toBe(20);
@@ -255,18 +341,36 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
       // The same request_id for another order is refused; so are unpaid, unknown and oversized refunds.
       const other = await buy(openid, { order_type: 'credits', credits_amount: 10 });
-      expect(await admin(other.orderNo, { note: 'x', request_id: requestId })).toEqual({ status: 409, body: { detail: 'request_id已用于另一订单的退款' } });
+      expect(await admin(other.orderNo, { note: 'x', request_id: requestId })).toEqual({
+        status: 409,
+        body: { detail: 'request_id已用于另一订单的退款' },
+      });
       expect(await admin(other.orderNo, { amount_fen: other.amountFen + 1, note: 'x', request_id: uniq('req') })).toEqual({
         status: 409,
         body: { detail: '退款金额超过可退金额（最多 9.90 元）' },
       });
-      expect(await admin('ORD20990101000000NOSUCH', { note: 'x', request_id: uniq('req') })).toEqual({ status: 404, body: { detail: '订单不存在' } });
+      expect(await admin('ORD20990101000000NOSUCH', { note: 'x', request_id: uniq('req') })).toEqual({
+        status: 404,
+        body: { detail: '订单不存在' },
+      });
       const token = await login(app, openid);
-      const pending = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-      expect(await admin(pending.body.order_no, { note: 'x', request_id: uniq('req') })).toEqual({ status: 409, body: { detail: '订单未支付，不能退款' } });
+      const pending = await call(app, 'POST', '/api/v1/payment/create-order', {
+        token,
+        body: { order_type: 'credits', credits_amount: 10 },
+      });
+      expect(await admin(pending.body.order_no, { note: 'x', request_id: uniq('req') })).toEqual({
+        status: 409,
+        body: { detail: '订单未支付，不能退款' },
+      });
       expect(await admin(other.orderNo, { request_id: uniq('req') })).toEqual({ status: 400, body: { detail: 'note: 1-255 characters' } });
-      expect(await admin(other.orderNo, { note: 'x', request_id: 'has space' })).toEqual({ status: 400, body: { detail: 'request_id: 1-128 characters of [A-Za-z0-9_.:-]' } });
-      expect(await admin(other.orderNo, { note: 'x', request_id: uniq('req'), amount_fen: 0 })).toEqual({ status: 400, body: { detail: 'amount_fen: must be at least 1' } });
+      expect(await admin(other.orderNo, { note: 'x', request_id: 'has space' })).toEqual({
+        status: 400,
+        body: { detail: 'request_id: 1-128 characters of [A-Za-z0-9_.:-]' },
+      });
+      expect(await admin(other.orderNo, { note: 'x', request_id: uniq('req'), amount_fen: 0 })).toEqual({
+        status: 400,
+        body: { detail: 'amount_fen: must be at least 1' },
+      });
       expect(await orderStatus(other.orderNo)).toBe('paid');
     });
 
@@ -295,8 +399,14 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       const openid = uniq('oKey');
       const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
       for (const key of [null, 'wrong-key', ADMIN_KEY.toUpperCase(), ADMIN_KEY.slice(0, -1)]) {
-        expect(await admin(orderNo, { note: 'x', request_id: uniq('req') }, key)).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
-        expect(await call(app, 'GET', '/api/v1/admin/reconcile?date=2024-04-25', { adminKey: key })).toEqual({ status: 401, body: { detail: '管理密钥错误' } });
+        expect(await admin(orderNo, { note: 'x', request_id: uniq('req') }, key)).toEqual({
+          status: 401,
+          body: { detail: '管理密钥错误' },
+        });
+        expect(await call(app, 'GET', '/api/v1/admin/reconcile?date=2024-04-25', { adminKey: key })).toEqual({
+          status: 401,
+          body: { detail: '管理密钥错误' },
+        });
       }
       expect(await q('SELECT COUNT(*) AS n FROM payment_refunds WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
       expect(await orderStatus(orderNo)).toBe('paid');
@@ -306,11 +416,16 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       it('without ADMIN_API_KEY the admin endpoints are switched off (403)', async () => {
         const bare = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false' });
         try {
-          expect(await call(bare, 'POST', '/api/v1/admin/orders/ORD1/refund', { body: { note: 'x', request_id: 'r1' }, adminKey: 'anything' })).toEqual({
+          expect(
+            await call(bare, 'POST', '/api/v1/admin/orders/ORD1/refund', { body: { note: 'x', request_id: 'r1' }, adminKey: 'anything' }),
+          ).toEqual({
             status: 403,
             body: { detail: '管理接口未启用' },
           });
-          expect(await call(bare, 'GET', '/api/v1/admin/reconcile?date=2024-04-25')).toEqual({ status: 403, body: { detail: '管理接口未启用' } });
+          expect(await call(bare, 'GET', '/api/v1/admin/reconcile?date=2024-04-25')).toEqual({
+            status: 403,
+            body: { detail: '管理接口未启用' },
+          });
         } finally {
           await bare.close();
         }

@@ -39,11 +39,14 @@ describe('built service process', () => {
     // Hold a request open across the signal: headers sent, body still streaming.
     const { port } = new URL(app.url);
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/slow-upload', headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/slow-upload', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       req.write('{"part":');
       setTimeout(() => {
@@ -98,11 +101,23 @@ describe('built service process', () => {
     } finally {
       await app.stop();
     }
-    const lines = app.output().split('\n').filter((l) => l.startsWith('{'));
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
     const out = app.output();
-    for (const secret of ['SIGSECRET123', 'NONCESECRET', 'ECHOSECRET', 'OAUTHCODESECRET', 'JWTSECRETVALUE', 'ADMINKEYSECRET', 'PC_1730000000000_abcdefgh', 'test-session-secret']) {
+    for (const secret of [
+      'SIGSECRET123',
+      'NONCESECRET',
+      'ECHOSECRET',
+      'OAUTHCODESECRET',
+      'JWTSECRETVALUE',
+      'ADMINKEYSECRET',
+      'PC_1730000000000_abcdefgh',
+      'test-session-secret',
+    ]) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain('/api/v1/auth/wechat/verify?[redacted]');

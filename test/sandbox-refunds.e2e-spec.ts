@@ -39,9 +39,16 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
   let app: TestApp;
   const pay = () => app.app.get(PayClient);
   const sb = (path: string) => `${app.url}/sandbox${path}`;
-  const codes = version === 'v2'
-    ? { notExist: 'ORDERNOTEXIST', notPaid: 'TRADE_STATE_ERROR', total: 'PARAM_ERROR', exceeds: 'ERROR', reused: 'INVALID_REQUEST' }
-    : { notExist: 'RESOURCE_NOT_EXISTS', notPaid: 'INVALID_REQUEST', total: 'PARAM_ERROR', exceeds: 'INVALID_REQUEST', reused: 'INVALID_REQUEST' };
+  const codes =
+    version === 'v2'
+      ? { notExist: 'ORDERNOTEXIST', notPaid: 'TRADE_STATE_ERROR', total: 'PARAM_ERROR', exceeds: 'ERROR', reused: 'INVALID_REQUEST' }
+      : {
+          notExist: 'RESOURCE_NOT_EXISTS',
+          notPaid: 'INVALID_REQUEST',
+          total: 'PARAM_ERROR',
+          exceeds: 'INVALID_REQUEST',
+          reused: 'INVALID_REQUEST',
+        };
 
   /** An order placed at the sandbox (not in the app's database) and paid without telling anyone. */
   async function paidOrder(amountFen = 990, paid = true): Promise<string> {
@@ -107,9 +114,16 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
     await pay().refund(input);
     expect(await pay().queryRefund(input.refundNo)).toMatchObject({ state: 'PROCESSING' });
     expect((await postJson(sb('/actions/refund'), { out_refund_no: input.refundNo })).status).toBe(409);
-    expect((await postJson(sb('/actions/refund'), { out_refund_no: input.refundNo, result: 'success', notify: 'never' })).body).toMatchObject({ ok: true, state: 'SUCCESS' });
+    expect(
+      (await postJson(sb('/actions/refund'), { out_refund_no: input.refundNo, result: 'success', notify: 'never' })).body,
+    ).toMatchObject({ ok: true, state: 'SUCCESS' });
     expect((await postJson(sb('/actions/refund'), { out_refund_no: input.refundNo, result: 'closed' })).status).toBe(409);
-    expect(await pay().queryRefund(input.refundNo)).toMatchObject({ state: 'SUCCESS', refundFen: 990, totalFen: 990, successAt: expect.any(Date) });
+    expect(await pay().queryRefund(input.refundNo)).toMatchObject({
+      state: 'SUCCESS',
+      refundFen: 990,
+      totalFen: 990,
+      successAt: expect.any(Date),
+    });
     expect(await pay().queryRefund('RFSBNOSUCHREFUND')).toMatchObject({ state: 'NOT_FOUND' });
     expect(await pay().queryOrder(orderNo)).toMatchObject({ state: 'REFUND' });
     expect((await postJson(sb('/actions/refund'), { out_refund_no: 'RFSBNOSUCHREFUND', result: 'success' })).status).toBe(404);
@@ -119,11 +133,14 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
     const orderNo = await paidOrder();
     const input = refundInput(orderNo);
     await pay().refund(input);
-    for (let i = 0; i < 50 && (await pay().queryRefund(input.refundNo)).state === 'PROCESSING'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && (await pay().queryRefund(input.refundNo)).state === 'PROCESSING'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await pay().queryRefund(input.refundNo)).toMatchObject({ state: 'SUCCESS' });
     let deliveries: Json[] = [];
     for (let i = 0; i < 50 && !deliveries.length; i++) {
-      deliveries = ((await (await fetch(sb('/deliveries'))).json()) as Json).deliveries.filter((d: Json) => String(d.summary).startsWith(input.refundNo));
+      deliveries = ((await (await fetch(sb('/deliveries'))).json()) as Json).deliveries.filter((d: Json) =>
+        String(d.summary).startsWith(input.refundNo),
+      );
       if (!deliveries.length) await new Promise((r) => setTimeout(r, 50));
     }
     // The app does not know this refund (it was asked for behind its back): it refuses, WeChat retries.
@@ -146,17 +163,43 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
     const { config } = app;
     if (version === 'v2') {
       // Signed request, raw (gzip) answer; a bad sign or a future date is refused in WeChat's words.
-      const fields: Record<string, string> = { appid: config.wechat.appId, mch_id: config.pay.mchId, nonce_str: randomNonce(32), bill_date: shanghaiDate(new Date()).replace(/-/g, ''), bill_type: 'REFUND', tar_type: 'GZIP' };
-      const send = async (f: Record<string, string>) => fetch(`${config.pay.base}/pay/downloadbill`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: buildXml(f) });
+      const fields: Record<string, string> = {
+        appid: config.wechat.appId,
+        mch_id: config.pay.mchId,
+        nonce_str: randomNonce(32),
+        bill_date: shanghaiDate(new Date()).replace(/-/g, ''),
+        bill_type: 'REFUND',
+        tar_type: 'GZIP',
+      };
+      const send = async (f: Record<string, string>) =>
+        fetch(`${config.pay.base}/pay/downloadbill`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: buildXml(f) });
       const gz = await send({ ...fields, sign: v2Sign(fields, config.pay.apiKey) });
       const refundsOnly = parseTradeBill(gunzipSync(Buffer.from(await gz.arrayBuffer())).toString('utf8'));
       expect(refundsOnly.every((r) => r.tradeState === 'REFUND')).toBe(true);
       expect(refundsOnly.map((r) => r.refundNo)).toContain(input.refundNo);
-      expect(await parseWechatXml(await (await send({ ...fields, sign: 'BAD' })).text())).toMatchObject({ return_code: 'FAIL', return_msg: '签名错误' });
+      expect(await parseWechatXml(await (await send({ ...fields, sign: 'BAD' })).text())).toMatchObject({
+        return_code: 'FAIL',
+        return_msg: '签名错误',
+      });
       const future = { ...fields, bill_date: '29990101' };
-      expect(await parseWechatXml(await (await send({ ...future, sign: v2Sign(future, config.pay.apiKey) })).text())).toMatchObject({ return_code: 'FAIL', return_msg: 'invalid bill_date' });
-      const refund = { appid: config.wechat.appId, mch_id: config.pay.mchId, nonce_str: randomNonce(32), out_trade_no: orderNo, out_refund_no: uniq('RF'), total_fee: '1800', refund_fee: '1' };
-      const forged = await fetch(`${config.pay.base}/secapi/pay/refund`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: buildXml({ ...refund, sign: v2Sign(refund, 'x'.repeat(32)) }) });
+      expect(await parseWechatXml(await (await send({ ...future, sign: v2Sign(future, config.pay.apiKey) })).text())).toMatchObject({
+        return_code: 'FAIL',
+        return_msg: 'invalid bill_date',
+      });
+      const refund = {
+        appid: config.wechat.appId,
+        mch_id: config.pay.mchId,
+        nonce_str: randomNonce(32),
+        out_trade_no: orderNo,
+        out_refund_no: uniq('RF'),
+        total_fee: '1800',
+        refund_fee: '1',
+      };
+      const forged = await fetch(`${config.pay.base}/secapi/pay/refund`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: buildXml({ ...refund, sign: v2Sign(refund, 'x'.repeat(32)) }),
+      });
       expect(await parseWechatXml(await forged.text())).toMatchObject({ return_code: 'FAIL', return_msg: '签名错误' });
     } else {
       // The signed answer, then the file behind download_url (counted); a future date is refused.

@@ -62,7 +62,14 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const url = new URL(req.url ?? '/', 'http://x');
-        const r: Received = { method: req.method ?? '', path: url.pathname, query: url.searchParams, url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+        const r: Received = {
+          method: req.method ?? '',
+          path: url.pathname,
+          query: url.searchParams,
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        };
         this.received.push(r);
         void Promise.resolve(this.handler(r)).then((answer) => {
           res.writeHead(answer.status, answer.headers ?? {});
@@ -137,7 +144,11 @@ async function v2Call(endpoint: string, fields: Fields, opts: { signType?: V2Sig
   const params: Fields = { appid: cfg.wechat.appId, mch_id: cfg.pay.mchId, nonce_str: randomNonce(32), ...fields };
   if (opts.signType === 'HMAC-SHA256') params.sign_type = 'HMAC-SHA256';
   params.sign = v2Sign(params, opts.key ?? cfg.pay.apiKey, opts.signType ?? 'MD5');
-  const res = await fetch(sb(`/pay/pay/${endpoint}`), { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: opts.raw ?? buildXml(params) });
+  const res = await fetch(sb(`/pay/pay/${endpoint}`), {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml' },
+    body: opts.raw ?? buildXml(params),
+  });
   const text = await res.text();
   return { status: res.status, text, fields: await parseWechatXml(text) };
 }
@@ -263,7 +274,13 @@ describe('sandbox keys', () => {
     const paths = sandboxKeyPaths(cfg);
     expect(paths.merchantPrivateKey).toBe(join(cfg.dataDir, 'sandbox', 'merchant_private_key.pem'));
     expect(paths.platformPublicKey).toBe(join(cfg.dataDir, 'sandbox', 'wechatpay_public_key.pem'));
-    for (const file of [paths.merchantPrivateKey, paths.platformPrivateKey, paths.platformPublicKey, paths.platformCertificate, paths.merchantCertificate]) {
+    for (const file of [
+      paths.merchantPrivateKey,
+      paths.platformPrivateKey,
+      paths.platformPublicKey,
+      paths.platformCertificate,
+      paths.merchantCertificate,
+    ]) {
       expect(statSync(file).mode & 0o777).toBe(0o600);
     }
     const platformPrivate = readFileSync(paths.platformPrivateKey, 'utf8');
@@ -305,18 +322,25 @@ describe('sandbox keys', () => {
     const parsed = JSON.parse(results[0]);
     expect(parsed.merchant).not.toBe(parsed.platform);
     const paths = sandboxKeyPaths({ dataDir, pay: { privateKeyPath: '', publicKeyPath: '' } as AppConfig['pay'] });
-    const onDisk = createHash('sha256').update(ensureSandboxKeys(paths).platformPublicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    const onDisk = createHash('sha256')
+      .update(ensureSandboxKeys(paths).platformPublicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
     expect(onDisk).toBe(parsed.platform);
   }, 60_000);
 
   it('a half-written key file left by a racing creator is read once it is complete', async () => {
     const dataDir = tempDir('wx-sandbox-half-');
     const paths = sandboxKeyPaths({ dataDir, pay: { privateKeyPath: '', publicKeyPath: '' } as AppConfig['pay'] });
-    const reference = ensureSandboxKeys(sandboxKeyPaths({ dataDir: tempDir('wx-sandbox-ref-'), pay: { privateKeyPath: '', publicKeyPath: '' } as AppConfig['pay'] }));
+    const reference = ensureSandboxKeys(
+      sandboxKeyPaths({ dataDir: tempDir('wx-sandbox-ref-'), pay: { privateKeyPath: '', publicKeyPath: '' } as AppConfig['pay'] }),
+    );
     const pem = reference.merchantPrivateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     mkdirSync(paths.dir, { recursive: true });
     writeFileSync(paths.merchantPrivateKey, pem.slice(0, 100), { mode: 0o600 }); // the racer has written only a part
-    const finisher = spawn(process.execPath, ['-e', `setTimeout(() => require('fs').writeFileSync(${JSON.stringify(paths.merchantPrivateKey)}, ${JSON.stringify(pem)}), 300)`]);
+    const finisher = spawn(process.execPath, [
+      '-e',
+      `setTimeout(() => require('fs').writeFileSync(${JSON.stringify(paths.merchantPrivateKey)}, ${JSON.stringify(pem)}), 300)`,
+    ]);
     const keys = ensureSandboxKeys(paths); // blocks, retrying the read, until the racer is done
     await new Promise((r) => finisher.on('exit', r));
     expect(keys.merchantPrivateKey.export({ type: 'pkcs8', format: 'pem' })).toBe(pem);
@@ -388,7 +412,9 @@ describe('access token', () => {
 
   it('fault token=down drops the connection like an unreachable host', async () => {
     await postJson(sb('/faults'), { token: 'down' });
-    await expect(fetch(sb(`/api/cgi-bin/token?grant_type=client_credential&appid=${cfg.wechat.appId}&secret=${cfg.wechat.secret}`))).rejects.toThrow();
+    await expect(
+      fetch(sb(`/api/cgi-bin/token?grant_type=client_credential&appid=${cfg.wechat.appId}&secret=${cfg.wechat.secret}`)),
+    ).rejects.toThrow();
     await postJson(sb('/faults'), { token: null });
     await accessToken();
   });
@@ -412,7 +438,11 @@ describe('OAuth', () => {
       }).toString()}`,
     );
   const exchange = (code: string, secret = cfg.wechat.secret) =>
-    getJson(sb(`/api/sns/oauth2/access_token?${new URLSearchParams({ appid: cfg.wechat.appId, secret, code, grant_type: 'authorization_code' }).toString()}`));
+    getJson(
+      sb(
+        `/api/sns/oauth2/access_token?${new URLSearchParams({ appid: cfg.wechat.appId, secret, code, grant_type: 'authorization_code' }).toString()}`,
+      ),
+    );
 
   async function login(openid: string): Promise<URL> {
     const res = await fetch(authorize({ sandbox_openid: openid }), { redirect: 'manual' });
@@ -439,7 +469,13 @@ describe('OAuth', () => {
     expect(target.searchParams.get('state')).toBe('member');
     const code = target.searchParams.get('code')!;
     const first = await exchange(code);
-    expect(first.body).toEqual({ access_token: expect.any(String), expires_in: 7200, refresh_token: expect.any(String), openid: OPENID, scope: 'snsapi_base' });
+    expect(first.body).toEqual({
+      access_token: expect.any(String),
+      expires_in: 7200,
+      refresh_token: expect.any(String),
+      openid: OPENID,
+      scope: 'snsapi_base',
+    });
     expect((await exchange(code)).body.errcode).toBe(40163);
     expect((await exchange('not-a-code')).body.errcode).toBe(40029);
     const other = (await login(OPENID)).searchParams.get('code')!;
@@ -459,18 +495,36 @@ describe('OAuth', () => {
 describe('QR codes', () => {
   it('creates the four kinds with WeChat validation, and shows a ticket only when URL-encoded', async () => {
     const token = await accessToken();
-    const str = await createQr(token, { expire_seconds: 1800, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'bind_abc' } } });
-    expect(str).toEqual({ ticket: expect.any(String), expire_seconds: 1800, url: expect.stringMatching(/^http:\/\/weixin\.qq\.com\/q\/\w+$/) });
+    const str = await createQr(token, {
+      expire_seconds: 1800,
+      action_name: 'QR_STR_SCENE',
+      action_info: { scene: { scene_str: 'bind_abc' } },
+    });
+    expect(str).toEqual({
+      ticket: expect.any(String),
+      expire_seconds: 1800,
+      url: expect.stringMatching(/^http:\/\/weixin\.qq\.com\/q\/\w+$/),
+    });
     expect(str.ticket).toMatch(/[+/=]/); // forces clients to URL-encode it
-    expect(await createQr(token, { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 123 } } })).toMatchObject({ expire_seconds: 60 });
+    expect(await createQr(token, { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 123 } } })).toMatchObject({
+      expire_seconds: 60,
+    });
     const limit = await createQr(token, { action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 100000 } } });
     expect(limit.expire_seconds).toBeUndefined();
-    expect(await createQr(token, { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).toHaveProperty('ticket');
+    expect(await createQr(token, { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).toHaveProperty(
+      'ticket',
+    );
 
     expect((await createQr(token, { action_name: 'QR_FOO', action_info: { scene: { scene_str: 'x' } } })).errcode).toBe(40052);
-    expect((await createQr(token, { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(65) } } })).errcode).toBe(40053);
-    expect((await createQr(token, { expire_seconds: 59, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).errcode).toBe(40053);
-    expect((await createQr(token, { expire_seconds: 2592001, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).errcode).toBe(40053);
+    expect((await createQr(token, { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(65) } } })).errcode).toBe(
+      40053,
+    );
+    expect(
+      (await createQr(token, { expire_seconds: 59, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).errcode,
+    ).toBe(40053);
+    expect(
+      (await createQr(token, { expire_seconds: 2592001, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'x' } } })).errcode,
+    ).toBe(40053);
     expect((await createQr(token, { action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 100001 } } })).errcode).toBe(40053);
     expect((await createQr(token, { action_name: 'QR_STR_SCENE' })).errcode).toBe(40053);
     expect((await createQr('bad-token', { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } })).errcode).toBe(40001);
@@ -489,7 +543,11 @@ describe('QR codes', () => {
 
   it('an expired ticket is no longer shown, and scanning it pushes nothing unless forced', async () => {
     const token = await accessToken();
-    const qr = await createQr(token, { expire_seconds: 60, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'bind_old' } } });
+    const qr = await createQr(token, {
+      expire_seconds: 60,
+      action_name: 'QR_STR_SCENE',
+      action_info: { scene: { scene_str: 'bind_old' } },
+    });
     await postJson(sb('/clock'), { advance_seconds: 61 });
     expect((await fetch(`${cfg.wechat.mpBase}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`)).status).toBe(404);
     expect((await postJson(sb('/actions/scan'), { ticket: qr.ticket, openid: OPENID })).status).toBe(410);
@@ -544,11 +602,13 @@ describe('menu', () => {
 });
 
 describe('pushes to the app (scan, subscribe, unsubscribe)', () => {
-  const crypto = () => new WechatMessageCrypto({ token: cfg.wechat.token, encodingAesKey: cfg.wechat.encodingAesKey, appId: cfg.wechat.appId });
+  const crypto = () =>
+    new WechatMessageCrypto({ token: cfg.wechat.token, encodingAesKey: cfg.wechat.encodingAesKey, appId: cfg.wechat.appId });
 
   async function qr(scene: string): Promise<string> {
     const token = await accessToken();
-    return (await createQr(token, { expire_seconds: 1800, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: scene } } })).ticket;
+    return (await createQr(token, { expire_seconds: 1800, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: scene } } }))
+      .ticket;
   }
 
   function expectSigned(r: Received, openid: string) {
@@ -569,18 +629,33 @@ describe('pushes to the app (scan, subscribe, unsubscribe)', () => {
     const ticket = await qr('bind_plain');
     receiver.handler = (r) => {
       if (r.path !== VERIFY_PATH) return Receiver.defaultHandler(r);
-      return { status: 200, headers: { 'Content-Type': 'application/xml' }, body: buildXml({ ToUserName: 'x', FromUserName: 'gh', CreateTime: 1, MsgType: 'text', Content: '已绑定电脑端' }) };
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/xml' },
+        body: buildXml({ ToUserName: 'x', FromUserName: 'gh', CreateTime: 1, MsgType: 'text', Content: '已绑定电脑端' }),
+      };
     };
     const openid = 'oSBXscanner00000000000000001';
     const first = await postJson(sb('/actions/scan'), { ticket, openid });
     expect(first.body).toMatchObject({ ok: true, event: 'subscribe', event_key: 'qrscene_bind_plain' });
-    expect(first.body.push).toMatchObject({ delivered: true, status: 200, mode: 'plain', reply: { encrypted: false, fields: { Content: '已绑定电脑端' } } });
+    expect(first.body.push).toMatchObject({
+      delivered: true,
+      status: 200,
+      mode: 'plain',
+      reply: { encrypted: false, fields: { Content: '已绑定电脑端' } },
+    });
     const [push] = receiver.on(VERIFY_PATH);
     expectSigned(push, openid);
     expect(push.query.get('encrypt_type')).toBeNull();
     expect(push.headers['content-type']).toMatch(/xml/);
     const fields = await parseWechatXml(push.body);
-    expect(fields).toMatchObject({ FromUserName: openid, MsgType: 'event', Event: 'subscribe', EventKey: 'qrscene_bind_plain', Ticket: ticket });
+    expect(fields).toMatchObject({
+      FromUserName: openid,
+      MsgType: 'event',
+      Event: 'subscribe',
+      EventKey: 'qrscene_bind_plain',
+      Ticket: ticket,
+    });
     expect(fields.ToUserName).toMatch(/^gh_/);
 
     const second = await postJson(sb('/actions/scan'), { ticket, openid });
@@ -591,7 +666,10 @@ describe('pushes to the app (scan, subscribe, unsubscribe)', () => {
     const users = (await getJson(sb('/users'))).body.users;
     expect(users).toEqual([expect.objectContaining({ openid, subscribed: true })]);
     const token = await accessToken();
-    expect((await getJson(sb(`/api/cgi-bin/user/info?access_token=${token}&openid=${openid}`))).body).toMatchObject({ subscribe: 1, openid });
+    expect((await getJson(sb(`/api/cgi-bin/user/info?access_token=${token}&openid=${openid}`))).body).toMatchObject({
+      subscribe: 1,
+      openid,
+    });
   });
 
   it('subscribed:true makes a first scan a SCAN; a bare scene (legacy permanent code) works without a ticket', async () => {
@@ -609,10 +687,18 @@ describe('pushes to the app (scan, subscribe, unsubscribe)', () => {
     receiver.handler = (r) => {
       if (r.path !== VERIFY_PATH) return Receiver.defaultHandler(r);
       const reply = buildXml({ ToUserName: 'o', FromUserName: 'gh', CreateTime: 1, MsgType: 'text', Content: '欢迎关注' });
-      return { status: 200, headers: { 'Content-Type': 'application/xml' }, body: c.buildEncryptedReply(reply, String(nowSeconds()), 'replynonce') };
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/xml' },
+        body: c.buildEncryptedReply(reply, String(nowSeconds()), 'replynonce'),
+      };
     };
     const res = await postJson(sb('/actions/scan'), { ticket, openid: OPENID });
-    expect(res.body.push).toMatchObject({ mode: 'safe', delivered: true, reply: { encrypted: true, signature_ok: true, fields: { Content: '欢迎关注' } } });
+    expect(res.body.push).toMatchObject({
+      mode: 'safe',
+      delivered: true,
+      reply: { encrypted: true, signature_ok: true, fields: { Content: '欢迎关注' } },
+    });
     const [push] = receiver.on(VERIFY_PATH);
     expectSigned(push, OPENID);
     expect(push.query.get('encrypt_type')).toBe('aes');
@@ -695,7 +781,15 @@ describe('WeChat Pay v2', () => {
 
   it('refuses a wrong signature with return_code FAIL (unsigned) and creates nothing', async () => {
     const outTradeNo = newOutTradeNo();
-    const fields = { body: 'x', out_trade_no: outTradeNo, total_fee: 1, spbill_create_ip: '127.0.0.1', notify_url: `${receiver.url}/notify/v2`, trade_type: 'JSAPI', openid: OPENID };
+    const fields = {
+      body: 'x',
+      out_trade_no: outTradeNo,
+      total_fee: 1,
+      spbill_create_ip: '127.0.0.1',
+      notify_url: `${receiver.url}/notify/v2`,
+      trade_type: 'JSAPI',
+      openid: OPENID,
+    };
     const bad = await v2Call('unifiedorder', fields, { key: 'another-key-0000000000000000000' });
     expect(bad.fields).toEqual({ return_code: 'FAIL', return_msg: '签名错误' });
     const q = await v2Call('orderquery', { out_trade_no: outTradeNo });
@@ -707,7 +801,15 @@ describe('WeChat Pay v2', () => {
   });
 
   it('validates like WeChat: appid, mch_id, required fields, total_fee, openid, XML', async () => {
-    const base = { body: 'x', out_trade_no: newOutTradeNo(), total_fee: 1, spbill_create_ip: '127.0.0.1', notify_url: `${receiver.url}/notify/v2`, trade_type: 'JSAPI', openid: OPENID };
+    const base = {
+      body: 'x',
+      out_trade_no: newOutTradeNo(),
+      total_fee: 1,
+      spbill_create_ip: '127.0.0.1',
+      notify_url: `${receiver.url}/notify/v2`,
+      trade_type: 'JSAPI',
+      openid: OPENID,
+    };
     const wrongAppid = await v2Call('unifiedorder', { ...base, appid: 'wxother' });
     expect(wrongAppid.fields).toMatchObject({ return_code: 'SUCCESS', result_code: 'FAIL', err_code: 'APPID_MCHID_NOT_MATCH' });
     expect(v2Verify(wrongAppid.fields, cfg.pay.apiKey)).toBe(true);
@@ -715,12 +817,17 @@ describe('WeChat Pay v2', () => {
     const { out_trade_no: _omit, ...noNumber } = base;
     expect((await v2Call('unifiedorder', noNumber)).fields).toEqual({ return_code: 'FAIL', return_msg: '缺少参数out_trade_no' });
     for (const fee of [0, -1, '1.5', 'abc']) {
-      expect((await v2Call('unifiedorder', { ...base, out_trade_no: newOutTradeNo(), total_fee: fee })).fields).toEqual({ return_code: 'FAIL', return_msg: 'invalid total_fee' });
+      expect((await v2Call('unifiedorder', { ...base, out_trade_no: newOutTradeNo(), total_fee: fee })).fields).toEqual({
+        return_code: 'FAIL',
+        return_msg: 'invalid total_fee',
+      });
     }
     const { openid: _o, ...noOpenid } = base;
     expect((await v2Call('unifiedorder', noOpenid)).fields).toMatchObject({ result_code: 'FAIL', err_code: 'PARAM_ERROR' });
     expect((await v2Call('unifiedorder', {}, { raw: 'not xml' })).fields).toEqual({ return_code: 'FAIL', return_msg: 'XML格式错误' });
-    expect((await v2Call('unifiedorder', {}, { raw: '<!DOCTYPE x [<!ENTITY a "b">]><xml><a>&a;</a></xml>' })).fields.return_code).toBe('FAIL');
+    expect((await v2Call('unifiedorder', {}, { raw: '<!DOCTYPE x [<!ENTITY a "b">]><xml><a>&a;</a></xml>' })).fields.return_code).toBe(
+      'FAIL',
+    );
   });
 
   it('same out_trade_no: same content → same prepay_id; other content → INVALID_REQUEST; paid → ORDERPAID', async () => {
@@ -763,7 +870,13 @@ describe('WeChat Pay v2', () => {
   it('orderquery and closeorder follow the order through NOTPAY → CLOSED', async () => {
     const placed = await placeV2({ attach: 'member' });
     const q1 = await v2Call('orderquery', { out_trade_no: placed.outTradeNo });
-    expect(q1.fields).toMatchObject({ result_code: 'SUCCESS', trade_state: 'NOTPAY', out_trade_no: placed.outTradeNo, total_fee: '2990', attach: 'member' });
+    expect(q1.fields).toMatchObject({
+      result_code: 'SUCCESS',
+      trade_state: 'NOTPAY',
+      out_trade_no: placed.outTradeNo,
+      total_fee: '2990',
+      attach: 'member',
+    });
     expect(v2Verify(q1.fields, cfg.pay.apiKey)).toBe(true);
     const closed = await v2Call('closeorder', { out_trade_no: placed.outTradeNo });
     expect(closed.fields).toMatchObject({ return_code: 'SUCCESS', result_code: 'SUCCESS' });
@@ -790,7 +903,12 @@ describe('WeChat Pay v2', () => {
     await postJson(sb('/faults'), { pay: 'slow', slow_ms: 2000 });
     const started = Date.now();
     await expect(
-      fetch(sb('/pay/pay/orderquery'), { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: '<xml/>', signal: AbortSignal.timeout(300) }),
+      fetch(sb('/pay/pay/orderquery'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml' },
+        body: '<xml/>',
+        signal: AbortSignal.timeout(300),
+      }),
     ).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1500);
     await postJson(sb('/faults'), { pay: 'bad_signature' });
@@ -811,7 +929,12 @@ describe('WeChat Pay v3', () => {
 
     const q = await v3Call('GET', `/v3/pay/transactions/out-trade-no/${body.out_trade_no}?mchid=${cfg.pay.mchId}`);
     expect(q.status).toBe(200);
-    expect(q.json).toMatchObject({ trade_state: 'NOTPAY', out_trade_no: body.out_trade_no, amount: { total: 990 }, payer: { openid: OPENID } });
+    expect(q.json).toMatchObject({
+      trade_state: 'NOTPAY',
+      out_trade_no: body.out_trade_no,
+      amount: { total: 990 },
+      payer: { openid: OPENID },
+    });
     expect(verifyV3Headers(platformVerifier(), q.headers, q.text)).toEqual({ ok: true });
   });
 
@@ -872,13 +995,26 @@ describe('WeChat Pay v3', () => {
     expect(r.status).toBe(200);
     expect(verifyV3Headers(platformVerifier(), r.headers, r.text)).toEqual({ ok: true });
     const [entry] = r.json.data;
-    expect(entry).toMatchObject({ serial_no: expect.stringMatching(/^[0-9A-F]+$/), effective_time: expect.stringMatching(/\+08:00$/), expire_time: expect.stringMatching(/\+08:00$/) });
+    expect(entry).toMatchObject({
+      serial_no: expect.stringMatching(/^[0-9A-F]+$/),
+      effective_time: expect.stringMatching(/\+08:00$/),
+      expire_time: expect.stringMatching(/\+08:00$/),
+    });
     expect(entry.encrypt_certificate).toMatchObject({ algorithm: 'AEAD_AES_256_GCM', associated_data: 'certificate' });
-    const pem = aesGcmDecrypt({ key: cfg.pay.apiV3Key, nonce: entry.encrypt_certificate.nonce, associatedData: 'certificate', ciphertext: entry.encrypt_certificate.ciphertext });
+    const pem = aesGcmDecrypt({
+      key: cfg.pay.apiV3Key,
+      nonce: entry.encrypt_certificate.nonce,
+      associatedData: 'certificate',
+      ciphertext: entry.encrypt_certificate.ciphertext,
+    });
     const cert = new X509Certificate(pem);
     expect(cert.serialNumber.toUpperCase()).toBe(entry.serial_no);
     expect(entry.serial_no).not.toBe(cfg.pay.publicKeyId);
-    expect(cert.publicKey.export({ type: 'spki', format: 'der' }).equals(createPublicKey(platformPublicPem).export({ type: 'spki', format: 'der' }))).toBe(true);
+    expect(
+      cert.publicKey
+        .export({ type: 'spki', format: 'der' })
+        .equals(createPublicKey(platformPublicPem).export({ type: 'spki', format: 'der' })),
+    ).toBe(true);
 
     await postJson(sb('/faults'), { v3_serial: 'certificate' });
     const q = await v3Call('POST', '/v3/pay/transactions/jsapi', jsapiBody());
@@ -996,7 +1132,10 @@ describe('the pay action and notifications', () => {
 
   it('v3: an AES-GCM notification with platform-key signatures, retried on 5xx with fresh headers', async () => {
     let calls = 0;
-    receiver.handler = (r) => (r.path === '/notify/v3' && ++calls === 1 ? { status: 500, body: '{"code":"FAIL","message":"SYSTEM_ERROR"}' } : Receiver.defaultHandler(r));
+    receiver.handler = (r) =>
+      r.path === '/notify/v3' && ++calls === 1
+        ? { status: 500, body: '{"code":"FAIL","message":"SYSTEM_ERROR"}' }
+        : Receiver.defaultHandler(r);
     const body = jsapiBody();
     const placed = await v3Call('POST', '/v3/pay/transactions/jsapi', body);
     const r = await postJson(sb('/actions/pay'), { prepay_id: placed.json.prepay_id, result: 'success' });
@@ -1011,8 +1150,19 @@ describe('the pay action and notifications', () => {
     expect(second.body.equals(first.body)).toBe(true);
     expect(second.headers['wechatpay-nonce']).not.toBe(first.headers['wechatpay-nonce']);
     const notification = JSON.parse(first.body.toString());
-    expect(notification).toMatchObject({ event_type: 'TRANSACTION.SUCCESS', resource_type: 'encrypt-resource', resource: { algorithm: 'AEAD_AES_256_GCM', associated_data: 'transaction', original_type: 'transaction' } });
-    const tx = JSON.parse(aesGcmDecrypt({ key: cfg.pay.apiV3Key, nonce: notification.resource.nonce, associatedData: 'transaction', ciphertext: notification.resource.ciphertext }));
+    expect(notification).toMatchObject({
+      event_type: 'TRANSACTION.SUCCESS',
+      resource_type: 'encrypt-resource',
+      resource: { algorithm: 'AEAD_AES_256_GCM', associated_data: 'transaction', original_type: 'transaction' },
+    });
+    const tx = JSON.parse(
+      aesGcmDecrypt({
+        key: cfg.pay.apiV3Key,
+        nonce: notification.resource.nonce,
+        associatedData: 'transaction',
+        ciphertext: notification.resource.ciphertext,
+      }),
+    );
     expect(tx).toMatchObject({
       appid: cfg.wechat.appId,
       mchid: cfg.pay.mchId,
@@ -1032,19 +1182,34 @@ describe('the pay action and notifications', () => {
     await postJson(sb('/actions/pay'), { prepay_id: placed.prepayId, result: 'success', notify: 'never' });
     const r = await postJson(sb('/actions/renotify'), { out_trade_no: placed.outTradeNo });
     expect(r.body.notify.deliveries[0].state).toBe('delivered');
-    expect(await parseWechatXml(receiver.on('/notify/v2')[0].body)).toMatchObject({ out_trade_no: placed.outTradeNo, result_code: 'SUCCESS' });
+    expect(await parseWechatXml(receiver.on('/notify/v2')[0].body)).toMatchObject({
+      out_trade_no: placed.outTradeNo,
+      result_code: 'SUCCESS',
+    });
   });
 
   it('GET /sandbox/orders lists recent prepay orders', async () => {
     const placed = await placeV2();
     const { body } = await getJson(sb('/orders'));
-    expect(body.orders[0]).toMatchObject({ out_trade_no: placed.outTradeNo, prepay_id: placed.prepayId, version: 'v2', amount_fen: 2990, state: 'NOTPAY' });
+    expect(body.orders[0]).toMatchObject({
+      out_trade_no: placed.outTradeNo,
+      prepay_id: placed.prepayId,
+      version: 'v2',
+      amount_fen: 2990,
+      state: 'NOTPAY',
+    });
   });
 });
 
 describe('paySign check (verify-pay-sign)', () => {
   function v2PayParams(prepayId: string, signType: V2SignType = 'MD5', key = cfg.pay.apiKey) {
-    const params: Record<string, string> = { appId: cfg.wechat.appId, timeStamp: String(nowSeconds()), nonceStr: randomNonce(16), package: `prepay_id=${prepayId}`, signType };
+    const params: Record<string, string> = {
+      appId: cfg.wechat.appId,
+      timeStamp: String(nowSeconds()),
+      nonceStr: randomNonce(16),
+      package: `prepay_id=${prepayId}`,
+      signType,
+    };
     return { ...params, paySign: v2Sign(params, key, signType) };
   }
 
@@ -1053,7 +1218,10 @@ describe('paySign check (verify-pay-sign)', () => {
     const ok = await postJson(sb('/actions/verify-pay-sign'), v2PayParams(placed.prepayId));
     expect(ok.body).toMatchObject({ ok: true, amount_fen: 2990, out_trade_no: placed.outTradeNo, description: '会员服务' });
     expect((await postJson(sb('/actions/verify-pay-sign'), v2PayParams(placed.prepayId, 'HMAC-SHA256'))).body.ok).toBe(true);
-    expect((await postJson(sb('/actions/verify-pay-sign'), v2PayParams(placed.prepayId, 'MD5', 'wrong-key'))).body).toMatchObject({ ok: false, error: '支付验证签名失败' });
+    expect((await postJson(sb('/actions/verify-pay-sign'), v2PayParams(placed.prepayId, 'MD5', 'wrong-key'))).body).toMatchObject({
+      ok: false,
+      error: '支付验证签名失败',
+    });
     const numeric = { ...v2PayParams(placed.prepayId), timeStamp: nowSeconds() };
     expect((await postJson(sb('/actions/verify-pay-sign'), numeric)).body.ok).toBe(false); // every value must be a string
   });
@@ -1062,7 +1230,14 @@ describe('paySign check (verify-pay-sign)', () => {
     const placed = await v3Call('POST', '/v3/pay/transactions/jsapi', jsapiBody());
     const ts = String(nowSeconds());
     const pkg = `prepay_id=${placed.json.prepay_id}`;
-    const params = { appId: cfg.wechat.appId, timeStamp: ts, nonceStr: 'abc', package: pkg, signType: 'RSA', paySign: jsapiPaySign(cfg.wechat.appId, ts, 'abc', pkg, merchantKey) };
+    const params = {
+      appId: cfg.wechat.appId,
+      timeStamp: ts,
+      nonceStr: 'abc',
+      package: pkg,
+      signType: 'RSA',
+      paySign: jsapiPaySign(cfg.wechat.appId, ts, 'abc', pkg, merchantKey),
+    };
     expect((await postJson(sb('/actions/verify-pay-sign'), params)).body).toMatchObject({ ok: true, amount_fen: 990, version: 'v3' });
     const platformPrivate = readFileSync(sandboxKeyPaths(cfg).platformPrivateKey, 'utf8');
     const wrongKey = { ...params, paySign: jsapiPaySign(cfg.wechat.appId, ts, 'abc', pkg, platformPrivate) };
@@ -1139,7 +1314,14 @@ describe('GET /sandbox/jsbridge.js', () => {
     }
     const window: Record<string, any> = {};
     const timer = (fn: () => void, ms?: number) => setTimeout(fn, ms).unref();
-    const context = vm.createContext({ window, document, fetch, setTimeout: timer, location: { origin: new URL(scriptUrl).origin }, Event: FakeEvent });
+    const context = vm.createContext({
+      window,
+      document,
+      fetch,
+      setTimeout: timer,
+      location: { origin: new URL(scriptUrl).origin },
+      Event: FakeEvent,
+    });
     return { context, window, document, events, byId };
   }
 
@@ -1162,9 +1344,17 @@ describe('GET /sandbox/jsbridge.js', () => {
     expect(typeof browser.window.WeixinJSBridge.invoke).toBe('function');
 
     const pay = async (prepayId: string, button: string) => {
-      const params: Record<string, string> = { appId: cfg.wechat.appId, timeStamp: String(nowSeconds()), nonceStr: 'n1', package: `prepay_id=${prepayId}`, signType: 'MD5' };
+      const params: Record<string, string> = {
+        appId: cfg.wechat.appId,
+        timeStamp: String(nowSeconds()),
+        nonceStr: 'n1',
+        package: `prepay_id=${prepayId}`,
+        signType: 'MD5',
+      };
       params.paySign = v2Sign(params, cfg.pay.apiKey, 'MD5');
-      const result = new Promise<{ err_msg: string }>((resolve) => browser.window.WeixinJSBridge.invoke('getBrandWCPayRequest', params, resolve));
+      const result = new Promise<{ err_msg: string }>((resolve) =>
+        browser.window.WeixinJSBridge.invoke('getBrandWCPayRequest', params, resolve),
+      );
       await eventually(() => browser.byId.get('sandbox-pay-confirm')?.isConnected === true, 5000, 10);
       expect(browser.byId.get('sandbox-pay-amount')!.textContent).toBe('¥29.90');
       expect(browser.byId.get('sandbox-pay-sheet')!.attrs['data-testid']).toBe('sandbox-pay-sheet');
@@ -1205,7 +1395,11 @@ describe('home page', () => {
     await postJson(sb('/faults'), { push_mode: 'plain' });
     receiver.handler = (r) => (r.path === VERIFY_PATH ? { status: 200, body: '<img src=x onerror=alert(2)>' } : Receiver.defaultHandler(r));
     const token = await accessToken();
-    const qr = await createQr(token, { expire_seconds: 600, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: '<script>alert(1)</script>' } } });
+    const qr = await createQr(token, {
+      expire_seconds: 600,
+      action_name: 'QR_STR_SCENE',
+      action_info: { scene: { scene_str: '<script>alert(1)</script>' } },
+    });
     await postJson(sb('/actions/scan'), { ticket: qr.ticket, openid: 'oSBXhomepage0000000000000001' });
 
     const res = await fetch(sb(''));
@@ -1261,7 +1455,11 @@ describe('lifecycle', () => {
   });
 
   it('shutdown cancels slow answers and pending notification retries at once', async () => {
-    const other = await startApp({ WECHAT_SANDBOX: 'true', DB_TYPE: 'sqlite', SQLITE_PATH: join(tempDir('wx-sandbox-db2-'), 'app.sqlite') });
+    const other = await startApp({
+      WECHAT_SANDBOX: 'true',
+      DB_TYPE: 'sqlite',
+      SQLITE_PATH: join(tempDir('wx-sandbox-db2-'), 'app.sqlite'),
+    });
     const url = (p: string) => `${other.url}/sandbox${p}`;
     // A notification to a port nobody listens on: it fails and schedules retries.
     const params: Fields = {
@@ -1277,7 +1475,11 @@ describe('lifecycle', () => {
       openid: OPENID,
     };
     params.sign = v2Sign(params, other.config.pay.apiKey, 'MD5');
-    const placed = await parseWechatXml(await (await fetch(url('/pay/pay/unifiedorder'), { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: buildXml(params) })).text());
+    const placed = await parseWechatXml(
+      await (
+        await fetch(url('/pay/pay/unifiedorder'), { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: buildXml(params) })
+      ).text(),
+    );
     const paid = await postJson(url('/actions/pay'), { prepay_id: placed.prepay_id, result: 'success' });
     expect(paid.body.notify.deliveries[0].state).toBe('pending');
     await postJson(url('/faults'), { pay: 'slow', slow_ms: 30_000 });
@@ -1299,7 +1501,9 @@ describe('production', () => {
     const prod = { ...cfg, env: 'production' } as AppConfig;
     expect(() => new SandboxModule(prod)).toThrow(/production/);
     expect(() => new SandboxStore(prod)).toThrow(/production/);
-    await expect(Test.createTestingModule({ imports: [ConfigModule.forRoot(prod), CommonModule, SandboxModule] }).compile()).rejects.toThrow(/production/);
+    await expect(
+      Test.createTestingModule({ imports: [ConfigModule.forRoot(prod), CommonModule, SandboxModule] }).compile(),
+    ).rejects.toThrow(/production/);
     // And the configuration refuses to switch it on there in the first place.
     expect(() => loadConfig({ NODE_ENV: 'production', WECHAT_SANDBOX: 'true' }, { cwd: tempDir() })).toThrow(/WECHAT_SANDBOX/);
   });

@@ -14,7 +14,10 @@ const SANDBOX_KEYS: WechatKeys = {
 };
 
 async function json(url: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(
+    url,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : { text } };
 }
@@ -26,11 +29,23 @@ async function bindDesktop(appUrl: string, clientId: string, openid: string) {
   const scan = await json(`${appUrl}/sandbox/actions/scan`, { ticket: qr.body.ticket, openid });
   expect(scan.status).toBe(200);
   const follow = await json(`${appUrl}/api/v1/auth/wechat/check-follow?client_id=${clientId}`);
-  expect(follow.body).toMatchObject({ success: true, subscribed: true, completed_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) });
+  expect(follow.body).toMatchObject({
+    success: true,
+    subscribed: true,
+    completed_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+  });
   const credits = await json(`${appUrl}/api/v1/user/credits?client_id=${clientId}`);
   expect(credits).toEqual({
     status: 200,
-    body: { success: true, total_credits: 10, used_credits: 0, remaining_credits: 10, is_member: false, member_expire_at: null, is_followed: true },
+    body: {
+      success: true,
+      total_credits: 10,
+      used_credits: 0,
+      remaining_credits: 10,
+      is_member: false,
+      member_expire_at: null,
+      is_followed: true,
+    },
   });
 }
 
@@ -91,7 +106,12 @@ describe.each(dbKinds())('desktop binding in role all [%s]', (kind) => {
   });
 
   it('the web role reports the app server reachable and serves no user API', async () => {
-    expect((await json(`${web.url}/api/v1/health`)).body).toMatchObject({ status: 'healthy', database: 'not_used', app_server: 'reachable', role: 'web' });
+    expect((await json(`${web.url}/api/v1/health`)).body).toMatchObject({
+      status: 'healthy',
+      database: 'not_used',
+      app_server: 'reachable',
+      role: 'web',
+    });
     expect((await json(`${web.url}/api/v1/user/credits?client_id=PC_x`)).status).toBe(404);
   });
 
@@ -101,7 +121,7 @@ describe.each(dbKinds())('desktop binding in role all [%s]', (kind) => {
     expect(JSON.stringify(deliveries.body)).toContain(web.url.replace('http://', ''));
   });
 
-  it('app process stopped → the web one answers 503; after restart WeChat\'s retry completes the work once', async () => {
+  it("app process stopped → the web one answers 503; after restart WeChat's retry completes the work once", async () => {
     const openid = 'oSplitRetry00000000000000001';
     const push = signedPush(SANDBOX_KEYS, 'safe', eventXml(openid, 'subscribe'));
     const send = () => fetch(web.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });

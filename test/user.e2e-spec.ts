@@ -123,7 +123,15 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
         member_expire_at: null,
         is_followed: true,
       });
-      expect(Object.keys(res.body)).toEqual(['success', 'total_credits', 'used_credits', 'remaining_credits', 'is_member', 'member_expire_at', 'is_followed']);
+      expect(Object.keys(res.body)).toEqual([
+        'success',
+        'total_credits',
+        'used_credits',
+        'remaining_credits',
+        'is_member',
+        'member_expire_at',
+        'is_followed',
+      ]);
     });
 
     it('GET /user/member-status', async () => {
@@ -143,14 +151,38 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
         success: true,
         count: 2,
         data: [
-          { id: expect.any(Number), task_id: 'task-b', task_type: 'classify', credits_used: 2, request_image_count: 2, success_image_count: 2, created_at: expect.stringMatching(LEGACY_DT) },
-          { id: expect.any(Number), task_id: 'task-a', task_type: 'classify', credits_used: 1, request_image_count: 4, success_image_count: 3, created_at: expect.stringMatching(LEGACY_DT) },
+          {
+            id: expect.any(Number),
+            task_id: 'task-b',
+            task_type: 'classify',
+            credits_used: 2,
+            request_image_count: 2,
+            success_image_count: 2,
+            created_at: expect.stringMatching(LEGACY_DT),
+          },
+          {
+            id: expect.any(Number),
+            task_id: 'task-a',
+            task_type: 'classify',
+            credits_used: 1,
+            request_image_count: 4,
+            success_image_count: 3,
+            created_at: expect.stringMatching(LEGACY_DT),
+          },
         ],
       });
       expect(res.body.data[0].id).toBeGreaterThan(res.body.data[1].id);
       // Asia/Shanghai wall clock: read back as +08:00 it is "now".
       expect(Math.abs(fromLegacy(res.body.data[0].created_at) - Date.now())).toBeLessThan(60_000);
-      expect(Object.keys(res.body.data[0])).toEqual(['id', 'task_id', 'task_type', 'credits_used', 'request_image_count', 'success_image_count', 'created_at']);
+      expect(Object.keys(res.body.data[0])).toEqual([
+        'id',
+        'task_id',
+        'task_type',
+        'credits_used',
+        'request_image_count',
+        'success_image_count',
+        'created_at',
+      ]);
     });
 
     it('GET /user/credits-usage: a user without usage gets an empty page', async () => {
@@ -168,9 +200,30 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
       expect(res.body).toStrictEqual({
         success: true,
         data: [
-          { id: expect.any(Number), delta: -3, balance_after: 5, reason: 'consume', ref: 'classify:L2', created_at: expect.stringMatching(ISO_DT) },
-          { id: expect.any(Number), delta: -2, balance_after: 8, reason: 'consume', ref: 'classify:L1', created_at: expect.stringMatching(ISO_DT) },
-          { id: expect.any(Number), delta: 10, balance_after: 10, reason: 'signup_bonus', ref: openid, created_at: expect.stringMatching(ISO_DT) },
+          {
+            id: expect.any(Number),
+            delta: -3,
+            balance_after: 5,
+            reason: 'consume',
+            ref: 'classify:L2',
+            created_at: expect.stringMatching(ISO_DT),
+          },
+          {
+            id: expect.any(Number),
+            delta: -2,
+            balance_after: 8,
+            reason: 'consume',
+            ref: 'classify:L1',
+            created_at: expect.stringMatching(ISO_DT),
+          },
+          {
+            id: expect.any(Number),
+            delta: 10,
+            balance_after: 10,
+            reason: 'signup_bonus',
+            ref: openid,
+            created_at: expect.stringMatching(ISO_DT),
+          },
         ],
       });
       expect(Object.keys(res.body.data[0])).toEqual(['id', 'delta', 'balance_after', 'reason', 'ref', 'created_at']);
@@ -224,13 +277,17 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
       const credits = await h.get(`/api/v1/user/credits?client_id=${clientId}`);
       expect(credits.status).toBe(200);
       expect(credits.body).toMatchObject({ success: true, remaining_credits: 9, used_credits: 1, is_followed: true });
-      expect((await h.get(`/api/v1/user/member-status?client_id=${clientId}`)).body).toStrictEqual({ success: true, is_member: false, member_expire_at: null });
+      expect((await h.get(`/api/v1/user/member-status?client_id=${clientId}`)).body).toStrictEqual({
+        success: true,
+        is_member: false,
+        member_expire_at: null,
+      });
       const usage = await h.get(`/api/v1/user/credits-usage?client_id=${clientId}`);
       expect(usage.status).toBe(200);
       expect(usage.body.data.map((r: { task_id: string }) => r.task_id)).toEqual(['by-client']);
     });
 
-    it('the token wins over client_id (another user\'s desktop)', async () => {
+    it("the token wins over client_id (another user's desktop)", async () => {
       const res = await h.get(`/api/v1/user/credits?client_id=${clientId}`, bearer(otherOpenid));
       expect(res.status).toBe(200);
       expect(res.body.remaining_credits).toBe(10);
@@ -252,8 +309,19 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
 
     it.each([
       ['signed with another key', () => tokenFor('oForgedUser', { secret: 'another-secret-0123456789abcdef' })],
-      ['forged (payload swapped)', () => tokenFor('oSomeone').replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub: 'oForged', iat: nowSeconds(), exp: nowSeconds() + 600 })).toString('base64url')}.`)],
-      ['alg none', () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'oX', iat: 1, exp: 9999999999 })).toString('base64url')}.`],
+      [
+        'forged (payload swapped)',
+        () =>
+          tokenFor('oSomeone').replace(
+            /\.[^.]+\./,
+            `.${Buffer.from(JSON.stringify({ sub: 'oForged', iat: nowSeconds(), exp: nowSeconds() + 600 })).toString('base64url')}.`,
+          ),
+      ],
+      [
+        'alg none',
+        () =>
+          `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'oX', iat: 1, exp: 9999999999 })).toString('base64url')}.`,
+      ],
       ['garbage', () => 'garbage'],
     ])('a token %s is 401 登录已过期 even with a valid client_id', async (_name, make) => {
       for (const path of ['credits', 'member-status', 'credits-usage', 'credits-ledger']) {
@@ -367,7 +435,10 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
 
     it('identity is checked before the query parameters', async () => {
       expect(await h.get('/api/v1/user/credits-usage?limit=0')).toMatchObject({ status: 401, body: NO_CALLER });
-      expect(await h.get(`/api/v1/user/credits-usage?limit=0&client_id=${uid('never-')}`)).toMatchObject({ status: 404, body: NOT_FOLLOWED });
+      expect(await h.get(`/api/v1/user/credits-usage?limit=0&client_id=${uid('never-')}`)).toMatchObject({
+        status: 404,
+        body: NOT_FOLLOWED,
+      });
     });
   });
 
@@ -400,7 +471,15 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
       const heavy = await h.user();
       const at = new Date(Date.now() - 3600_000);
       await h.ds.getRepository(CreditsUsage).insert(
-        Array.from({ length: 25 }, (_, i) => ({ openid: heavy, taskId: `d${i}`, taskType: 'legacy', creditsUsed: 0, requestImageCount: 1, successImageCount: 1, createdAt: at })),
+        Array.from({ length: 25 }, (_, i) => ({
+          openid: heavy,
+          taskId: `d${i}`,
+          taskType: 'legacy',
+          creditsUsed: 0,
+          requestImageCount: 1,
+          successImageCount: 1,
+          createdAt: at,
+        })),
       );
       const res = await h.get('/api/v1/user/credits-usage', bearer(heavy));
       expect(res.body.count).toBe(20);
@@ -414,11 +493,14 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
       expect(first.body.data.map((e: { ref: string }) => e.ref)).toEqual(['classify:p5', 'classify:p4', 'classify:p3', 'classify:p2']);
       const last = first.body.data[3].id;
       const second = await h.get(`/api/v1/user/credits-ledger?limit=4&before_id=${last}`, bearer(openid));
-      expect(second.body.data.map((e: { ref: string; reason: string }) => `${e.reason}:${e.ref}`)).toEqual(['consume:classify:p1', `signup_bonus:${openid}`]);
+      expect(second.body.data.map((e: { ref: string; reason: string }) => `${e.reason}:${e.ref}`)).toEqual([
+        'consume:classify:p1',
+        `signup_bonus:${openid}`,
+      ]);
       expect(second.body.data.map((e: { balance_after: number }) => e.balance_after)).toEqual([9, 10]);
     });
 
-    it('before_id never shows another user\'s rows', async () => {
+    it("before_id never shows another user's rows", async () => {
       const other = await h.user();
       await h.consume(other, 'mine');
       const res = await h.get('/api/v1/user/credits-usage?before_id=999999999', bearer(openid));
@@ -495,8 +577,14 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
     });
 
     it('an unknown or malformed openid in the header is 404 用户不存在', async () => {
-      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': uid('oNobody_') })).toMatchObject({ status: 404, body: NO_USER });
-      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': "o' OR 1=1 --" })).toMatchObject({ status: 404, body: NO_USER });
+      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': uid('oNobody_') })).toMatchObject({
+        status: 404,
+        body: NO_USER,
+      });
+      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': "o' OR 1=1 --" })).toMatchObject({
+        status: 404,
+        body: NO_USER,
+      });
     });
 
     it('a bad token still wins: 401 登录已过期', async () => {

@@ -13,7 +13,10 @@ import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
  * certificate download, and a forged server answer refused.
  */
 async function sandboxJson(app: TestApp, path: string, body?: unknown) {
-  const res = await fetch(app.url + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(
+    app.url + path,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   return (await res.json()) as Record<string, unknown>;
 }
 
@@ -97,7 +100,11 @@ describe.each(['v2', 'v3'] as const)('WeChat Pay %s client against the sandbox',
     const o = newOrder('A');
     const placed = await pay.createJsapiOrder(o);
     expect(placed.prepayId).toBeTruthy();
-    expect(placed.paymentParams).toMatchObject({ appId: app.config.wechat.appId, package: `prepay_id=${placed.prepayId}`, signType: version === 'v2' ? 'HMAC-SHA256' : 'RSA' });
+    expect(placed.paymentParams).toMatchObject({
+      appId: app.config.wechat.appId,
+      package: `prepay_id=${placed.prepayId}`,
+      signType: version === 'v2' ? 'HMAC-SHA256' : 'RSA',
+    });
     for (const v of Object.values(placed.paymentParams)) expect(typeof v).toBe('string');
     expect((await pay.queryOrder(o.orderNo)).state).toBe('NOTPAY');
     await pay.closeOrder(o.orderNo);

@@ -59,18 +59,21 @@
       headers['Content-Type'] = 'application/json';
       if (csrf) headers['X-CSRF-Token'] = csrf;
     }
-    return fetch(API + path, { method: method, headers: headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) }).then(
-      function (res) {
-        return res.json().then(
-          function (data) {
-            return { status: res.status, data: data };
-          },
-          function () {
-            return { status: res.status, data: {} };
-          },
-        );
-      },
-    );
+    return fetch(API + path, {
+      method: method,
+      headers: headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (res) {
+      return res.json().then(
+        function (data) {
+          return { status: res.status, data: data };
+        },
+        function () {
+          return { status: res.status, data: {} };
+        },
+      );
+    });
   }
 
   /** A 2xx body, or a rejection with the server's detail (401 goes back to the login page). */
@@ -122,26 +125,29 @@
     }
 
     function poll() {
-      api('POST', '/login/poll', {}).then(function (r) {
-        var s = r.data && r.data.status;
-        if (s === 'approved') {
-          state('approved', '登录成功，正在进入…');
-          window.location.replace('console.html');
-          return;
-        }
-        if (s === 'waiting') {
-          timer = setTimeout(poll, POLL_MS);
-          return;
-        }
-        img.hidden = true;
-        byId('login-qr-link').hidden = true;
-        refresh.hidden = false;
-        if (s === 'refused') state('refused', '该微信号没有运营后台权限，本次尝试已记录。');
-        else if (r.status >= 400) state('error', (r.data && r.data.detail) || '登录失败');
-        else state('expired', '二维码已失效，请刷新。');
-      }, function () {
-        timer = setTimeout(poll, POLL_MS * 2);
-      });
+      api('POST', '/login/poll', {}).then(
+        function (r) {
+          var s = r.data && r.data.status;
+          if (s === 'approved') {
+            state('approved', '登录成功，正在进入…');
+            window.location.replace('console.html');
+            return;
+          }
+          if (s === 'waiting') {
+            timer = setTimeout(poll, POLL_MS);
+            return;
+          }
+          img.hidden = true;
+          byId('login-qr-link').hidden = true;
+          refresh.hidden = false;
+          if (s === 'refused') state('refused', '该微信号没有运营后台权限，本次尝试已记录。');
+          else if (r.status >= 400) state('error', (r.data && r.data.detail) || '登录失败');
+          else state('expired', '二维码已失效，请刷新。');
+        },
+        function () {
+          timer = setTimeout(poll, POLL_MS * 2);
+        },
+      );
     }
 
     function start() {
@@ -151,29 +157,32 @@
       img.hidden = true;
       byId('login-loading').hidden = false;
       state('waiting', '');
-      api('POST', '/login/qr', {}).then(function (r) {
-        byId('login-loading').hidden = true;
-        if (r.status !== 200) {
-          state('error', (r.data && r.data.detail) || '生成二维码失败');
+      api('POST', '/login/qr', {}).then(
+        function (r) {
+          byId('login-loading').hidden = true;
+          if (r.status !== 200) {
+            state('error', (r.data && r.data.detail) || '生成二维码失败');
+            refresh.hidden = false;
+            return;
+          }
+          var link = byId('login-qr-link');
+          link.href = r.data.qrcode_url;
+          link.hidden = true;
+          // WeChat's showqrcode answers the image; the local sandbox answers a page with a "scan as…" form.
+          img.onerror = function () {
+            img.hidden = true;
+            link.hidden = false;
+          };
+          img.src = r.data.qrcode_url;
+          img.hidden = false;
+          state('waiting', '请用微信扫码，并在手机上确认');
+          timer = setTimeout(poll, POLL_MS);
+        },
+        function () {
+          state('error', '网络错误');
           refresh.hidden = false;
-          return;
-        }
-        var link = byId('login-qr-link');
-        link.href = r.data.qrcode_url;
-        link.hidden = true;
-        // WeChat's showqrcode answers the image; the local sandbox answers a page with a "scan as…" form.
-        img.onerror = function () {
-          img.hidden = true;
-          link.hidden = false;
-        };
-        img.src = r.data.qrcode_url;
-        img.hidden = false;
-        state('waiting', '请用微信扫码，并在手机上确认');
-        timer = setTimeout(poll, POLL_MS);
-      }, function () {
-        state('error', '网络错误');
-        refresh.hidden = false;
-      });
+        },
+      );
     }
 
     refresh.addEventListener('click', start);
@@ -210,7 +219,9 @@
       var s = d.series;
       var last = d.days.length - 1;
       var sum = function (a) {
-        return a.reduce(function (x, y) { return x + y; }, 0);
+        return a.reduce(function (x, y) {
+          return x + y;
+        }, 0);
       };
       setText('kpi-revenue-today', yuan(s.revenue_fen[last]));
       setText('kpi-revenue-range', yuan(sum(s.revenue_fen)));
@@ -220,23 +231,43 @@
       setText('kpi-credits-today', s.credits_sold[last] + ' / ' + s.credits_consumed[last]);
       setText('kpi-anomalies', d.open_anomalies);
       var r = d.last_reconciliation;
-      setText('kpi-reconciliation', r ? r.bill_date + ' · ' + (r.status === 'done' ? (r.differences || 0) + ' 处差异' : r.status) : '尚未运行');
-      var money = function (v) { return (v / 100).toFixed(0); };
+      setText(
+        'kpi-reconciliation',
+        r ? r.bill_date + ' · ' + (r.status === 'done' ? (r.differences || 0) + ' 处差异' : r.status) : '尚未运行',
+      );
+      var money = function (v) {
+        return (v / 100).toFixed(0);
+      };
       var C = window.ConsoleChart;
       C.bars(byId('chart-revenue'), d.days, [{ name: '收入', values: s.revenue_fen }], { format: money, label: '收入' });
-      C.bars(byId('chart-orders'), d.days, [
-        { name: '成功', values: s.orders_paid },
-        { name: '失败', values: s.orders_failed, className: 's-bad' },
-        { name: '关闭', values: s.orders_closed, className: 's-muted' },
-      ], { label: '订单' });
-      C.bars(byId('chart-growth'), d.days, [
-        { name: '新关注', values: s.new_followers },
-        { name: '电脑绑定', values: s.desktop_bindings, className: 's-blue' },
-      ], { label: '新关注与电脑绑定' });
-      C.bars(byId('chart-credits'), d.days, [
-        { name: '售出', values: s.credits_sold },
-        { name: '消耗', values: s.credits_consumed, className: 's-bad' },
-      ], { label: '额度' });
+      C.bars(
+        byId('chart-orders'),
+        d.days,
+        [
+          { name: '成功', values: s.orders_paid },
+          { name: '失败', values: s.orders_failed, className: 's-bad' },
+          { name: '关闭', values: s.orders_closed, className: 's-muted' },
+        ],
+        { label: '订单' },
+      );
+      C.bars(
+        byId('chart-growth'),
+        d.days,
+        [
+          { name: '新关注', values: s.new_followers },
+          { name: '电脑绑定', values: s.desktop_bindings, className: 's-blue' },
+        ],
+        { label: '新关注与电脑绑定' },
+      );
+      C.bars(
+        byId('chart-credits'),
+        d.days,
+        [
+          { name: '售出', values: s.credits_sold },
+          { name: '消耗', values: s.credits_consumed, className: 's-bad' },
+        ],
+        { label: '额度' },
+      );
       document.body.setAttribute('data-dashboard', 'ready');
     }, fail);
   };
@@ -301,13 +332,16 @@
             return;
           }
           btn.disabled = true;
-          call('POST', '/users/unbind', { openid: currentUser, binding_id: b.id }).then(function () {
-            toast('已解绑');
-            reloadUser();
-          }, function (e) {
-            btn.disabled = false;
-            fail(e);
-          });
+          call('POST', '/users/unbind', { openid: currentUser, binding_id: b.id }).then(
+            function () {
+              toast('已解绑');
+              reloadUser();
+            },
+            function (e) {
+              btn.disabled = false;
+              fail(e);
+            },
+          );
         });
         li.appendChild(btn);
       }
@@ -322,9 +356,22 @@
       li.setAttribute('data-order', o.order_no);
       var main = el('span', 'grow');
       main.appendChild(el('div', '', o.order_no));
-      main.appendChild(el('div', 'meta', (o.order_type === 'member' ? '会员' : o.credits_amount + ' 额度') + ' · ' + shortTime(o.created_at) + (o.transaction_id ? ' · 微信 ' + o.transaction_id : '')));
+      main.appendChild(
+        el(
+          'div',
+          'meta',
+          (o.order_type === 'member' ? '会员' : o.credits_amount + ' 额度') +
+            ' · ' +
+            shortTime(o.created_at) +
+            (o.transaction_id ? ' · 微信 ' + o.transaction_id : ''),
+        ),
+      );
       (o.refunds || []).forEach(function (r) {
-        var line = el('div', 'meta refund-line', '退款 ' + yuan(r.amount_fen) + ' · ' + r.status + (r.credits_taken !== null ? ' · 扣回 ' + r.credits_taken + ' 额度' : ''));
+        var line = el(
+          'div',
+          'meta refund-line',
+          '退款 ' + yuan(r.amount_fen) + ' · ' + r.status + (r.credits_taken !== null ? ' · 扣回 ' + r.credits_taken + ' 额度' : ''),
+        );
         line.setAttribute('data-refund-status', r.status);
         main.appendChild(line);
       });
@@ -388,14 +435,26 @@
       out.textContent = '请输入退款金额';
       return;
     }
-    call('GET', '/orders/' + encodeURIComponent(refundOrder) + '/refund-preview?amount_fen=' + fen).then(function (p) {
-      out.setAttribute('data-credits', String(p.credits_taken));
-      out.textContent = fen > p.refundable_fen
-        ? '超过可退金额 ' + yuan(p.refundable_fen)
-        : '将退款 ' + yuan(fen) + '，扣回 ' + p.credits_taken + ' 额度' + (p.credits_due > p.credits_taken ? '（应扣 ' + p.credits_due + '，余额不足）' : '') + '；用户当前余额 ' + p.remaining_credits + '。';
-    }, function (e) {
-      out.textContent = e.message;
-    });
+    call('GET', '/orders/' + encodeURIComponent(refundOrder) + '/refund-preview?amount_fen=' + fen).then(
+      function (p) {
+        out.setAttribute('data-credits', String(p.credits_taken));
+        out.textContent =
+          fen > p.refundable_fen
+            ? '超过可退金额 ' + yuan(p.refundable_fen)
+            : '将退款 ' +
+              yuan(fen) +
+              '，扣回 ' +
+              p.credits_taken +
+              ' 额度' +
+              (p.credits_due > p.credits_taken ? '（应扣 ' + p.credits_due + '，余额不足）' : '') +
+              '；用户当前余额 ' +
+              p.remaining_credits +
+              '。';
+      },
+      function (e) {
+        out.textContent = e.message;
+      },
+    );
   }
 
   function openRefund(orderNo) {
@@ -423,14 +482,21 @@
     if (!fen || !refundOrder) return;
     var btn = byId('refund-confirm');
     btn.disabled = true;
-    call('POST', '/orders/' + encodeURIComponent(refundOrder) + '/refund', { amount_fen: fen, note: byId('refund-note').value.trim(), request_id: refundRequestId }).then(function (r) {
-      toast('已提交退款 ' + r.refund.refund_no + '（' + r.refund.status + '）');
-      closeRefund();
-      reloadUser();
-    }, function (e) {
-      btn.disabled = false;
-      fail(e);
-    });
+    call('POST', '/orders/' + encodeURIComponent(refundOrder) + '/refund', {
+      amount_fen: fen,
+      note: byId('refund-note').value.trim(),
+      request_id: refundRequestId,
+    }).then(
+      function (r) {
+        toast('已提交退款 ' + r.refund.refund_no + '（' + r.refund.status + '）');
+        closeRefund();
+        reloadUser();
+      },
+      function (e) {
+        btn.disabled = false;
+        fail(e);
+      },
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -449,7 +515,13 @@
         li.appendChild(tag(a.kind, a.resolved_at ? 'ok' : 'error'));
         var main = el('span', 'grow');
         main.appendChild(el('div', '', a.order_no + ' · ' + (a.detail || '')));
-        main.appendChild(el('div', 'meta', shortTime(a.created_at) + (a.resolved_at ? ' · 已处理 ' + shortTime(a.resolved_at) + ' · ' + (a.resolution_note || '') : '')));
+        main.appendChild(
+          el(
+            'div',
+            'meta',
+            shortTime(a.created_at) + (a.resolved_at ? ' · 已处理 ' + shortTime(a.resolved_at) + ' · ' + (a.resolution_note || '') : ''),
+          ),
+        );
         li.appendChild(main);
         if (!a.resolved_at) {
           var form = el('form', 'inline-form');
@@ -463,13 +535,16 @@
           form.addEventListener('submit', function (ev) {
             ev.preventDefault();
             btn.disabled = true;
-            call('POST', '/anomalies/' + a.id + '/resolve', { note: note.value.trim() }).then(function () {
-              toast('已标记处理');
-              views.anomalies();
-            }, function (e) {
-              btn.disabled = false;
-              fail(e);
-            });
+            call('POST', '/anomalies/' + a.id + '/resolve', { note: note.value.trim() }).then(
+              function () {
+                toast('已标记处理');
+                views.anomalies();
+              },
+              function (e) {
+                btn.disabled = false;
+                fail(e);
+              },
+            );
           });
           li.appendChild(form);
         }
@@ -487,7 +562,23 @@
     diffs.forEach(function (d) {
       var li = el('li');
       li.appendChild(tag(d.kind, 'error'));
-      li.appendChild(el('span', 'grow', d.order_no + ' · ' + (d.detail || ('微信 ' + d.wechat_amount_fen + ' 分，本地 ' + d.our_amount_fen + ' 分（' + d.our_status + '）' + (d.applied ? ' · 已补入账' : '')))));
+      li.appendChild(
+        el(
+          'span',
+          'grow',
+          d.order_no +
+            ' · ' +
+            (d.detail ||
+              '微信 ' +
+                d.wechat_amount_fen +
+                ' 分，本地 ' +
+                d.our_amount_fen +
+                ' 分（' +
+                d.our_status +
+                '）' +
+                (d.applied ? ' · 已补入账' : '')),
+        ),
+      );
       list.appendChild(li);
     });
   }
@@ -575,7 +666,12 @@
       // One key per distinct adjustment: a retry of the same form after a network error applies once.
       var key = currentUser + '|' + delta + '|' + byId('adjust-reason').value;
       if (!adjustRequestId || adjustRequestId.key !== key) adjustRequestId = { key: key, id: newRequestId() };
-      call('POST', '/users/adjust', { openid: currentUser, delta: delta, reason: byId('adjust-reason').value.trim(), request_id: adjustRequestId.id }).then(function (r) {
+      call('POST', '/users/adjust', {
+        openid: currentUser,
+        delta: delta,
+        reason: byId('adjust-reason').value.trim(),
+        request_id: adjustRequestId.id,
+      }).then(function (r) {
         adjustRequestId = null;
         byId('adjust-delta').value = '';
         byId('adjust-reason').value = '';
@@ -603,16 +699,19 @@
         return;
       }
       btn.disabled = true;
-      call('POST', '/menu/publish', {}).then(function () {
-        toast('菜单已发布');
-        btn.disabled = false;
-        btn.removeAttribute('data-confirm');
-        btn.textContent = '发布配置的菜单';
-        views.menu();
-      }, function (e) {
-        btn.disabled = false;
-        fail(e);
-      });
+      call('POST', '/menu/publish', {}).then(
+        function () {
+          toast('菜单已发布');
+          btn.disabled = false;
+          btn.removeAttribute('data-confirm');
+          btn.textContent = '发布配置的菜单';
+          views.menu();
+        },
+        function (e) {
+          btn.disabled = false;
+          fail(e);
+        },
+      );
     });
     byId('refund-amount').addEventListener('input', function () {
       if (previewTimer) clearTimeout(previewTimer);

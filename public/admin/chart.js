@@ -32,7 +32,11 @@
 
   function bars(container, labels, series, opts) {
     opts = opts || {};
-    var format = opts.format || function (v) { return String(v); };
+    var format =
+      opts.format ||
+      function (v) {
+        return String(v);
+      };
     while (container.firstChild) container.removeChild(container.firstChild);
     var max = 0;
     var min = 0;
@@ -46,7 +50,9 @@
     var bottom = min < 0 ? -niceMax(-min) : 0;
     var plotW = W - PAD.left - PAD.right;
     var plotH = H - PAD.top - PAD.bottom;
-    var y = function (v) { return PAD.top + plotH * (top - v) / (top - bottom); };
+    var y = function (v) {
+      return PAD.top + (plotH * (top - v)) / (top - bottom);
+    };
     var svg = node('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart-svg', role: 'img', 'aria-label': opts.label || '' });
 
     [bottom, (top + bottom) / 2, top].forEach(function (t) {
@@ -62,13 +68,21 @@
         var v = s.values[i] || 0;
         var x = PAD.left + slot * i + slot * 0.1 + barW * j;
         var y0 = y(Math.max(v, 0));
-        var rect = node('rect', { x: x, y: y0, width: barW, height: Math.max(Math.abs(y(0) - y(v)), v === 0 ? 0 : 1), class: 'chart-bar ' + (s.className || '') });
+        var rect = node('rect', {
+          x: x,
+          y: y0,
+          width: barW,
+          height: Math.max(Math.abs(y(0) - y(v)), v === 0 ? 0 : 1),
+          class: 'chart-bar ' + (s.className || ''),
+        });
         rect.appendChild(node('title', {}, label + ' ' + s.name + ': ' + format(v)));
         svg.appendChild(rect);
       });
       // Every 5th day and the last one: "MM-DD".
       if (i % 5 === 0 || i === labels.length - 1) {
-        svg.appendChild(node('text', { x: PAD.left + slot * (i + 0.5), y: H - 8, class: 'chart-axis', 'text-anchor': 'middle' }, String(label).slice(5)));
+        svg.appendChild(
+          node('text', { x: PAD.left + slot * (i + 0.5), y: H - 8, class: 'chart-axis', 'text-anchor': 'middle' }, String(label).slice(5)),
+        );
       }
     });
     container.appendChild(svg);

@@ -116,7 +116,17 @@
     var ms = parseDate(value);
     if (ms === null) return value ? String(value) : '';
     var d = new Date(ms + BEIJING_OFFSET_MIN * 60000);
-    return d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate()) + ' ' + pad2(d.getUTCHours()) + ':' + pad2(d.getUTCMinutes());
+    return (
+      d.getUTCFullYear() +
+      '-' +
+      pad2(d.getUTCMonth() + 1) +
+      '-' +
+      pad2(d.getUTCDate()) +
+      ' ' +
+      pad2(d.getUTCHours()) +
+      ':' +
+      pad2(d.getUTCMinutes())
+    );
   }
 
   /** Yuan with two decimals: 29.9 → "¥29.90". */
@@ -206,7 +216,7 @@
       },
       function () {
         throw new ApiError(0, '网络异常，请检查网络后重试');
-      }
+      },
     );
   }
 
@@ -282,7 +292,7 @@
         function (err) {
           if (sessionToken()) return; // the session this tab already has still holds
           throw new ApiError(err.status, '登录失败：' + err.message + '，请从公众号菜单重新进入');
-        }
+        },
       );
     }
     if (!sessionToken()) return startLogin(page);
@@ -418,7 +428,7 @@
         },
         function (err) {
           if (!err.handled) later(); // a network blip is no verdict: keep asking until the deadline
-        }
+        },
       );
     }
     tick();
@@ -621,7 +631,7 @@
           if (!err.handled) window.alert(err.message);
         });
       },
-      false
+      false,
     );
     side.appendChild(button);
     var li = row(d.client, el('span', 'meta', '绑定于 ' + formatDate(d.bound_at)), side);
@@ -683,7 +693,7 @@
         function (err) {
           if (err && err.handled) return;
           showError((err && err.message) || '加载失败，请稍后重试');
-        }
+        },
       );
   }
 

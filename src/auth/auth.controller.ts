@@ -37,7 +37,9 @@ export class AuthController {
   }
 
   @Get('authorize')
-  @ApiOperation({ summary: "A member page's login: 302 to WeChat's OAuth, which comes back to the page with a code and the page's own state" })
+  @ApiOperation({
+    summary: "A member page's login: 302 to WeChat's OAuth, which comes back to the page with a code and the page's own state",
+  })
   @ApiFoundResponse({ description: 'Location: WeChat authorize URL (snsapi_base) → `/wechat/<page>.html?code=…&state=<state>`' })
   @ApiBadRequestResponse({ description: 'unknown page or a state that is not 16-128 letters or digits' })
   authorize(@Query() query: OAuthStartQueryDto, @Res() res: Response): void {
@@ -48,7 +50,10 @@ export class AuthController {
   @Post('qrcode')
   @HttpCode(200)
   @SkipThrottle({ qrPerClient: false })
-  @ApiOperation({ summary: "The desktop's binding QR code: its current one while more than half its lifetime is left, else a new one (10/min per client_id)" })
+  @ApiOperation({
+    summary:
+      "The desktop's binding QR code: its current one while more than half its lifetime is left, else a new one (10/min per client_id)",
+  })
   @ApiOkResponse({ type: QrCodeResponseDto })
   @ApiBadRequestResponse({ description: '{"detail":"client_id格式错误"}' })
   @ApiBadGatewayResponse({ description: '{"detail":"生成二维码失败"}' })

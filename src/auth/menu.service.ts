@@ -78,7 +78,8 @@ export class MenuService {
       const res = await this.wechat.getMenu();
       return { success: true, menu: res.menu ?? null, conditionalmenu: res.conditionalmenu ?? null };
     } catch (err) {
-      if (err instanceof WechatApiError && err.errcode === MENU_NOT_EXIST_ERRCODE) return { success: true, menu: null, conditionalmenu: null };
+      if (err instanceof WechatApiError && err.errcode === MENU_NOT_EXIST_ERRCODE)
+        return { success: true, menu: null, conditionalmenu: null };
       throw this.failure(err, GET_MENU_FAILED_DETAIL);
     }
   }

@@ -127,14 +127,11 @@ export class QrBindingService {
       await execute(em, 'UPDATE wechat_qrcode_bindings SET scene_id = scene_id WHERE id = ?', [bindingId]);
       const other = await this.freshScene(em, clientId);
       if (other) return other;
-      await execute(em, 'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-        created.sceneStr,
-        clientId,
-        created.ticket,
-        created.content,
-        created.expireAt,
-        created.createdAt,
-      ]);
+      await execute(
+        em,
+        'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [created.sceneStr, clientId, created.ticket, created.content, created.expireAt, created.createdAt],
+      );
       return created;
     });
     if (winner.sceneStr !== created.sceneStr) {
@@ -205,7 +202,13 @@ export class QrBindingService {
       [clientId],
     );
     if (!row) return null;
-    return { sceneStr: row.scene_str, ticket: row.ticket, content: row.qrcode_content, createdAt: toDate(row.created_at)!, expireAt: toDate(row.expire_at)! };
+    return {
+      sceneStr: row.scene_str,
+      ticket: row.ticket,
+      content: row.qrcode_content,
+      createdAt: toDate(row.created_at)!,
+      expireAt: toDate(row.expire_at)!,
+    };
   }
 
   private view(clientId: string, bindingId: number, scene: Scene, justCreated: boolean): QrCodeView {
@@ -234,9 +237,11 @@ export class QrBindingService {
     this.nextPurgeAtMs = nowMs + PURGE_INTERVAL_MS;
     try {
       const purged = await this.db.run(async (em) => {
-        const rows = await select<{ id: number | string }>(em, `SELECT id FROM wechat_qr_scenes WHERE expire_at < ? ORDER BY expire_at LIMIT ${PURGE_BATCH}`, [
-          new Date(nowMs - PURGE_AFTER_MS),
-        ]);
+        const rows = await select<{ id: number | string }>(
+          em,
+          `SELECT id FROM wechat_qr_scenes WHERE expire_at < ? ORDER BY expire_at LIMIT ${PURGE_BATCH}`,
+          [new Date(nowMs - PURGE_AFTER_MS)],
+        );
         if (!rows.length) return 0;
         const ids = rows.map((r) => Number(r.id));
         return (await execute(em, `DELETE FROM wechat_qr_scenes WHERE id IN (${ids.map(() => '?').join(', ')})`, ids)).affected;

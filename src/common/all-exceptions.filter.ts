@@ -43,7 +43,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status === 413) return { status, detail: DETAIL.tooLarge };
       if (status === 429) return { status, detail: DETAIL.rateLimited };
       const body = exception.getResponse();
-      const msg = typeof body === 'string' ? body : (body as { detail?: unknown; message?: unknown }).detail ?? (body as { message?: unknown }).message;
+      const msg =
+        typeof body === 'string'
+          ? body
+          : ((body as { detail?: unknown; message?: unknown }).detail ?? (body as { message?: unknown }).message);
       const first: unknown = Array.isArray(msg) ? msg[0] : msg;
       return { status, detail: typeof first === 'string' || typeof first === 'number' ? String(first) : exception.message };
     }

@@ -36,7 +36,9 @@ describe('FailOpenRateLimitStorage', () => {
     redis.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'));
     expect(fallbacks).toHaveBeenCalledTimes(3);
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0][0]).toMatch(/^Redis unavailable for rate limits \(Connection is closed\.\); counting per process until it is back$/);
+    expect(warn.mock.calls[0][0]).toMatch(
+      /^Redis unavailable for rate limits \(Connection is closed\.\); counting per process until it is back$/,
+    );
     storage.onApplicationShutdown();
   });
 

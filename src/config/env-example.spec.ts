@@ -14,7 +14,11 @@ describe('.env.example', () => {
     .map((line) => /^(?:#\s*)?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
     .filter((name): name is string => !!name);
   const schema = [
-    ...new Set(getMetadataStorage().getTargetValidationMetadatas(EnvSchema, '', true, false).map((m) => m.propertyName)),
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvSchema, '', true, false)
+        .map((m) => m.propertyName),
+    ),
   ];
 
   it('lists every variable of the schema exactly once', () => {

@@ -1,17 +1,5 @@
 import { Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 /** Parses "true/false/1/0/yes/no/on/off"; anything else is left as-is so validation names it. */
 const toBool = ({ value }: { value: unknown }) => {
@@ -26,12 +14,11 @@ const toBool = ({ value }: { value: unknown }) => {
 const toBytes = ({ value }: { value: unknown }) => {
   const m = typeof value === 'string' ? /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim()) : null;
   if (!m) return value;
-  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb']);
+  return Number(m[1]) * { b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'];
 };
 
 /** Strict integer parsing: "12" → 12; "12abc", "1.5", "" stay strings and fail @IsInt. */
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value);
 
 const YUAN = /^\d+(\.\d{1,2})?$/;
 const PACKAGES = /^\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*([;,]\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*)*[;,]?\s*$/;
@@ -47,16 +34,24 @@ export class EnvSchema {
   @IsIn(['all', 'web', 'app'])
   APP_ROLE!: 'all' | 'web' | 'app';
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   APP_HOST!: string;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   APP_PORT!: number;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKERS!: number;
 
-  @IsString() @Matches(/^(true|false|\d+|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*$/, {
+  @IsString()
+  @Matches(/^(true|false|\d+|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*$/, {
     message: 'must be a hop count, true/false, or a comma-separated list of IPs/CIDRs/loopback',
   })
   TRUST_PROXY!: string;
@@ -70,16 +65,22 @@ export class EnvSchema {
   @IsIn(['sqlite', 'mysql'])
   DB_TYPE!: 'sqlite' | 'mysql';
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   SQLITE_PATH!: string;
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   MYSQL_HOST!: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   MYSQL_PORT!: number;
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   MYSQL_USER!: string;
 
   @IsString()
@@ -88,25 +89,34 @@ export class EnvSchema {
   @Matches(/^[A-Za-z0-9_$]{1,64}$/, { message: 'must be a plain database name' })
   MYSQL_DATABASE!: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   MYSQL_POOL_SIZE!: number;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   DB_MIGRATE_ON_START!: boolean;
 
-  @IsString() @MaxLength(64)
+  @IsString()
+  @MaxLength(64)
   WECHAT_APPID!: string;
 
-  @IsString() @MaxLength(128)
+  @IsString()
+  @MaxLength(128)
   WECHAT_SECRET!: string;
 
-  @IsString() @Matches(/^[A-Za-z0-9]{0,32}$/, { message: 'must be 3-32 letters or digits (as in the WeChat console)' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9]{0,32}$/, { message: 'must be 3-32 letters or digits (as in the WeChat console)' })
   WECHAT_TOKEN!: string;
 
-  @IsString() @Matches(/^([A-Za-z0-9]{43})?$/, { message: 'must be exactly 43 letters or digits, or empty' })
+  @IsString()
+  @Matches(/^([A-Za-z0-9]{43})?$/, { message: 'must be exactly 43 letters or digits, or empty' })
   WECHAT_ENCODING_AES_KEY!: string;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   WECHAT_SANDBOX!: boolean;
 
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
@@ -114,7 +124,11 @@ export class EnvSchema {
 
   // Sandbox hosts listener (issue 16, docs/sandbox-sdk.md): WeChat's APIs served at `/` on their own
   // port, as the real hosts serve them, for SDKs that take only a base URL. Unset: no second listener.
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   SANDBOX_HOSTS_PORT?: number;
 
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
@@ -132,10 +146,12 @@ export class EnvSchema {
   @IsIn(['v2', 'v3'])
   WECHAT_PAY_VERSION!: 'v2' | 'v3';
 
-  @IsString() @Matches(/^\d{0,32}$/, { message: 'must be the numeric merchant id' })
+  @IsString()
+  @Matches(/^\d{0,32}$/, { message: 'must be the numeric merchant id' })
   WECHAT_PAY_MCHID!: string;
 
-  @IsString() @Matches(/^([A-Za-z0-9]{32})?$/, { message: 'must be 32 letters or digits' })
+  @IsString()
+  @Matches(/^([A-Za-z0-9]{32})?$/, { message: 'must be 32 letters or digits' })
   WECHAT_PAY_API_KEY!: string;
 
   @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query string' })
@@ -144,7 +160,8 @@ export class EnvSchema {
   @IsIn(['MD5', 'HMAC-SHA256'])
   WECHAT_PAY_SIGN_TYPE!: 'MD5' | 'HMAC-SHA256';
 
-  @IsString() @Matches(/^([\x21-\x7e]{32})?$/, { message: 'must be 32 bytes' })
+  @IsString()
+  @Matches(/^([\x21-\x7e]{32})?$/, { message: 'must be 32 bytes' })
   WECHAT_PAY_API_V3_KEY!: string;
 
   @IsString()
@@ -157,16 +174,19 @@ export class EnvSchema {
   @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query string' })
   WECHAT_PAY_REFUND_NOTIFY_URL!: string;
 
-  @IsString() @Matches(/^[0-9A-Fa-f]{0,64}$/, { message: 'must be the hex certificate serial' })
+  @IsString()
+  @Matches(/^[0-9A-Fa-f]{0,64}$/, { message: 'must be the hex certificate serial' })
   WECHAT_PAY_CERT_SERIAL!: string;
 
   @IsString()
   WECHAT_PAY_PUBLIC_KEY_PATH!: string;
 
-  @IsString() @Matches(/^(PUB_KEY_ID_[0-9A-Za-z]+)?$/, { message: 'must look like PUB_KEY_ID_...' })
+  @IsString()
+  @Matches(/^(PUB_KEY_ID_[0-9A-Za-z]+)?$/, { message: 'must look like PUB_KEY_ID_...' })
   WECHAT_PAY_PUBLIC_KEY_ID!: string;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   USE_TEST_PRICE!: boolean;
 
   @Matches(YUAN, { message: 'must be a yuan amount with at most 2 decimals' })
@@ -175,62 +195,96 @@ export class EnvSchema {
   @Matches(YUAN, { message: 'must be a yuan amount with at most 2 decimals' })
   MEMBER_PRICE_TEST!: string;
 
-  @IsOptional() @Matches(PACKAGES, { message: 'must be credits:price pairs separated by ";", e.g. 10:9.9;20:18' })
+  @IsOptional()
+  @Matches(PACKAGES, { message: 'must be credits:price pairs separated by ";", e.g. 10:9.9;20:18' })
   CREDITS_PACKAGES_PROD?: string;
 
-  @IsOptional() @Matches(PACKAGES, { message: 'must be credits:price pairs separated by ";", e.g. 1:0.01;5:0.05' })
+  @IsOptional()
+  @Matches(PACKAGES, { message: 'must be credits:price pairs separated by ";", e.g. 1:0.01;5:0.05' })
   CREDITS_PACKAGES_TEST?: string;
 
-  @IsOptional() @Matches(/^\s*\d+(\s*[,;]\s*\d+)*\s*$/, { message: 'must be a comma-separated list of credit amounts' })
+  @IsOptional()
+  @Matches(/^\s*\d+(\s*[,;]\s*\d+)*\s*$/, { message: 'must be a comma-separated list of credit amounts' })
   CREDITS_AMOUNTS_PROD?: string;
 
-  @IsOptional() @Matches(/^\s*\d+(\s*[,;]\s*\d+)*\s*$/, { message: 'must be a comma-separated list of credit amounts' })
+  @IsOptional()
+  @Matches(/^\s*\d+(\s*[,;]\s*\d+)*\s*$/, { message: 'must be a comma-separated list of credit amounts' })
   CREDITS_AMOUNTS_TEST?: string;
 
-  @IsOptional() @Matches(/^\d+(\.\d{1,4})?$/, { message: 'must be a yuan unit price' })
+  @IsOptional()
+  @Matches(/^\d+(\.\d{1,4})?$/, { message: 'must be a yuan unit price' })
   CREDITS_PRICE_PROD?: string;
 
-  @IsOptional() @Matches(/^\d+(\.\d{1,4})?$/, { message: 'must be a yuan unit price' })
+  @IsOptional()
+  @Matches(/^\d+(\.\d{1,4})?$/, { message: 'must be a yuan unit price' })
   CREDITS_PRICE_TEST?: string;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(100000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
   INITIAL_CREDITS!: number;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(100000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
   MEMBER_BONUS_CREDITS!: number;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(36500)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(36500)
   MEMBER_DURATION_DAYS!: number;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1440)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1440)
   ORDER_TTL_MINUTES!: number;
 
   // --- Orders and credits limits (issue 12, docs/limits.md): pending orders one user may hold.
-  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   MAX_PENDING_ORDERS_PER_USER!: number;
 
-  @Transform(toInt) @IsInt() @Min(60) @Max(2592000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(2592000)
   QR_EXPIRE_SECONDS!: number;
 
-  @IsString() @Length(1, 600)
+  @IsString()
+  @Length(1, 600)
   WELCOME_TEXT!: string;
 
-  @IsString() @Length(1, 600)
+  @IsString()
+  @Length(1, 600)
   WELCOME_BACK_TEXT!: string;
 
-  @IsString() @Length(1, 600)
+  @IsString()
+  @Length(1, 600)
   BIND_SUCCESS_TEXT!: string;
 
-  @IsString() @Length(1, 600)
+  @IsString()
+  @Length(1, 600)
   BIND_EXPIRED_TEXT!: string;
 
-  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
   SESSION_SECRET?: string;
 
-  @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(30 * 86400)
   SESSION_TTL_SECONDS!: number;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   ALLOW_OPENID_HEADER!: boolean;
 
   @IsString()
@@ -240,44 +294,67 @@ export class EnvSchema {
   @Matches(/^\s*([A-Za-z0-9_-]{1,64}\s*(,\s*[A-Za-z0-9_-]{1,64}\s*)*)?,?\s*$/, { message: 'must be a comma-separated list of openids' })
   ADMIN_OPENIDS!: string;
 
-  @Transform(toInt) @IsInt() @Min(5) @Max(480)
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(480)
   CONSOLE_SESSION_MINUTES!: number;
 
   @IsIn(['local', 'http'])
   INTERNAL_API_TRANSPORT!: 'local' | 'http';
 
-  @IsOptional() @Matches(/^https?:\/\/[^\s/?#]+(:\d+)?\/?$/, { message: 'must be an origin such as http://10.0.0.2:8000' })
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(:\d+)?\/?$/, { message: 'must be an origin such as http://10.0.0.2:8000' })
   INTERNAL_API_BASE_URL?: string;
 
   @IsString()
   INTERNAL_API_SECRET!: string;
 
-  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
   INTERNAL_API_TIMEOUT_MS!: number;
 
-  @Transform(toInt) @IsInt() @Min(10) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86400)
   CALLBACK_MAX_SKEW_SECONDS!: number;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   DOCS_ENABLED!: boolean;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL!: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000000)
   RATE_LIMIT_PER_MINUTE!: number;
 
   // Admin and metrics brute-force brake (docs/limits.md "Admin and metrics").
   /** Wrong admin keys / metrics credentials per client IP within the window before it gets 429. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
   ADMIN_AUTH_MAX_FAILURES!: number;
 
   /** The counting window, and how long a blocked IP is refused (the right key included). */
-  @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
   ADMIN_AUTH_WINDOW_SECONDS!: number;
 
   /** Raw `notify_data` of payments and refunds is cleared after this many days (amounts, ids, times stay). */
-  @Transform(toInt) @IsInt() @Min(1) @Max(36500)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(36500)
   NOTIFY_DATA_RETENTION_DAYS!: number;
 
   // --- Callback and request-body hardening (issue 12; docs/limits.md) ---
@@ -286,15 +363,24 @@ export class EnvSchema {
   WECHAT_MESSAGE_MODE!: string;
 
   /** Body cap of the callback URLs (`16kb`, `4096`, …): WeChat's bodies are a few KB. */
-  @Transform(toBytes) @IsInt({ message: 'must be a size such as 16kb or 16384' }) @Min(1024) @Max(1024 * 1024)
+  @Transform(toBytes)
+  @IsInt({ message: 'must be a size such as 16kb or 16384' })
+  @Min(1024)
+  @Max(1024 * 1024)
   CALLBACK_BODY_LIMIT!: number;
 
   /** Most elements one callback XML document may hold, counted before parsing. */
-  @Transform(toInt) @IsInt() @Min(16) @Max(4096)
+  @Transform(toInt)
+  @IsInt()
+  @Min(16)
+  @Max(4096)
   CALLBACK_MAX_XML_FIELDS!: number;
 
   /** Deepest nesting of a JSON request body, checked before parsing. */
-  @Transform(toInt) @IsInt() @Min(4) @Max(512)
+  @Transform(toInt)
+  @IsInt()
+  @Min(4)
+  @Max(512)
   JSON_MAX_DEPTH!: number;
   // Shared rate limits (docs/limits.md "Shared rate limits"): throttler counters in Redis when set.
   @Matches(/^(rediss?:\/\/\S+)?$/, { message: 'must be empty or a redis:// / rediss:// URL' })

@@ -49,7 +49,13 @@ describe('loadConfig — defaults and modes', () => {
     expect(c.role).toBe('all');
     expect(c.db.type).toBe('sqlite');
     expect(c.db.sqlitePath).toBe(join(cwd, 'data/app.sqlite'));
-    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8000, workers: 1, trustProxy: 'loopback', publicBaseUrl: 'http://127.0.0.1:8000' });
+    expect(c.http).toMatchObject({
+      host: '127.0.0.1',
+      port: 8000,
+      workers: 1,
+      trustProxy: 'loopback',
+      publicBaseUrl: 'http://127.0.0.1:8000',
+    });
     expect(c.wechat.sandbox).toBe(true);
     expect(c.wechat.apiBase).toBe('http://127.0.0.1:8000/sandbox/api');
     expect(c.pay.base).toBe('http://127.0.0.1:8000/sandbox/pay');
@@ -57,7 +63,13 @@ describe('loadConfig — defaults and modes', () => {
     expect(c.pay.notifyUrl).toBe('http://127.0.0.1:8000/api/v1/payment/notify');
     expect(c.internal.transport).toBe('local');
     expect(c.http.docsEnabled).toBe(true);
-    expect(c.pricing).toMatchObject({ memberPriceFen: 2990, initialCredits: 10, memberBonusCredits: 10, memberDurationDays: 0, orderTtlMinutes: 30 });
+    expect(c.pricing).toMatchObject({
+      memberPriceFen: 2990,
+      initialCredits: 10,
+      memberBonusCredits: 10,
+      memberDurationDays: 0,
+      orderTtlMinutes: 30,
+    });
     expect(c.pricing.creditPackages).toEqual([
       { credits: 10, priceFen: 990 },
       { credits: 20, priceFen: 1800 },
@@ -88,7 +100,10 @@ describe('loadConfig — defaults and modes', () => {
   });
 
   it('an explicitly set WeChat base URL wins over the sandbox default', () => {
-    const c = loadConfig({ WECHAT_API_BASE: 'http://127.0.0.1:9999/sandbox/api/', WECHAT_PAY_BASE: 'http://127.0.0.1:9999/sandbox/pay' }, { cwd: tmp() });
+    const c = loadConfig(
+      { WECHAT_API_BASE: 'http://127.0.0.1:9999/sandbox/api/', WECHAT_PAY_BASE: 'http://127.0.0.1:9999/sandbox/pay' },
+      { cwd: tmp() },
+    );
     expect(c.wechat.sandbox).toBe(true);
     expect(c.wechat.apiBase).toBe('http://127.0.0.1:9999/sandbox/api');
     expect(c.pay.base).toBe('http://127.0.0.1:9999/sandbox/pay');
@@ -183,7 +198,10 @@ describe('loadConfig — roles and workers', () => {
     expect(c.internal).toMatchObject({ transport: 'http', baseUrl: 'http://10.0.0.2:8000', timeoutMs: 3000 });
     expectConfigError({ APP_ROLE: 'web', INTERNAL_API_BASE_URL: 'http://10.0.0.2:8000' }, 'INTERNAL_API_SECRET');
     expectConfigError({ APP_ROLE: 'web', INTERNAL_API_SECRET: secret }, 'INTERNAL_API_BASE_URL');
-    expectConfigError({ APP_ROLE: 'web', INTERNAL_API_SECRET: secret, INTERNAL_API_BASE_URL: 'http://a:1', INTERNAL_API_TRANSPORT: 'local' }, 'INTERNAL_API_TRANSPORT');
+    expectConfigError(
+      { APP_ROLE: 'web', INTERNAL_API_SECRET: secret, INTERNAL_API_BASE_URL: 'http://a:1', INTERNAL_API_TRANSPORT: 'local' },
+      'INTERNAL_API_TRANSPORT',
+    );
   });
 
   it('roles all/app refuse the http transport; app needs the secret', () => {
@@ -200,14 +218,10 @@ describe('loadConfig — roles and workers', () => {
 });
 
 describe('loadConfig — production refusals', () => {
-  it.each([
-    ['WECHAT_APPID'],
-    ['WECHAT_SECRET'],
-    ['WECHAT_TOKEN'],
-    ['SESSION_SECRET'],
-    ['WECHAT_PAY_MCHID'],
-    ['WECHAT_PAY_API_KEY'],
-  ])('missing %s', (variable) => expectConfigError(prodEnv({ [variable]: undefined }), variable, /required/));
+  it.each([['WECHAT_APPID'], ['WECHAT_SECRET'], ['WECHAT_TOKEN'], ['SESSION_SECRET'], ['WECHAT_PAY_MCHID'], ['WECHAT_PAY_API_KEY']])(
+    'missing %s',
+    (variable) => expectConfigError(prodEnv({ [variable]: undefined }), variable, /required/),
+  );
 
   it('a session secret shorter than 32 characters', () => expectConfigError(prodEnv({ SESSION_SECRET: 'x'.repeat(20) }), 'SESSION_SECRET'));
   it('an admin key shorter than 32 characters (ADMIN_API_KEY=a)', () => {
@@ -223,7 +237,11 @@ describe('loadConfig — production refusals', () => {
   });
   it('an http public URL', () => expectConfigError(prodEnv({ PUBLIC_BASE_URL: 'http://www.example.com' }), 'PUBLIC_BASE_URL', /https/));
   it('an http notify URL', () =>
-    expectConfigError(prodEnv({ WECHAT_PAY_NOTIFY_URL: 'http://www.example.com/api/v1/payment/notify' }), 'WECHAT_PAY_NOTIFY_URL', /https/));
+    expectConfigError(
+      prodEnv({ WECHAT_PAY_NOTIFY_URL: 'http://www.example.com/api/v1/payment/notify' }),
+      'WECHAT_PAY_NOTIFY_URL',
+      /https/,
+    ));
   it('the sandbox', () => expectConfigError(prodEnv({ WECHAT_SANDBOX: 'true' }), 'WECHAT_SANDBOX'));
   it('SQLite with several workers', () => expectConfigError(prodEnv({ DB_TYPE: 'sqlite', WORKERS: '2' }), 'WORKERS'));
   it('MySQL chosen but its host not set', () => expectConfigError(prodEnv({ MYSQL_HOST: undefined }), 'MYSQL_HOST'));
@@ -232,7 +250,13 @@ describe('loadConfig — production refusals', () => {
     const dir = tmp();
     const key = join(dir, 'apiclient_key.pem');
     writeFileSync(key, '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n');
-    const v3 = { WECHAT_PAY_VERSION: 'v3', WECHAT_PAY_API_KEY: undefined, WECHAT_PAY_API_V3_KEY: 'k'.repeat(32), WECHAT_PAY_CERT_SERIAL: 'ABCDEF0123', WECHAT_PAY_PRIVATE_KEY_PATH: key };
+    const v3 = {
+      WECHAT_PAY_VERSION: 'v3',
+      WECHAT_PAY_API_KEY: undefined,
+      WECHAT_PAY_API_V3_KEY: 'k'.repeat(32),
+      WECHAT_PAY_CERT_SERIAL: 'ABCDEF0123',
+      WECHAT_PAY_PRIVATE_KEY_PATH: key,
+    };
     expect(loadConfig(prodEnv(v3), { cwd: dir }).pay.version).toBe('v3');
     expectConfigError(prodEnv({ ...v3, WECHAT_PAY_API_V3_KEY: undefined }), 'WECHAT_PAY_API_V3_KEY');
     expectConfigError(prodEnv({ ...v3, WECHAT_PAY_CERT_SERIAL: undefined }), 'WECHAT_PAY_CERT_SERIAL');

@@ -61,7 +61,10 @@ function firstError(errors: ValidationError[]): { variable: string; reason: stri
 /** `10:9.9;20:18` → [{credits:10, priceFen:990}, …]; duplicates and zero credits are refused. */
 export function parseCreditPackages(spec: string, variable: string): CreditPackage[] {
   const out: CreditPackage[] = [];
-  for (const part of spec.split(/[;,]/).map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(/[;,]/)
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [c, p] = part.split(':').map((x) => x.trim());
     const credits = Number(c);
     const priceFen = yuanToFen(p);
@@ -173,8 +176,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     WECHAT_PAY_CERT_SERIAL: pick(source, 'WECHAT_PAY_CERT_SERIAL') ?? sb('WECHAT_PAY_CERT_SERIAL'),
     WECHAT_PAY_CLIENT_CERT_P12_PATH: pick(source, 'WECHAT_PAY_CLIENT_CERT_P12_PATH') ?? '',
     WECHAT_PAY_REFUND_NOTIFY_URL: pick(source, 'WECHAT_PAY_REFUND_NOTIFY_URL') ?? `${publicBase}/api/v1/payment/refund-notify`,
-    WECHAT_PAY_PUBLIC_KEY_PATH:
-      pick(source, 'WECHAT_PAY_PUBLIC_KEY_PATH') ?? (sandbox ? sbKey(SANDBOX_KEY_FILES.platformPublicKey) : ''),
+    WECHAT_PAY_PUBLIC_KEY_PATH: pick(source, 'WECHAT_PAY_PUBLIC_KEY_PATH') ?? (sandbox ? sbKey(SANDBOX_KEY_FILES.platformPublicKey) : ''),
     WECHAT_PAY_PUBLIC_KEY_ID: pick(source, 'WECHAT_PAY_PUBLIC_KEY_ID') ?? sb('WECHAT_PAY_PUBLIC_KEY_ID'),
     USE_TEST_PRICE: pick(source, 'USE_TEST_PRICE') ?? 'false',
     MEMBER_PRICE_PROD: pick(source, 'MEMBER_PRICE_PROD') ?? '29.90',
@@ -346,7 +348,9 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     },
     // Operator console: an empty list switches it off.
     console: {
-      adminOpenids: env.ADMIN_OPENIDS.split(',').map((s) => s.trim()).filter(Boolean),
+      adminOpenids: env.ADMIN_OPENIDS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       sessionMinutes: env.CONSOLE_SESSION_MINUTES,
     },
     internal: {
@@ -411,8 +415,10 @@ function refuseInconsistent(env: EnvSchema, source: Env): void {
   if (!env.WECHAT_TOKEN || env.WECHAT_TOKEN.length < 3) fail('WECHAT_TOKEN', 'is required in production (3-32 letters or digits)');
   if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) fail('SESSION_SECRET', 'is required in production (at least 32 characters)');
   // Admin and metrics brute-force brake: a short key is guessable whatever the per-IP limit.
-  if (env.ADMIN_API_KEY && env.ADMIN_API_KEY.length < 32) fail('ADMIN_API_KEY', 'must be at least 32 characters in production (or empty: admin off)');
-  if (env.INTERNAL_API_SECRET && env.INTERNAL_API_SECRET.length < 32) fail('INTERNAL_API_SECRET', 'must be at least 32 characters in production');
+  if (env.ADMIN_API_KEY && env.ADMIN_API_KEY.length < 32)
+    fail('ADMIN_API_KEY', 'must be at least 32 characters in production (or empty: admin off)');
+  if (env.INTERNAL_API_SECRET && env.INTERNAL_API_SECRET.length < 32)
+    fail('INTERNAL_API_SECRET', 'must be at least 32 characters in production');
   if (!env.PUBLIC_BASE_URL.startsWith('https://')) fail('PUBLIC_BASE_URL', 'must be https in production');
   if (!env.WECHAT_PAY_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_NOTIFY_URL', 'must be https in production');
   if (!env.WECHAT_PAY_REFUND_NOTIFY_URL.startsWith('https://')) fail('WECHAT_PAY_REFUND_NOTIFY_URL', 'must be https in production');

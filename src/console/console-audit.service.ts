@@ -56,15 +56,19 @@ export class ConsoleAuditService {
 
   async record(e: AuditEntry, em?: EntityManager): Promise<void> {
     const write = (m: EntityManager) =>
-      execute(m, 'INSERT INTO console_audit (operator_openid, request_id, action, target, before_json, after_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        e.operator,
-        e.requestId.slice(0, 64),
-        e.action.slice(0, 32),
-        e.target ? e.target.slice(0, 128) : null,
-        json(e.before),
-        json(e.after),
-        this.clock.now(),
-      ]);
+      execute(
+        m,
+        'INSERT INTO console_audit (operator_openid, request_id, action, target, before_json, after_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          e.operator,
+          e.requestId.slice(0, 64),
+          e.action.slice(0, 32),
+          e.target ? e.target.slice(0, 128) : null,
+          json(e.before),
+          json(e.after),
+          this.clock.now(),
+        ],
+      );
     if (em) await write(em);
     else await this.db.run(write);
     this.logger.log(`${e.action} by ${maskId(e.operator)} on ${e.target ?? '-'} (request ${e.requestId})`);

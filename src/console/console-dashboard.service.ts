@@ -25,7 +25,13 @@ export interface Dashboard {
     credits_consumed: Series;
   };
   open_anomalies: number;
-  last_reconciliation: { bill_date: string; status: string; differences: number | null; finished_at: string | null; detail: string | null } | null;
+  last_reconciliation: {
+    bill_date: string;
+    status: string;
+    differences: number | null;
+    finished_at: string | null;
+    detail: string | null;
+  } | null;
 }
 
 interface Metric {
@@ -39,7 +45,12 @@ interface Metric {
 
 /** Definitions as in docs/operator-guide.md "Dashboard": each one a single indexed range scan. */
 const METRICS: Record<Exclude<keyof Dashboard['series'], 'revenue_fen'>, Metric> = {
-  paid_fen: { table: 'payment_orders', at: 'paid_at', value: 'COALESCE(amount_fen, ROUND(amount * 100))', where: "status IN ('paid', 'refunded')" },
+  paid_fen: {
+    table: 'payment_orders',
+    at: 'paid_at',
+    value: 'COALESCE(amount_fen, ROUND(amount * 100))',
+    where: "status IN ('paid', 'refunded')",
+  },
   refunded_fen: { table: 'payment_refunds', at: 'completed_at', value: 'amount_fen', where: "status = 'success'" },
   orders_paid: { table: 'payment_orders', at: 'paid_at', value: '1', where: "status IN ('paid', 'refunded')" },
   orders_failed: { table: 'payment_orders', at: 'created_at', value: '1', where: "status = 'failed'" },
@@ -70,11 +81,17 @@ export class ConsoleDashboardService {
       const series = {} as Dashboard['series'];
       for (const [name, m] of Object.entries(METRICS)) series[name as keyof typeof METRICS] = await this.perDay(em, m, bounds);
       series.revenue_fen = series.paid_fen.map((p, i) => p - series.refunded_fen[i]);
-      const [{ n: open }] = await select<{ n: number | string }>(em, 'SELECT COUNT(*) AS n FROM payment_anomalies WHERE resolved_at IS NULL');
-      const [run] = await select<{ bill_date: string; status: string; differences: number | null; finished_at: SqlDateTime | null; detail: string | null }>(
+      const [{ n: open }] = await select<{ n: number | string }>(
         em,
-        'SELECT bill_date, status, differences, finished_at, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 1',
+        'SELECT COUNT(*) AS n FROM payment_anomalies WHERE resolved_at IS NULL',
       );
+      const [run] = await select<{
+        bill_date: string;
+        status: string;
+        differences: number | null;
+        finished_at: SqlDateTime | null;
+        detail: string | null;
+      }>(em, 'SELECT bill_date, status, differences, finished_at, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 1');
       return {
         days,
         series,
@@ -97,7 +114,11 @@ export class ConsoleDashboardService {
     const cols = bounds.map((_, i) => `COALESCE(SUM(CASE WHEN ${m.at} >= ? AND ${m.at} < ? THEN ${m.value} ELSE 0 END), 0) AS d${i}`);
     const params: unknown[] = bounds.flatMap((b) => [b.start, b.end]);
     params.push(bounds[0].start, bounds[bounds.length - 1].end);
-    const [row] = await select<Record<string, unknown>>(em, `SELECT ${cols.join(', ')} FROM ${m.table} WHERE ${m.at} >= ? AND ${m.at} < ? AND ${m.where}`, params);
+    const [row] = await select<Record<string, unknown>>(
+      em,
+      `SELECT ${cols.join(', ')} FROM ${m.table} WHERE ${m.at} >= ? AND ${m.at} < ? AND ${m.where}`,
+      params,
+    );
     return bounds.map((_, i) => Number(row?.[`d${i}`] ?? 0));
   }
 }

@@ -51,7 +51,10 @@ export class ConsoleLoginController {
   @Throttle({ perIp: { limit: 10, ttl: 60_000 } })
   async qr(@Res({ passthrough: true }) res: Response) {
     const qr = await this.logins.createQr();
-    res.setHeader('Set-Cookie', cookieHeader(LOGIN_COOKIE, qr.pollSecret, { path: LOGIN_COOKIE_PATH, maxAgeSeconds: LOGIN_QR_SECONDS, secure: this.secure }));
+    res.setHeader(
+      'Set-Cookie',
+      cookieHeader(LOGIN_COOKIE, qr.pollSecret, { path: LOGIN_COOKIE_PATH, maxAgeSeconds: LOGIN_QR_SECONDS, secure: this.secure }),
+    );
     return { success: true, qrcode_url: qr.qrcode_url, expire_seconds: qr.expire_seconds, expire_at: qr.expire_at };
   }
 
@@ -73,7 +76,13 @@ export class ConsoleLoginController {
       cookieHeader(CONSOLE_COOKIE, token, { path: CONSOLE_COOKIE_PATH, maxAgeSeconds: ttl, secure: this.secure }),
       this.clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH),
     ]);
-    await this.audit.record({ operator: r.openid, requestId: consoleRequestId(req, res), action: 'login', target: null, after: { session_minutes: this.config.console.sessionMinutes } });
+    await this.audit.record({
+      operator: r.openid,
+      requestId: consoleRequestId(req, res),
+      action: 'login',
+      target: null,
+      after: { session_minutes: this.config.console.sessionMinutes },
+    });
     return { success: true, status: 'approved' };
   }
 
@@ -82,7 +91,12 @@ export class ConsoleLoginController {
   @UseGuards(ConsoleAuthGuard)
   session(@Req() req: ConsoleRequest) {
     const c = req.consoleCaller!;
-    return { success: true, openid: c.openid, expires_at: toIsoShanghai(new Date(c.expiresAt * 1000)), csrf_token: csrfTokenFor(this.key, c.token) };
+    return {
+      success: true,
+      openid: c.openid,
+      expires_at: toIsoShanghai(new Date(c.expiresAt * 1000)),
+      csrf_token: csrfTokenFor(this.key, c.token),
+    };
   }
 
   @Post('logout')

@@ -94,18 +94,22 @@ export class ConsoleLoginService {
     const allowed = this.isOperator(openid);
     const now = this.clock.now();
     const res = await this.db.run((em) =>
-      execute(em, "UPDATE console_login_scenes SET status = ?, openid = ?, scanned_at = ? WHERE scene_str = ? AND status = 'pending' AND expire_at > ?", [
-        allowed ? 'approved' : 'refused',
-        openid,
-        now,
-        scene,
-        now,
-      ]),
+      execute(
+        em,
+        "UPDATE console_login_scenes SET status = ?, openid = ?, scanned_at = ? WHERE scene_str = ? AND status = 'pending' AND expire_at > ?",
+        [allowed ? 'approved' : 'refused', openid, now, scene, now],
+      ),
     );
     if (res.affected !== 1) return 'expired';
     if (!allowed) {
       this.logger.warn(`console login refused for ${maskId(openid)}: not in ADMIN_OPENIDS`);
-      await this.audit.record({ operator: openid, requestId, action: 'login_refused', target: null, after: { reason: 'not in ADMIN_OPENIDS' } });
+      await this.audit.record({
+        operator: openid,
+        requestId,
+        action: 'login_refused',
+        target: null,
+        after: { reason: 'not in ADMIN_OPENIDS' },
+      });
       return 'refused';
     }
     return 'approved';
@@ -115,12 +119,18 @@ export class ConsoleLoginService {
   async poll(pollSecret: string): Promise<LoginPoll> {
     const hash = sha256Hex(pollSecret);
     const [row] = await this.db.run((em) =>
-      select<{ status: string; openid: string | null; expire_at: unknown }>(em, 'SELECT status, openid, expire_at FROM console_login_scenes WHERE poll_hash = ?', [hash]),
+      select<{ status: string; openid: string | null; expire_at: unknown }>(
+        em,
+        'SELECT status, openid, expire_at FROM console_login_scenes WHERE poll_hash = ?',
+        [hash],
+      ),
     );
     if (!row) return { status: 'expired' };
     if (row.status === 'refused') return { status: 'refused' };
     if (row.status === 'approved' && row.openid) {
-      const taken = await this.db.run((em) => execute(em, "UPDATE console_login_scenes SET status = 'used' WHERE poll_hash = ? AND status = 'approved'", [hash]));
+      const taken = await this.db.run((em) =>
+        execute(em, "UPDATE console_login_scenes SET status = 'used' WHERE poll_hash = ? AND status = 'approved'", [hash]),
+      );
       if (taken.affected !== 1) return { status: 'expired' };
       // Removed from the list since the scan: no session.
       if (!this.isOperator(row.openid)) return { status: 'refused' };

@@ -92,12 +92,11 @@ export class ConsoleOpsService {
 
   async resolve(id: number, operator: string, note: string): Promise<AnomalyView> {
     const res = await this.db.run((em) =>
-      execute(em, 'UPDATE payment_anomalies SET resolved_at = ?, resolved_by = ?, resolution_note = ? WHERE id = ? AND resolved_at IS NULL', [
-        this.clock.now(),
-        operator,
-        note.slice(0, 500),
-        id,
-      ]),
+      execute(
+        em,
+        'UPDATE payment_anomalies SET resolved_at = ?, resolved_by = ?, resolution_note = ? WHERE id = ? AND resolved_at IS NULL',
+        [this.clock.now(), operator, note.slice(0, 500), id],
+      ),
     );
     if (res.affected !== 1) {
       await this.anomaly(id); // 404 when it does not exist
@@ -107,7 +106,12 @@ export class ConsoleOpsService {
   }
 
   async reconciliationRuns() {
-    const rows = await this.db.run((em) => select<RunRow>(em, 'SELECT bill_date, status, started_at, finished_at, differences, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 60'));
+    const rows = await this.db.run((em) =>
+      select<RunRow>(
+        em,
+        'SELECT bill_date, status, started_at, finished_at, differences, detail FROM reconciliation_runs ORDER BY bill_date DESC LIMIT 60',
+      ),
+    );
     return rows.map((r) => ({
       bill_date: String(r.bill_date),
       status: String(r.status),
@@ -121,7 +125,11 @@ export class ConsoleOpsService {
   /** The differences the daily job recorded for a date (as `bill_*` anomalies). */
   async reconciliationDifferences(date: string): Promise<AnomalyView[]> {
     const rows = await this.db.run((em) =>
-      select<AnomalyRow>(em, `SELECT * FROM payment_anomalies WHERE kind IN (${BILL_KINDS.map(() => '?').join(', ')}) AND detail LIKE ? ORDER BY id`, [...BILL_KINDS, `trade bill ${date}:%`]),
+      select<AnomalyRow>(
+        em,
+        `SELECT * FROM payment_anomalies WHERE kind IN (${BILL_KINDS.map(() => '?').join(', ')}) AND detail LIKE ? ORDER BY id`,
+        [...BILL_KINDS, `trade bill ${date}:%`],
+      ),
     );
     return rows.map(anomalyView);
   }
@@ -142,7 +150,9 @@ export class ConsoleOpsService {
   }
 
   async balance(openid: string): Promise<number | null> {
-    const [row] = await this.db.run((em) => select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]));
+    const [row] = await this.db.run((em) =>
+      select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]),
+    );
     return row ? Number(row.r) : null;
   }
 }

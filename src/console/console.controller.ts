@@ -57,7 +57,10 @@ export class ConsoleController {
   async user(@Query() q: ConsoleUserQueryDto) {
     const found = await this.support.lookup(q);
     const orders = await Promise.all(
-      found.orders.map(async (o) => ({ ...o, refunds: o.status === 'paid' || o.status === 'refunded' ? await this.refunds.listForOrder(String(o.order_no)) : [] })),
+      found.orders.map(async (o) => ({
+        ...o,
+        refunds: o.status === 'paid' || o.status === 'refunded' ? await this.refunds.listForOrder(String(o.order_no)) : [],
+      })),
     );
     return { ...found, orders, audit: await this.audit.list({ target: `user:${found.user.openid}`, limit: 50 }) };
   }
@@ -66,10 +69,21 @@ export class ConsoleController {
   @HttpCode(200)
   async adjust(@Req() req: ConsoleRequest, @Body() dto: ConsoleAdjustDto) {
     const before = await this.balance(dto.openid);
-    return this.audited(req, 'adjust', `user:${dto.openid}`, { remaining_credits: before, delta: dto.delta, reason: dto.reason }, async () => {
-      const r = await this.support.adjust({ openid: dto.openid, delta: dto.delta, note: dto.reason, request_id: `console:${dto.request_id}` });
-      return { result: r, after: { remaining_credits: r.remaining_credits, applied: r.applied } };
-    });
+    return this.audited(
+      req,
+      'adjust',
+      `user:${dto.openid}`,
+      { remaining_credits: before, delta: dto.delta, reason: dto.reason },
+      async () => {
+        const r = await this.support.adjust({
+          openid: dto.openid,
+          delta: dto.delta,
+          note: dto.reason,
+          request_id: `console:${dto.request_id}`,
+        });
+        return { result: r, after: { remaining_credits: r.remaining_credits, applied: r.applied } };
+      },
+    );
   }
 
   @Post('users/unbind')
@@ -93,9 +107,19 @@ export class ConsoleController {
     if (!ORDER_NO.test(orderNo)) throw new DomainError(404, '订单不存在');
     const before = await this.refunds.preview(orderNo, dto.amount_fen);
     const target = `order:${orderNo}`;
-    const facts = { order_status: before.order_status, refundable_fen: before.refundable_fen, requested_fen: dto.amount_fen ?? before.refundable_fen, note: dto.note };
+    const facts = {
+      order_status: before.order_status,
+      refundable_fen: before.refundable_fen,
+      requested_fen: dto.amount_fen ?? before.refundable_fen,
+      note: dto.note,
+    };
     return this.audited(req, 'refund', target, facts, async () => {
-      const r = await this.refunds.requestRefund({ orderNo, amountFen: dto.amount_fen, note: dto.note, requestId: `console:${dto.request_id}` });
+      const r = await this.refunds.requestRefund({
+        orderNo,
+        amountFen: dto.amount_fen,
+        note: dto.note,
+        requestId: `console:${dto.request_id}`,
+      });
       // The user's history shows it too.
       await this.audit.record({
         operator: req.consoleCaller!.openid,
@@ -106,7 +130,13 @@ export class ConsoleController {
       });
       return {
         result: { success: true, created: r.created, refund: r.refund, order: { order_no: orderNo, status: r.orderStatus } },
-        after: { refund_no: r.refund.refund_no, refund_status: r.refund.status, amount_fen: r.refund.amount_fen, order_status: r.orderStatus, created: r.created },
+        after: {
+          refund_no: r.refund.refund_no,
+          refund_status: r.refund.status,
+          amount_fen: r.refund.amount_fen,
+          order_status: r.orderStatus,
+          created: r.created,
+        },
       };
     });
   }
@@ -144,7 +174,10 @@ export class ConsoleController {
     return this.audited(req, 'reconcile', `reconciliation:${p.date}`, undefined, async () => {
       const report = await this.reconciliation.reconcile(p.date, { apply: true });
       const applied = report.differences.filter((d) => d.applied).map((d) => d.order_no);
-      return { result: { success: true, ...report }, after: { bill_lines: report.bill_lines, matched: report.matched, differences: report.differences.length, applied } };
+      return {
+        result: { success: true, ...report },
+        after: { bill_lines: report.bill_lines, matched: report.matched, differences: report.differences.length, applied },
+      };
     });
   }
 
@@ -183,7 +216,13 @@ export class ConsoleController {
   }
 
   /** Runs the action and writes its audit row: the after state, or the refusal (then rethrows). */
-  private async audited<T>(req: ConsoleRequest, action: string, target: string, before: unknown, work: () => Promise<{ result: T; after: unknown }>): Promise<T> {
+  private async audited<T>(
+    req: ConsoleRequest,
+    action: string,
+    target: string,
+    before: unknown,
+    work: () => Promise<{ result: T; after: unknown }>,
+  ): Promise<T> {
     const caller = req.consoleCaller!;
     try {
       const { result, after } = await work();
@@ -192,7 +231,14 @@ export class ConsoleController {
     } catch (err) {
       if (err instanceof DomainError) {
         const refused = { status: err.status, detail: err.detail };
-        await this.audit.record({ operator: caller.openid, requestId: caller.requestId, action: `${action}_refused`.slice(0, 32), target, before, after: refused });
+        await this.audit.record({
+          operator: caller.openid,
+          requestId: caller.requestId,
+          action: `${action}_refused`.slice(0, 32),
+          target,
+          before,
+          after: refused,
+        });
       }
       throw err;
     }

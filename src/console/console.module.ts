@@ -38,6 +38,8 @@ export class ConsoleModule implements NestModule {
   constructor(private readonly config: AppConfig) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(consoleHeaders(consoleCsp(originOf(this.config.wechat.mpBase)))).forRoutes(ConsoleLoginController, ConsoleController, ConsoleEntryController);
+    consumer
+      .apply(consoleHeaders(consoleCsp(originOf(this.config.wechat.mpBase))))
+      .forRoutes(ConsoleLoginController, ConsoleController, ConsoleEntryController);
   }
 }

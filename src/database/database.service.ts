@@ -118,7 +118,10 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
   async ping(timeoutMs = 2000): Promise<boolean> {
     if (!this.ready) return false;
     try {
-      await withTimeout(this.run((em) => em.query('SELECT 1')), timeoutMs);
+      await withTimeout(
+        this.run((em) => em.query('SELECT 1')),
+        timeoutMs,
+      );
       return true;
     } catch {
       return false;
@@ -164,6 +167,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Error text without connection strings or passwords: the code and the first line only. */
 function describe(err: unknown): string {
   const e = err as { code?: string; message?: string };
-  const msg = String(e?.message ?? err).split('\n')[0].slice(0, 200);
+  const msg = String(e?.message ?? err)
+    .split('\n')[0]
+    .slice(0, 200);
   return e?.code ? `${e.code}: ${msg}` : msg;
 }

@@ -10,7 +10,13 @@ const logger = new Logger('JobRuns');
  * when it started and finished, `ok` or `failed`, and a short detail. Recording never fails the
  * job: a database that cannot take the row is only a warning.
  */
-export async function trackJobRun<T>(db: DatabaseService, clock: Clock, name: string, work: () => Promise<T>, describe: (r: T) => string): Promise<T> {
+export async function trackJobRun<T>(
+  db: DatabaseService,
+  clock: Clock,
+  name: string,
+  work: () => Promise<T>,
+  describe: (r: T) => string,
+): Promise<T> {
   const startedAt = clock.now();
   try {
     const result = await work();
@@ -27,9 +33,15 @@ async function save(db: DatabaseService, name: string, startedAt: Date, finished
   const values = [startedAt, finishedAt, outcome, detail.slice(0, 500)];
   try {
     await db.run(async (em) => {
-      const updated = await execute(em, 'UPDATE job_runs SET started_at = ?, finished_at = ?, outcome = ?, detail = ? WHERE name = ?', [...values, name]);
+      const updated = await execute(em, 'UPDATE job_runs SET started_at = ?, finished_at = ?, outcome = ?, detail = ? WHERE name = ?', [
+        ...values,
+        name,
+      ]);
       if (updated.affected === 0) {
-        await execute(em, `${insertIgnore(em)} job_runs (name, started_at, finished_at, outcome, detail) VALUES (?, ?, ?, ?, ?)`, [name, ...values]);
+        await execute(em, `${insertIgnore(em)} job_runs (name, started_at, finished_at, outcome, detail) VALUES (?, ?, ?, ?, ?)`, [
+          name,
+          ...values,
+        ]);
       }
     });
   } catch (err) {

@@ -11,7 +11,9 @@ export async function runMigrationsLocked(dataSource: DataSource, lockTimeoutSec
   const qr = dataSource.createQueryRunner();
   await qr.connect();
   try {
-    const [row] = (await qr.query('SELECT GET_LOCK(?, ?) AS l', [MIGRATION_LOCK, lockTimeoutSeconds])) as Array<{ l: number | string | null }>;
+    const [row] = (await qr.query('SELECT GET_LOCK(?, ?) AS l', [MIGRATION_LOCK, lockTimeoutSeconds])) as Array<{
+      l: number | string | null;
+    }>;
     if (Number(row.l) !== 1) throw new Error(`could not take the migration lock within ${lockTimeoutSeconds}s`);
     try {
       return await dataSource.runMigrations({ transaction: 'each' });

@@ -18,7 +18,8 @@ export async function execute(em: EntityManager, sql: string, params: unknown[] 
   try {
     const res = await qr.query(sql, bindable(em, params), true);
     const affected = Number(res.affected ?? 0);
-    const rawId = typeof res.raw === 'number' || typeof res.raw === 'bigint' ? res.raw : (res.raw as { insertId?: number } | undefined)?.insertId;
+    const rawId =
+      typeof res.raw === 'number' || typeof res.raw === 'bigint' ? res.raw : (res.raw as { insertId?: number } | undefined)?.insertId;
     return { affected, insertId: affected === 1 && rawId ? Number(rawId) : undefined };
   } finally {
     if (own) await qr.release();
@@ -34,7 +35,9 @@ export function insertIgnore(em: EntityManager): string {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
   const d = e?.driverError ?? e;
-  return d?.code === 'ER_DUP_ENTRY' || d?.errno === 1062 || d?.code === 'SQLITE_CONSTRAINT_UNIQUE' || d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    d?.code === 'ER_DUP_ENTRY' || d?.errno === 1062 || d?.code === 'SQLITE_CONSTRAINT_UNIQUE' || d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 /** A raw read with the same parameter conversion as `execute`. */
@@ -49,7 +52,9 @@ export async function select<T = Record<string, unknown>>(em: EntityManager, sql
  */
 function bindable(em: EntityManager, params: unknown[]): unknown[] {
   if (em.connection.options.type === 'mysql') return params;
-  return params.map((p) => (p instanceof Date ? p.toISOString().replace('T', ' ').replace('Z', '') : typeof p === 'boolean' ? (p ? 1 : 0) : p));
+  return params.map((p) =>
+    p instanceof Date ? p.toISOString().replace('T', ' ').replace('Z', '') : typeof p === 'boolean' ? (p ? 1 : 0) : p,
+  );
 }
 
 /** A datetime column as raw SQL reads it: a Date on MySQL, UTC text on SQLite (`toDate` reads both). */

@@ -31,7 +31,12 @@ export class HealthService {
         (h) => h.database === 'connected',
         () => false,
       );
-      return { status: reachable ? 'healthy' : 'degraded', database: 'not_used', app_server: reachable ? 'reachable' : 'unreachable', ...base };
+      return {
+        status: reachable ? 'healthy' : 'degraded',
+        database: 'not_used',
+        app_server: reachable ? 'reachable' : 'unreachable',
+        ...base,
+      };
     }
     const up = await this.db.ping();
     return { status: up ? 'healthy' : 'unhealthy', database: up ? 'connected' : 'disconnected', ...base };

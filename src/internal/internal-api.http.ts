@@ -46,7 +46,12 @@ export class HttpInternalApi extends InternalApi {
     return this.call<Awaited<ReturnType<InternalApi['createOrUpdateUser']>>>('POST', '/api/v1/internal/user/create-or-update', req, opts);
   }
   createBinding(clientId: string, opts?: CallOptions) {
-    return this.call<Awaited<ReturnType<InternalApi['createBinding']>>>('POST', '/api/v1/internal/binding/create', { client_id: clientId }, opts);
+    return this.call<Awaited<ReturnType<InternalApi['createBinding']>>>(
+      'POST',
+      '/api/v1/internal/binding/create',
+      { client_id: clientId },
+      opts,
+    );
   }
   updateBinding(req: UpdateBindingRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['updateBinding']>>>('PUT', '/api/v1/internal/binding/update', req, opts);
@@ -70,7 +75,12 @@ export class HttpInternalApi extends InternalApi {
     return this.call<Awaited<ReturnType<InternalApi['refundCredits']>>>('POST', '/api/v1/internal/credits/refund', req, opts);
   }
   resolveClient(clientId: string, opts?: CallOptions) {
-    return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>('GET', `/api/v1/internal/client/${encodeURIComponent(clientId)}`, undefined, opts);
+    return this.call<Awaited<ReturnType<InternalApi['resolveClient']>>>(
+      'GET',
+      `/api/v1/internal/client/${encodeURIComponent(clientId)}`,
+      undefined,
+      opts,
+    );
   }
   consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions) {
     return this.call<Awaited<ReturnType<InternalApi['consoleLogin']>>>('POST', '/api/v1/internal/console/login', req, opts);

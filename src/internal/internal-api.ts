@@ -170,9 +170,15 @@ export abstract class InternalApi {
   /** fresh=false: the same pair with the same body (a WeChat retry); 409 with another body. */
   abstract claimCallbackNonce(req: ClaimNonceRequest, opts?: CallOptions): Promise<{ success: true; fresh: boolean }>;
   /** 402 额度不足; unbound client_id → 404 用户未关注公众号; same task again → first result. */
-  abstract consumeCredits(req: ConsumeCreditsRequest, opts?: CallOptions): Promise<{ success: true; consumed: number; remaining_credits: number }>;
+  abstract consumeCredits(
+    req: ConsumeCreditsRequest,
+    opts?: CallOptions,
+  ): Promise<{ success: true; consumed: number; remaining_credits: number }>;
   /** At most what the task consumed, once, to that task's user; unknown task → 404 任务不存在; several users, none named → 409. */
-  abstract refundCredits(req: RefundCreditsRequest, opts?: CallOptions): Promise<{ success: true; refunded: number; remaining_credits: number }>;
+  abstract refundCredits(
+    req: RefundCreditsRequest,
+    opts?: CallOptions,
+  ): Promise<{ success: true; refunded: number; remaining_credits: number }>;
   abstract resolveClient(clientId: string, opts?: CallOptions): Promise<ResolveClientResponse>;
   /** Unknown, expired or already scanned codes → `expired`; a refusal is written to the console audit. */
   abstract consoleLogin(req: ConsoleLoginRequest, opts?: CallOptions): Promise<ConsoleLoginResponse>;

@@ -41,7 +41,9 @@ describe('InternalAuthGuard', () => {
   const body = '{"openid":"oGuard0001","source":"subscribe"}';
 
   it('passes a JSON body signed over its exact raw bytes', () => {
-    expect(outcome(request({ signedBody: body, headers: { 'content-length': String(body.length) }, rawBody: Buffer.from(body) }))).toBe(true);
+    expect(outcome(request({ signedBody: body, headers: { 'content-length': String(body.length) }, rawBody: Buffer.from(body) }))).toBe(
+      true,
+    );
   });
 
   it('refuses a body whose raw bytes were not kept, even when signed over the empty body (401)', () => {
@@ -51,7 +53,11 @@ describe('InternalAuthGuard', () => {
 
   it('refuses a body that is not application/json (415)', () => {
     const form = 'openid=oGuard0002&source=subscribe';
-    expect(outcome(request({ signedBody: '', headers: { 'content-length': String(form.length) }, contentType: 'application/x-www-form-urlencoded' }))).toBe(415);
+    expect(
+      outcome(
+        request({ signedBody: '', headers: { 'content-length': String(form.length) }, contentType: 'application/x-www-form-urlencoded' }),
+      ),
+    ).toBe(415);
   });
 
   it('a request without a body is signed over the empty body', () => {

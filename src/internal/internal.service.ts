@@ -98,7 +98,8 @@ export class InternalService {
    */
   async applyPush(req: ApplyPushRequest): Promise<ApplyPushResponse> {
     if ((req.source || req.scene) && !req.openid) throw new DomainError(400, 'openid: required with source or scene');
-    if (req.scene && req.source !== 'subscribe' && req.source !== 'scan') throw new DomainError(400, 'scene: binds on subscribe or scan only');
+    if (req.scene && req.source !== 'subscribe' && req.source !== 'scan')
+      throw new DomainError(400, 'scene: binds on subscribe or scan only');
     await this.nonces.purgeOccasionally();
     return this.db.transaction(async (em) => {
       const { fresh } = await this.nonces.claimIn(em, req.timestamp, req.nonce, req.body_sha256);

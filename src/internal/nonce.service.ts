@@ -43,17 +43,17 @@ export class NonceService {
    * caller runs `purgeOccasionally` outside it.
    */
   async claimIn(em: EntityManager, timestamp: string, nonce: string, bodySha256: string): Promise<{ fresh: boolean }> {
-    const res = await execute(em, `${insertIgnore(em)} wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)`, [
-      Number(timestamp),
-      nonce,
-      bodySha256,
-      this.clock.now(),
-    ]);
+    const res = await execute(
+      em,
+      `${insertIgnore(em)} wechat_callback_nonces (timestamp, nonce, body_sha256, created_at) VALUES (?, ?, ?, ?)`,
+      [Number(timestamp), nonce, bodySha256, this.clock.now()],
+    );
     if (res.affected === 1) return { fresh: true };
-    const [seen] = await select<{ body_sha256: string }>(em, 'SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?', [
-      Number(timestamp),
-      nonce,
-    ]);
+    const [seen] = await select<{ body_sha256: string }>(
+      em,
+      'SELECT body_sha256 FROM wechat_callback_nonces WHERE timestamp = ? AND nonce = ?',
+      [Number(timestamp), nonce],
+    );
     if (seen && seen.body_sha256 !== bodySha256) throw new DomainError(409, '重放请求');
     return { fresh: false };
   }

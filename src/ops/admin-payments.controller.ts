@@ -23,7 +23,9 @@ export class AdminPaymentsController {
 
   @Post('orders/:order_no/refund')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Refund (part of) a paid order at WeChat Pay; idempotent per request_id. The order stays paid until WeChat confirms.' })
+  @ApiOperation({
+    summary: 'Refund (part of) a paid order at WeChat Pay; idempotent per request_id. The order stays paid until WeChat confirms.',
+  })
   async refund(@Param('order_no') orderNo: string, @Body() dto: AdminRefundDto) {
     if (!/^[A-Za-z0-9_\-|*@]{1,64}$/.test(orderNo)) throw new DomainError(404, '订单不存在');
     try {
@@ -40,13 +42,22 @@ export class AdminPaymentsController {
       });
       return { success: true, created: r.created, refund: r.refund, order: { order_no: orderNo, status: r.orderStatus } };
     } catch (err) {
-      if (err instanceof DomainError) auditLog('refund refused', { order_no: orderNo, request_id: dto.request_id, amount_fen: dto.amount_fen, status: err.status, detail: err.detail });
+      if (err instanceof DomainError)
+        auditLog('refund refused', {
+          order_no: orderNo,
+          request_id: dto.request_id,
+          amount_fen: dto.amount_fen,
+          status: err.status,
+          detail: err.detail,
+        });
       throw err;
     }
   }
 
   @Get('reconcile')
-  @ApiOperation({ summary: "Compare WeChat Pay's trade bill of a day with our orders; payments WeChat took that we missed are applied once" })
+  @ApiOperation({
+    summary: "Compare WeChat Pay's trade bill of a day with our orders; payments WeChat took that we missed are applied once",
+  })
   async reconcile(@Query() q: ReconcileQueryDto) {
     const report = await this.reconciliation.reconcile(q.date, { apply: true });
     const applied = report.differences.filter((d) => d.applied).map((d) => d.order_no);

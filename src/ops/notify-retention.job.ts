@@ -27,7 +27,10 @@ export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(() => void this.runOnce().catch((e) => this.logger.warn(`retention run failed: ${(e as Error).message}`)), EVERY_MS);
+    this.timer = setInterval(
+      () => void this.runOnce().catch((e) => this.logger.warn(`retention run failed: ${(e as Error).message}`)),
+      EVERY_MS,
+    );
     this.timer.unref();
   }
 
@@ -38,7 +41,13 @@ export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplication
 
   /** Clears what is older than the retention; returns how many rows were cleared. */
   runOnce(): Promise<number> {
-    this.running ??= trackJobRun(this.db, this.clock, 'notify_retention', () => this.clear(), (n) => `${n} rows cleared`).finally(() => (this.running = null));
+    this.running ??= trackJobRun(
+      this.db,
+      this.clock,
+      'notify_retention',
+      () => this.clear(),
+      (n) => `${n} rows cleared`,
+    ).finally(() => (this.running = null));
     return this.running;
   }
 
@@ -48,7 +57,8 @@ export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplication
     const cleared =
       (await this.clearTable('payment_records', 'notify_data', 'COALESCE(created_at, payment_time)', cutoff)) +
       (await this.clearTable('payment_refunds', 'raw', 'COALESCE(completed_at, created_at)', cutoff));
-    if (cleared) this.logger.log(`cleared raw notification data of ${cleared} rows older than ${this.config.ops.notifyDataRetentionDays} days`);
+    if (cleared)
+      this.logger.log(`cleared raw notification data of ${cleared} rows older than ${this.config.ops.notifyDataRetentionDays} days`);
     return cleared;
   }
 
@@ -56,10 +66,18 @@ export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplication
     let total = 0;
     for (;;) {
       const ids = await this.db.run((em) =>
-        select<{ id: number }>(em, `SELECT id FROM ${table} WHERE ${column} IS NOT NULL AND ${timeExpr} < ? ORDER BY id LIMIT ${BATCH}`, [cutoff]),
+        select<{ id: number }>(em, `SELECT id FROM ${table} WHERE ${column} IS NOT NULL AND ${timeExpr} < ? ORDER BY id LIMIT ${BATCH}`, [
+          cutoff,
+        ]),
       );
       if (!ids.length) return total;
-      const res = await this.db.run((em) => execute(em, `UPDATE ${table} SET ${column} = NULL WHERE id IN (${ids.map(() => '?').join(', ')})`, ids.map((r) => r.id)));
+      const res = await this.db.run((em) =>
+        execute(
+          em,
+          `UPDATE ${table} SET ${column} = NULL WHERE id IN (${ids.map(() => '?').join(', ')})`,
+          ids.map((r) => r.id),
+        ),
+      );
       total += res.affected;
       if (ids.length < BATCH) return total;
     }

@@ -19,7 +19,12 @@ export class AnomalyService {
 
   /** Inside the caller's transaction (kept only if it commits). */
   async recordIn(em: EntityManager, orderNo: string, kind: AnomalyKind, detail: string): Promise<void> {
-    await execute(em, 'INSERT INTO payment_anomalies (order_no, kind, detail, created_at) VALUES (?, ?, ?, ?)', [orderNo, kind, detail.slice(0, 2000), this.clock.now()]);
+    await execute(em, 'INSERT INTO payment_anomalies (order_no, kind, detail, created_at) VALUES (?, ?, ?, ?)', [
+      orderNo,
+      kind,
+      detail.slice(0, 2000),
+      this.clock.now(),
+    ]);
     this.metrics.anomalies.inc({ kind });
     this.logger.warn(`payment anomaly ${kind} on ${orderNo}`);
   }

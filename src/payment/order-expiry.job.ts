@@ -31,7 +31,10 @@ export class OrderExpiryJob implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(() => void this.runOnce().catch((e) => this.logger.warn(`expiry run failed: ${(e as Error).message}`)), EVERY_MS);
+    this.timer = setInterval(
+      () => void this.runOnce().catch((e) => this.logger.warn(`expiry run failed: ${(e as Error).message}`)),
+      EVERY_MS,
+    );
     this.timer.unref();
   }
 
@@ -42,14 +45,24 @@ export class OrderExpiryJob implements OnApplicationBootstrap, OnApplicationShut
 
   /** Closes what has expired; returns how many orders this process handled. */
   runOnce(): Promise<number> {
-    this.running ??= trackJobRun(this.db, this.clock, 'order_expiry', () => this.closeExpired(), (n) => `${n} expired orders closed`).finally(() => (this.running = null));
+    this.running ??= trackJobRun(
+      this.db,
+      this.clock,
+      'order_expiry',
+      () => this.closeExpired(),
+      (n) => `${n} expired orders closed`,
+    ).finally(() => (this.running = null));
     return this.running;
   }
 
   private async closeExpired(): Promise<number> {
     if (!this.db.isReady) return 0;
     const expired = await this.db.run((em) =>
-      select<{ order_no: string }>(em, `SELECT order_no FROM payment_orders WHERE status = 'pending' AND expire_at < ? ORDER BY expire_at LIMIT ${BATCH}`, [this.clock.now()]),
+      select<{ order_no: string }>(
+        em,
+        `SELECT order_no FROM payment_orders WHERE status = 'pending' AND expire_at < ? ORDER BY expire_at LIMIT ${BATCH}`,
+        [this.clock.now()],
+      ),
     );
     let handled = 0;
     for (const { order_no } of expired) {

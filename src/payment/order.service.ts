@@ -72,7 +72,13 @@ export class OrderService {
       const slot = await this.reserve(openid, orderType, priced.amountFen, orderType === 'credits' ? priced.credits : null);
       if (slot.kind === 'new') return this.place(slot.orderNo, openid, orderType, priced.amountFen, priced.description, payerIp);
       if (slot.kind === 'pending') {
-        return { success: true as const, order_no: slot.orderNo, amount: fenToYuanNumber(slot.amountFen), payment_params: this.pay.jsapiParams(slot.prepayId), message: ORDER_CREATED_MESSAGE };
+        return {
+          success: true as const,
+          order_no: slot.orderNo,
+          amount: fenToYuanNumber(slot.amountFen),
+          payment_params: this.pay.jsapiParams(slot.prepayId),
+          message: ORDER_CREATED_MESSAGE,
+        };
       }
       // A pending membership order that can no longer be handed out: closed first, never doubled.
       if (attempt >= 2) throw new DomainError(409, MEMBER_ORDER_PENDING_DETAIL);
@@ -102,7 +108,14 @@ export class OrderService {
           throw new DomainError(400, '您已经是会员，无需重复开通');
         }
       }
-      const pending = await select<{ order_no: string; order_type: OrderType; amount: string; amount_fen: number | null; prepay_id: string | null; created_at: unknown }>(
+      const pending = await select<{
+        order_no: string;
+        order_type: OrderType;
+        amount: string;
+        amount_fen: number | null;
+        prepay_id: string | null;
+        created_at: unknown;
+      }>(
         em,
         "SELECT order_no, order_type, amount, amount_fen, prepay_id, created_at FROM payment_orders WHERE openid = ? AND status = 'pending' AND expire_at > ? ORDER BY id DESC",
         [openid, now],
@@ -140,14 +153,23 @@ export class OrderService {
     } catch (err) {
       const reason = placementFailure(err);
       await this.db.run((em) =>
-        execute(em, "UPDATE payment_orders SET status = 'failed', failure_reason = ? WHERE order_no = ? AND status = 'pending'", [reason.slice(0, 255), orderNo]),
+        execute(em, "UPDATE payment_orders SET status = 'failed', failure_reason = ? WHERE order_no = ? AND status = 'pending'", [
+          reason.slice(0, 255),
+          orderNo,
+        ]),
       );
       this.logger.warn(`order ${orderNo} could not be placed: ${reason}`);
       throw new DomainError(502, `支付下单失败: ${reason}`);
     }
     await this.db.run((em) => execute(em, 'UPDATE payment_orders SET prepay_id = ? WHERE order_no = ?', [prepayId, orderNo]));
     this.logger.log(`order ${orderNo} placed for ${maskId(openid)} (${orderType}, ${amountFen} fen, ${this.pay.version})`);
-    return { success: true as const, order_no: orderNo, amount: fenToYuanNumber(amountFen), payment_params: paymentParams, message: ORDER_CREATED_MESSAGE };
+    return {
+      success: true as const,
+      order_no: orderNo,
+      amount: fenToYuanNumber(amountFen),
+      payment_params: paymentParams,
+      message: ORDER_CREATED_MESSAGE,
+    };
   }
 
   /** The caller's own order; while pending, WeChat Pay is asked (throttled) and a payment applied. */
@@ -174,7 +196,15 @@ export class OrderService {
     try {
       const r = await this.pay.queryOrder(orderNo);
       if (r.state === 'SUCCESS') {
-        await this.payments.apply({ orderNo, status: 'paid', transactionId: r.transactionId, totalFen: r.totalFen, payerOpenid: r.payerOpenid, paidAt: r.paidAt, raw: r.raw });
+        await this.payments.apply({
+          orderNo,
+          status: 'paid',
+          transactionId: r.transactionId,
+          totalFen: r.totalFen,
+          payerOpenid: r.payerOpenid,
+          paidAt: r.paidAt,
+          raw: r.raw,
+        });
       } else if (r.state === 'CLOSED' || r.state === 'REVOKED') {
         await this.payments.apply({ orderNo, status: 'closed' });
       } else if (r.state === 'PAYERROR') {
@@ -210,7 +240,14 @@ export class OrderService {
     await this.payments.apply({ orderNo, status: 'closed' });
   }
 
-  private async insertPending(em: EntityManager, openid: string, orderType: OrderType, amountFen: number, credits: number | null, now: Date): Promise<string> {
+  private async insertPending(
+    em: EntityManager,
+    openid: string,
+    orderType: OrderType,
+    amountFen: number,
+    credits: number | null,
+    now: Date,
+  ): Promise<string> {
     const expireAt = new Date(now.getTime() + this.config.pricing.orderTtlMinutes * 60_000);
     for (let attempt = 1; ; attempt++) {
       const orderNo = newOrderNo(now);

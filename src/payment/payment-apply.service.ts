@@ -72,20 +72,35 @@ export class PaymentApplyService {
   ) {}
 
   async apply(input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
-    const order = await this.db.run(async (em) => (await select<OrderRow>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]))[0]);
+    const order = await this.db.run(
+      async (em) => (await select<OrderRow>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]))[0],
+    );
     if (!order) {
-      if (input.status === 'paid') await this.anomalies.record(input.orderNo, 'unknown_order', `transaction ${input.transactionId ?? '?'} for an order we never created`);
+      if (input.status === 'paid')
+        await this.anomalies.record(
+          input.orderNo,
+          'unknown_order',
+          `transaction ${input.transactionId ?? '?'} for an order we never created`,
+        );
       throw new OrderNotFoundError();
     }
     if (input.status !== 'paid') return this.applyUnpaid(order, input);
 
     const amountFen = order.amount_fen ?? yuanToFen(String(order.amount));
     if (input.totalFen !== amountFen) {
-      await this.anomalies.record(order.order_no, 'amount_mismatch', `paid ${input.totalFen ?? '?'} fen, order is ${amountFen} fen (transaction ${input.transactionId ?? '?'})`);
+      await this.anomalies.record(
+        order.order_no,
+        'amount_mismatch',
+        `paid ${input.totalFen ?? '?'} fen, order is ${amountFen} fen (transaction ${input.transactionId ?? '?'})`,
+      );
       throw new AmountMismatchError();
     }
     if (input.payerOpenid && input.payerOpenid !== order.openid) {
-      await this.anomalies.record(order.order_no, 'payer_mismatch', `payer ${maskId(input.payerOpenid)} is not the order's owner ${maskId(order.openid)}`);
+      await this.anomalies.record(
+        order.order_no,
+        'payer_mismatch',
+        `payer ${maskId(input.payerOpenid)} is not the order's owner ${maskId(order.openid)}`,
+      );
       throw new PayerMismatchError();
     }
     if (!input.transactionId) throw new DomainError(400, 'transaction_id: required when status is paid');
@@ -96,12 +111,15 @@ export class PaymentApplyService {
     // ever leave the payable set, so this read is final — answered without a write transaction.
     if (!PAYABLE.includes(order.status)) return { applied: false, orderStatus: order.status };
 
-    return this.db.transaction((em) => this.applyPaid(em, order, input, amountFen)).catch(async (err: unknown) => {
-      // The same transaction named by two orders at the same moment: the unique key decided, the
-      // loser's transaction rolled back; its anomaly is written on its own.
-      if (err instanceof TransactionReusedError) throw await this.transactionReused(order.order_no, input.transactionId!, 'another order');
-      throw err;
-    });
+    return this.db
+      .transaction((em) => this.applyPaid(em, order, input, amountFen))
+      .catch(async (err: unknown) => {
+        // The same transaction named by two orders at the same moment: the unique key decided, the
+        // loser's transaction rolled back; its anomaly is written on its own.
+        if (err instanceof TransactionReusedError)
+          throw await this.transactionReused(order.order_no, input.transactionId!, 'another order');
+        throw err;
+      });
   }
 
   private async applyPaid(em: EntityManager, order: OrderRow, input: ApplyPaymentInput, amountFen: number): Promise<ApplyPaymentOutcome> {
@@ -127,21 +145,44 @@ export class PaymentApplyService {
     if (!order.has_user) await this.users.ensureIn(em, order.openid);
     const paid = { paidYuan: fenToYuanString(amountFen) };
     if (order.order_type === 'member') await this.grantMembership(em, order, now, paid.paidYuan);
-    else await this.ledger.apply(em, { openid: order.openid, reason: 'purchase', ref: order.order_no, change: grant(order.credits_amount ?? 0), ...paid });
+    else
+      await this.ledger.apply(em, {
+        openid: order.openid,
+        reason: 'purchase',
+        ref: order.order_no,
+        change: grant(order.credits_amount ?? 0),
+        ...paid,
+      });
     if (before === 'closed') {
-      await this.anomalies.recordIn(em, order.order_no, 'paid_after_close', `paid by transaction ${input.transactionId} after the order was closed`);
+      await this.anomalies.recordIn(
+        em,
+        order.order_no,
+        'paid_after_close',
+        `paid by transaction ${input.transactionId} after the order was closed`,
+      );
     }
     this.logger.log(`order ${order.order_no} paid (${order.order_type}, ${amountFen} fen)`);
     return { applied: true, orderStatus: 'paid' as const };
   }
 
   private async transactionReused(orderNo: string, transactionId: string, owner: string): Promise<TransactionReusedError> {
-    await this.anomalies.record(orderNo, 'transaction_reused', `transaction ${transactionId} already paid ${owner === 'another order' ? owner : `order ${owner}`}`);
+    await this.anomalies.record(
+      orderNo,
+      'transaction_reused',
+      `transaction ${transactionId} already paid ${owner === 'another order' ? owner : `order ${owner}`}`,
+    );
     return new TransactionReusedError();
   }
 
   /** The single gate of a payment: the order moves to paid from exactly the status `from`. */
-  private async gate(em: EntityManager, orderNo: string, from: OrderStatus, input: ApplyPaymentInput, amountFen: number, now: Date): Promise<number> {
+  private async gate(
+    em: EntityManager,
+    orderNo: string,
+    from: OrderStatus,
+    input: ApplyPaymentInput,
+    amountFen: number,
+    now: Date,
+  ): Promise<number> {
     const r = await execute(
       em,
       `UPDATE payment_orders SET status = 'paid', paid_at = ?, wx_transaction_id = ?, wx_payment_no = ?, amount_fen = ?
@@ -161,7 +202,10 @@ export class PaymentApplyService {
               (input.reason ?? 'payment failed').slice(0, 255),
               order.order_no,
             ])
-          : await execute(em, "UPDATE payment_orders SET status = 'closed', closed_at = ? WHERE order_no = ? AND status = 'pending'", [now, order.order_no]);
+          : await execute(em, "UPDATE payment_orders SET status = 'closed', closed_at = ? WHERE order_no = ? AND status = 'pending'", [
+              now,
+              order.order_no,
+            ]);
       const [current] = await select<{ status: OrderStatus }>(em, 'SELECT status FROM payment_orders WHERE order_no = ?', [order.order_no]);
       return { applied: res.affected === 1, orderStatus: current.status };
     });
@@ -182,21 +226,20 @@ export class PaymentApplyService {
       await this.anomalies.recordIn(em, order.order_no, 'duplicate_membership', 'membership bought by a lifetime member: refund candidate');
     }
     if (days === 0) {
-      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?', [
-        paidYuan,
-        now,
-        order.openid,
-      ]);
+      await execute(
+        em,
+        'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
+        [paidYuan, now, order.openid],
+      );
     } else {
       const current = toDate(u.member_expire_at);
       const from = current && current.getTime() > now.getTime() && Number(u.is_member) === 1 ? current : now;
       const expiry = new Date(from.getTime() + days * 86400_000);
-      await execute(em, 'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?', [
-        expiry,
-        paidYuan,
-        now,
-        order.openid,
-      ]);
+      await execute(
+        em,
+        'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
+        [expiry, paidYuan, now, order.openid],
+      );
     }
     const bonus = this.config.pricing.memberBonusCredits;
     if (bonus > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'member_bonus', ref: order.order_no, change: grant(bonus) });

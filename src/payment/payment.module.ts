@@ -27,6 +27,15 @@ import { RefundService } from './refund.service';
     ReconciliationService,
     ReconciliationJob,
   ],
-  exports: [PricingService, AnomalyService, PaymentApplyService, OrderService, RefundService, ReconciliationService, ReconciliationJob, RefundSyncJob],
+  exports: [
+    PricingService,
+    AnomalyService,
+    PaymentApplyService,
+    OrderService,
+    RefundService,
+    ReconciliationService,
+    ReconciliationJob,
+    RefundSyncJob,
+  ],
 })
 export class PaymentModule {}

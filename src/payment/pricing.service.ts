@@ -21,7 +21,12 @@ export class PricingService {
     const p = this.config.pricing;
     if (orderType === 'member') {
       const days = p.memberDurationDays;
-      return { orderType, amountFen: p.memberPriceFen, credits: p.memberBonusCredits, description: days > 0 ? `会员${days}天` : '终身会员' };
+      return {
+        orderType,
+        amountFen: p.memberPriceFen,
+        credits: p.memberBonusCredits,
+        description: days > 0 ? `会员${days}天` : '终身会员',
+      };
     }
     const pkg = p.creditPackages.find((c) => c.credits === creditsAmount);
     return pkg ? { orderType, amountFen: pkg.priceFen, credits: pkg.credits, description: `图片编辑额度${pkg.credits}张` } : null;

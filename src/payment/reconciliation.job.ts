@@ -61,8 +61,13 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
 
   /** Reconciles `date` once across processes; the outcome is recorded in `job_runs` (console "Jobs"). */
   runFor(date: string): Promise<DailyRunResult> {
-    return trackJobRun(this.db, this.clock, 'reconciliation', () => this.run(date), (r) =>
-      r.ran ? `${date}: ${r.report.differences.length} differences, ${r.report.matched} matched` : `${date}: skipped (${r.reason})`,
+    return trackJobRun(
+      this.db,
+      this.clock,
+      'reconciliation',
+      () => this.run(date),
+      (r) =>
+        r.ran ? `${date}: ${r.report.differences.length} differences, ${r.report.matched} matched` : `${date}: skipped (${r.reason})`,
     );
   }
 
@@ -76,25 +81,37 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
     } catch (err) {
       // Give the date back at once: the next hourly tick (of any process) tries again.
       await this.db.run((em) =>
-        execute(em, "UPDATE reconciliation_runs SET lease_until = ?, detail = ? WHERE bill_date = ? AND claim_token = ? AND status = 'running'", [
-          new Date(this.clock.now().getTime() - 1000),
-          `failed: ${(err as Error).message}`.slice(0, 2000),
-          date,
-          token,
-        ]),
+        execute(
+          em,
+          "UPDATE reconciliation_runs SET lease_until = ?, detail = ? WHERE bill_date = ? AND claim_token = ? AND status = 'running'",
+          [new Date(this.clock.now().getTime() - 1000), `failed: ${(err as Error).message}`.slice(0, 2000), date, token],
+        ),
       );
       throw err;
     }
     await this.db.transaction(async (em) => {
       for (const d of report.differences) {
         const amounts = `WeChat ${d.wechat_amount_fen ?? '-'} fen, here ${d.our_amount_fen ?? '-'} fen (${d.our_status ?? 'unknown'})`;
-        const extra = [d.refund_no ? `refund ${d.refund_no}` : '', d.transaction_id ? `transaction ${d.transaction_id}` : '', d.note ?? ''].filter(Boolean).join('; ');
-        await this.anomalies.recordIn(em, d.order_no, DIFFERENCE_ANOMALY[d.kind], `trade bill ${date}: ${d.kind}; ${amounts}${extra ? `; ${extra}` : ''}`);
+        const extra = [d.refund_no ? `refund ${d.refund_no}` : '', d.transaction_id ? `transaction ${d.transaction_id}` : '', d.note ?? '']
+          .filter(Boolean)
+          .join('; ');
+        await this.anomalies.recordIn(
+          em,
+          d.order_no,
+          DIFFERENCE_ANOMALY[d.kind],
+          `trade bill ${date}: ${d.kind}; ${amounts}${extra ? `; ${extra}` : ''}`,
+        );
       }
       const done = await execute(
         em,
         "UPDATE reconciliation_runs SET status = 'done', finished_at = ?, differences = ?, detail = ?, claim_token = NULL WHERE bill_date = ? AND claim_token = ? AND status = 'running'",
-        [this.clock.now(), report.differences.length, JSON.stringify({ bill_lines: report.bill_lines, matched: report.matched }).slice(0, 2000), date, token],
+        [
+          this.clock.now(),
+          report.differences.length,
+          JSON.stringify({ bill_lines: report.bill_lines, matched: report.matched }).slice(0, 2000),
+          date,
+          token,
+        ],
       );
       // Lost the lease meanwhile: the new holder records this date; ours rolls back.
       if (done.affected !== 1) throw new Error(`reconciliation of ${date} lost its claim`);
@@ -108,12 +125,11 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
     const now = this.clock.now();
     const lease = new Date(now.getTime() + LEASE_MS);
     const inserted = await this.db.run((em) =>
-      execute(em, `${insertIgnore(em)} reconciliation_runs (bill_date, status, claim_token, lease_until, started_at) VALUES (?, 'running', ?, ?, ?)`, [
-        date,
-        token,
-        lease,
-        now,
-      ]),
+      execute(
+        em,
+        `${insertIgnore(em)} reconciliation_runs (bill_date, status, claim_token, lease_until, started_at) VALUES (?, 'running', ?, ?, ?)`,
+        [date, token, lease, now],
+      ),
     );
     if (inserted.affected === 1) return true;
     const taken = await this.db.run((em) =>

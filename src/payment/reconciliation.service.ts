@@ -125,7 +125,14 @@ export class ReconciliationService {
       const order = known.get(line.orderNo);
       const base = { order_no: line.orderNo, transaction_id: line.transactionId || null, wechat_amount_fen: line.totalFen };
       if (!order) {
-        differences.push({ kind: 'paid_not_here', ...base, our_amount_fen: null, our_status: null, applied: false, note: 'no such order here' });
+        differences.push({
+          kind: 'paid_not_here',
+          ...base,
+          our_amount_fen: null,
+          our_status: null,
+          applied: false,
+          note: 'no such order here',
+        });
         continue;
       }
       const ourFen = order.amount_fen ?? yuanToFen(String(order.amount));
@@ -196,7 +203,9 @@ export class ReconciliationService {
       });
       diff.applied = r.applied;
       diff.note = r.applied ? 'applied from the trade bill' : `already ${r.orderStatus}`;
-      this.logger.log(`order ${line.orderNo} ${r.applied ? 'applied' : 'not applied'} from the trade bill of ${date} (payer ${maskId(line.openid)})`);
+      this.logger.log(
+        `order ${line.orderNo} ${r.applied ? 'applied' : 'not applied'} from the trade bill of ${date} (payer ${maskId(line.openid)})`,
+      );
     } catch (err) {
       diff.note = err instanceof DomainError ? `refused: ${err.detail}` : `not applied: ${(err as Error).message}`;
       this.logger.warn(`order ${line.orderNo} from the trade bill of ${date} not applied: ${diff.note}`);

@@ -32,7 +32,10 @@ export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(() => void this.runOnce().catch((e) => this.logger.warn(`refund sync failed: ${(e as Error).message}`)), EVERY_MS);
+    this.timer = setInterval(
+      () => void this.runOnce().catch((e) => this.logger.warn(`refund sync failed: ${(e as Error).message}`)),
+      EVERY_MS,
+    );
     this.timer.unref();
   }
 
@@ -42,7 +45,13 @@ export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   runOnce(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    this.running ??= trackJobRun(this.db, this.clock, 'refund_sync', () => this.syncStale(staleAfterMs), (n) => `${n} refunds moved on`).finally(() => (this.running = null));
+    this.running ??= trackJobRun(
+      this.db,
+      this.clock,
+      'refund_sync',
+      () => this.syncStale(staleAfterMs),
+      (n) => `${n} refunds moved on`,
+    ).finally(() => (this.running = null));
     return this.running;
   }
 

@@ -202,7 +202,9 @@ export class RefundService {
           );
           if (res.affected === 1) return refundNo;
           // Ignored: the request_id was taken meanwhile (or, astronomically, the refund_no).
-          const [byRequest] = await select<{ refund_no: string }>(em, 'SELECT refund_no FROM payment_refunds WHERE request_id = ?', [input.requestId]);
+          const [byRequest] = await select<{ refund_no: string }>(em, 'SELECT refund_no FROM payment_refunds WHERE request_id = ?', [
+            input.requestId,
+          ]);
           if (byRequest || attempt >= MAX_REFUND_NO_TRIES) return null;
         } catch (err) {
           if (attempt >= MAX_REFUND_NO_TRIES || !/duplicate|unique/i.test(String((err as Error).message))) throw err;
@@ -221,7 +223,8 @@ export class RefundService {
   private async resume(row: RefundRow, orderNo: string): Promise<RequestRefundOutcome> {
     if (row.order_no !== orderNo) throw new DomainError(409, 'request_id已用于另一订单的退款');
     if (row.status === 'pending') await this.send(row);
-    else if (row.status === 'processing') await this.sync(row.refund_no).catch((err) => this.logger.warn(`refund ${row.refund_no} query failed: ${(err as Error).message}`));
+    else if (row.status === 'processing')
+      await this.sync(row.refund_no).catch((err) => this.logger.warn(`refund ${row.refund_no} query failed: ${(err as Error).message}`));
     return this.outcome(row.refund_no, false);
   }
 
@@ -245,7 +248,10 @@ export class RefundService {
       if (err instanceof PayApiError) {
         const reason = `${err.code}${err.message ? ` ${err.message}` : ''}`.slice(0, 255);
         await this.db.run((em) =>
-          execute(em, "UPDATE payment_refunds SET status = 'failed', failure_reason = ? WHERE refund_no = ? AND status = 'pending'", [reason, row.refund_no]),
+          execute(em, "UPDATE payment_refunds SET status = 'failed', failure_reason = ? WHERE refund_no = ? AND status = 'pending'", [
+            reason,
+            row.refund_no,
+          ]),
         );
         this.logger.warn(`refund ${row.refund_no} refused by WeChat Pay: ${reason}`);
         throw new DomainError(502, `退款失败: ${reason.slice(0, 120)}`);
@@ -257,10 +263,11 @@ export class RefundService {
       throw err;
     }
     await this.db.run((em) =>
-      execute(em, "UPDATE payment_refunds SET status = 'processing', wx_refund_id = COALESCE(?, wx_refund_id) WHERE refund_no = ? AND status = 'pending'", [
-        result.wxRefundId ?? null,
-        row.refund_no,
-      ]),
+      execute(
+        em,
+        "UPDATE payment_refunds SET status = 'processing', wx_refund_id = COALESCE(?, wx_refund_id) WHERE refund_no = ? AND status = 'pending'",
+        [result.wxRefundId ?? null, row.refund_no],
+      ),
     );
     await this.applyResult(row, result);
   }
@@ -300,7 +307,11 @@ export class RefundService {
   async apply(input: ApplyRefundInput): Promise<ApplyRefundOutcome> {
     const row = await this.findByRefundNo(input.refundNo);
     if (!row) {
-      await this.anomalies.record(input.orderNo, 'unknown_refund', `WeChat reports refund ${input.refundNo} (${input.status}, ${input.refundFen} fen) that we never asked for`);
+      await this.anomalies.record(
+        input.orderNo,
+        'unknown_refund',
+        `WeChat reports refund ${input.refundNo} (${input.status}, ${input.refundFen} fen) that we never asked for`,
+      );
       throw new RefundNotFoundError();
     }
     if (row.order_no !== input.orderNo || row.amount_fen !== input.refundFen || row.total_fen !== input.totalFen) {
@@ -345,9 +356,12 @@ export class RefundService {
 
       // Lock the user's row, then read the balance it may take back (never below zero).
       await execute(em, 'UPDATE wechat_users SET updated_at = ? WHERE openid = ?', [now, order.openid]);
-      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [order.openid]);
+      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [
+        order.openid,
+      ]);
       const taken = Math.min(due, Math.max(0, Number(user?.remaining_credits ?? 0)));
-      if (taken > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'payment_refund', ref: row.refund_no, change: takeBack(taken) });
+      if (taken > 0)
+        await this.ledger.apply(em, { openid: order.openid, reason: 'payment_refund', ref: row.refund_no, change: takeBack(taken) });
       if (due > taken) {
         await this.anomalies.recordIn(
           em,
@@ -367,11 +381,15 @@ export class RefundService {
       const fully = Number(refunded ?? 0) >= orderFen;
       let orderStatus = order.status;
       if (fully) {
-        const res = await execute(em, "UPDATE payment_orders SET status = 'refunded' WHERE order_no = ? AND status = 'paid'", [row.order_no]);
+        const res = await execute(em, "UPDATE payment_orders SET status = 'refunded' WHERE order_no = ? AND status = 'paid'", [
+          row.order_no,
+        ]);
         if (res.affected === 1) orderStatus = 'refunded';
         if (order.order_type === 'member') await this.endMembership(em, order, now);
       }
-      this.logger.log(`refund ${row.refund_no} of ${row.order_no} succeeded: ${row.amount_fen} fen, ${taken}/${due} credits taken back${fully ? ', order refunded' : ''}`);
+      this.logger.log(
+        `refund ${row.refund_no} of ${row.order_no} succeeded: ${row.amount_fen} fen, ${taken}/${due} credits taken back${fully ? ', order refunded' : ''}`,
+      );
       return { applied: true, refundStatus: 'success' as const, orderStatus };
     });
   }
@@ -393,9 +411,11 @@ export class RefundService {
     }
     const days = this.config.pricing.memberDurationDays;
     if (days === 0) return;
-    const [u] = await select<{ member_expire_at: unknown; member_lifetime: number }>(em, 'SELECT member_expire_at, member_lifetime FROM wechat_users WHERE openid = ?', [
-      order.openid,
-    ]);
+    const [u] = await select<{ member_expire_at: unknown; member_lifetime: number }>(
+      em,
+      'SELECT member_expire_at, member_lifetime FROM wechat_users WHERE openid = ?',
+      [order.openid],
+    );
     const expiry = toDate(u?.member_expire_at);
     if (!expiry || Number(u.member_lifetime) === 1) return;
     const shortened = new Date(Math.max(now.getTime(), expiry.getTime() - days * 86400_000));
@@ -413,10 +433,11 @@ export class RefundService {
               "UPDATE payment_refunds SET status = 'closed', completed_at = ?, raw = ? WHERE refund_no = ? AND status IN ('pending', 'processing', 'abnormal')",
               [now, input.raw ?? null, row.refund_no],
             )
-          : await execute(em, "UPDATE payment_refunds SET status = 'abnormal', raw = ? WHERE refund_no = ? AND status IN ('pending', 'processing')", [
-              input.raw ?? null,
-              row.refund_no,
-            ]);
+          : await execute(
+              em,
+              "UPDATE payment_refunds SET status = 'abnormal', raw = ? WHERE refund_no = ? AND status IN ('pending', 'processing')",
+              [input.raw ?? null, row.refund_no],
+            );
       if (res.affected !== 1) return this.current(em, row);
       await this.anomalies.recordIn(
         em,
@@ -494,8 +515,11 @@ export class RefundService {
         "SELECT COALESCE(SUM(amount_fen), 0) AS refunded, COALESCE(SUM(credits_due), 0) AS dueBefore FROM payment_refunds WHERE order_no = ? AND status = 'success'",
         [orderNo],
       );
-      const due = amount > 0 ? creditsDue(Math.max(0, Number(granted ?? 0)), orderFen, Number(refunded ?? 0) + amount, Number(dueBefore ?? 0)) : 0;
-      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [o.openid]);
+      const due =
+        amount > 0 ? creditsDue(Math.max(0, Number(granted ?? 0)), orderFen, Number(refunded ?? 0) + amount, Number(dueBefore ?? 0)) : 0;
+      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [
+        o.openid,
+      ]);
       const balance = Math.max(0, Number(user?.remaining_credits ?? 0));
       return {
         order_no: orderNo,
@@ -514,7 +538,9 @@ export class RefundService {
   }
 
   async listForOrder(orderNo: string): Promise<RefundView[]> {
-    const rows = await this.db.run((em) => select<RefundRow>(em, 'SELECT * FROM payment_refunds WHERE order_no = ? ORDER BY id', [orderNo]));
+    const rows = await this.db.run((em) =>
+      select<RefundRow>(em, 'SELECT * FROM payment_refunds WHERE order_no = ? ORDER BY id', [orderNo]),
+    );
     return rows.map(view);
   }
 

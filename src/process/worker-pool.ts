@@ -58,7 +58,9 @@ export class WorkerPool {
 
   /** Workers serving now (not being retired). */
   serving(): Worker[] {
-    return Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !this.expectedExits.has(w.id) && !this.onProbation.has(w.id));
+    return Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => !!w && !this.expectedExits.has(w.id) && !this.onProbation.has(w.id),
+    );
   }
 
   async reload(): Promise<void> {
@@ -80,7 +82,9 @@ export class WorkerPool {
           this.expectedExits.add(w.id);
           if (!w.isDead()) w.process.kill('SIGKILL');
           await Promise.all(fresh.map((f) => this.retire(f)));
-          console.error(`reload refused: new worker ${w.process.pid} ${started.reason}; the ${old.length} running workers keep serving the previous code`);
+          console.error(
+            `reload refused: new worker ${w.process.pid} ${started.reason}; the ${old.length} running workers keep serving the previous code`,
+          );
           return;
         }
         fresh.push(w);
@@ -90,7 +94,9 @@ export class WorkerPool {
         if (this.stopping) return;
         await this.retire(w);
       }
-      console.log(`reload done: workers ${old.map((w) => w.process.pid).join(',')} replaced by ${fresh.map((w) => w.process.pid).join(',')}`);
+      console.log(
+        `reload done: workers ${old.map((w) => w.process.pid).join(',')} replaced by ${fresh.map((w) => w.process.pid).join(',')}`,
+      );
     } finally {
       this.reloading = false;
     }
@@ -122,7 +128,8 @@ export class WorkerPool {
     return new Promise((resolve) => {
       const timer = setTimeout(() => done({ ok: false, reason: `did not listen within ${START_TIMEOUT_MS / 1000} s` }), START_TIMEOUT_MS);
       const onListening = () => done({ ok: true });
-      const onExit = (code: number | null, signal: string | null) => done({ ok: false, reason: `exited (${signal ?? code}) before listening` });
+      const onExit = (code: number | null, signal: string | null) =>
+        done({ ok: false, reason: `exited (${signal ?? code}) before listening` });
       const done = (r: Started) => {
         clearTimeout(timer);
         w.off('listening', onListening);

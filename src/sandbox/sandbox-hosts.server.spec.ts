@@ -17,7 +17,10 @@ describe('sandboxPathFor (the hosts listener routing)', () => {
     expect(sandboxPathFor(wire)).toBe(mounted);
   });
 
-  it.each(['/', '/api/v1/health', '/wechat/member.html', '/docs', '/sandboxes', '/cgi-bin', '/v3'])('%s is not a WeChat API here', (wire) => {
-    expect(sandboxPathFor(wire)).toBeNull();
-  });
+  it.each(['/', '/api/v1/health', '/wechat/member.html', '/docs', '/sandboxes', '/cgi-bin', '/v3'])(
+    '%s is not a WeChat API here',
+    (wire) => {
+      expect(sandboxPathFor(wire)).toBeNull();
+    },
+  );
 });

@@ -57,7 +57,9 @@ export class SandboxHostsServer implements OnApplicationBootstrap, BeforeApplica
       const wire = req.url ?? '/';
       const mounted = sandboxPathFor(wire);
       if (mounted === null) {
-        res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ code: 'NOT_FOUND', message: 'no WeChat API at this path' }));
+        res
+          .writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' })
+          .end(JSON.stringify({ code: 'NOT_FOUND', message: 'no WeChat API at this path' }));
         return;
       }
       req.originalUrl = wire;

@@ -137,7 +137,9 @@ export function ensureSandboxKeys(paths: SandboxKeyPaths): SandboxKeyMaterial {
     (text) => parsesAs(() => rsaPublicKey(text)),
   );
   if (!spki(rsaPublicKey(publicPem)).equals(spki(platformPublicKey))) {
-    throw new Error(`${paths.platformPublicKey} does not belong to ${paths.platformPrivateKey}; delete both to regenerate the sandbox keys`);
+    throw new Error(
+      `${paths.platformPublicKey} does not belong to ${paths.platformPrivateKey}; delete both to regenerate the sandbox keys`,
+    );
   }
   return { merchantPrivateKey, merchantPublicKey: rsaPublicKey(merchantPrivateKey), platformPrivateKey, platformPublicKey };
 }

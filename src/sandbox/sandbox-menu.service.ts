@@ -67,13 +67,18 @@ export class SandboxMenuService {
     const c = CODES[level];
     if (typeof button.name !== 'string' || button.name === '' || bytes(button.name) > c.nameMax) return c.name;
     if (typeof button.type !== 'string' || !TYPES.includes(button.type)) return c.type;
-    if (TYPES_WITH_KEY.includes(button.type) && (typeof button.key !== 'string' || button.key === '' || bytes(button.key) > 128)) return c.key;
+    if (TYPES_WITH_KEY.includes(button.type) && (typeof button.key !== 'string' || button.key === '' || bytes(button.key) > 128))
+      return c.key;
     if (button.type === 'view' || button.type === 'miniprogram') {
       if (typeof button.url !== 'string' || button.url === '' || bytes(button.url) > 1024) return c.urlSize;
       if (!/^https?:\/\/[^\s/]+/i.test(button.url)) return c.urlDomain;
     }
     if (button.type === 'miniprogram' && (typeof button.appid !== 'string' || typeof button.pagepath !== 'string')) return c.type;
-    if ((button.type === 'media_id' || button.type === 'article_id' || button.type === 'article_view_limited') && typeof button.media_id !== 'string' && typeof button.article_id !== 'string') {
+    if (
+      (button.type === 'media_id' || button.type === 'article_id' || button.type === 'article_view_limited') &&
+      typeof button.media_id !== 'string' &&
+      typeof button.article_id !== 'string'
+    ) {
       return c.type;
     }
     return null;

@@ -53,7 +53,10 @@ export class SandboxNotifyService {
     refunds: SandboxRefundsService,
   ) {
     // Refunds the sandbox finishes on its own are notified like WeChat does: at once, retried.
-    refunds.onAutoResult((refund) => void this.deliverRefund(refund, 'now').catch((e) => this.logger.debug(`refund notification failed: ${(e as Error).message}`)));
+    refunds.onAutoResult(
+      (refund) =>
+        void this.deliverRefund(refund, 'now').catch((e) => this.logger.debug(`refund notification failed: ${(e as Error).message}`)),
+    );
   }
 
   async deliver(order: SandboxOrder, mode: NotifyMode, options: { delayMs?: number; copies?: number } = {}): Promise<NotifyOutcome> {
@@ -78,7 +81,11 @@ export class SandboxNotifyService {
    * A refund's result notification: v2 to the refund's notify_url with `req_info` (AES-256-ECB),
    * v3 a REFUND.* event with an AES-256-GCM resource — same retries and duplicates as payments.
    */
-  async deliverRefund(refund: SandboxRefund, mode: NotifyMode, options: { delayMs?: number; copies?: number } = {}): Promise<NotifyOutcome> {
+  async deliverRefund(
+    refund: SandboxRefund,
+    mode: NotifyMode,
+    options: { delayMs?: number; copies?: number } = {},
+  ): Promise<NotifyOutcome> {
     const doc = (body: string): Outgoing => ({
       version: refund.version,
       kind: refund.version === 'v2' ? 'refund_v2' : 'refund_v3',
@@ -86,13 +93,18 @@ export class SandboxNotifyService {
       summary: `${refund.outRefundNo} (${refund.outTradeNo}) ${refund.state} ${refund.refundFen}/${refund.totalFen} fen`,
       body,
     });
-    if (refund.state === 'PROCESSING') return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'the refund has no result yet' };
+    if (refund.state === 'PROCESSING')
+      return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'the refund has no result yet' };
     if (!refund.notifyUrl) return { mode, deliveries: [this.record(doc(''), 'not_sent')], note: 'the refund request named no notify_url' };
     if (this.store.faults.notify === 'drop') {
       return { mode, deliveries: [this.record(doc(''), 'dropped')], note: 'notify fault "drop": nothing sent' };
     }
     if (mode === 'never') return { mode, deliveries: [], note: 'no notification sent (the app must query the refund)' };
-    return this.send(doc(refund.version === 'v2' ? this.v2.refundNotificationXml(refund) : this.v3.refundNotificationBody(refund)), mode, options);
+    return this.send(
+      doc(refund.version === 'v2' ? this.v2.refundNotificationXml(refund) : this.v3.refundNotificationBody(refund)),
+      mode,
+      options,
+    );
   }
 
   private async send(doc: Outgoing, mode: NotifyMode, options: { delayMs?: number; copies?: number }): Promise<NotifyOutcome> {
@@ -153,7 +165,8 @@ export class SandboxNotifyService {
     try {
       const answer = await sendHttp(doc.target, { method: 'POST', headers, body: doc.body, timeoutMs: OUTGOING_TIMEOUT_MS, signal });
       const text = answer.body.toString('utf8');
-      const ok = doc.version === 'v2' ? answer.status === 200 && (await this.v2Acknowledged(text)) : answer.status >= 200 && answer.status < 300;
+      const ok =
+        doc.version === 'v2' ? answer.status === 200 && (await this.v2Acknowledged(text)) : answer.status >= 200 && answer.status < 300;
       record.attempts.push({ at, ok, status: answer.status, answer: snippet(text) });
       if (ok) {
         record.state = 'delivered';

@@ -11,8 +11,7 @@ export type PlaceOrderInput = Omit<SandboxOrder, 'prepayId' | 'fingerprint' | 's
 };
 
 export type PlaceOrderResult =
-  | { ok: true; order: SandboxOrder; reused: boolean }
-  | { ok: false; code: 'ORDERPAID' | 'ORDERCLOSED' | 'INVALID_REQUEST' };
+  { ok: true; order: SandboxOrder; reused: boolean } | { ok: false; code: 'ORDERPAID' | 'ORDERCLOSED' | 'INVALID_REQUEST' };
 
 export const TRADE_STATE_DESC: Record<TradeState, string> = {
   SUCCESS: '支付成功',
@@ -23,7 +22,10 @@ export const TRADE_STATE_DESC: Record<TradeState, string> = {
 
 /** `YYYYMMDDHHmmss` in Asia/Shanghai (v2 `time_end`, prepay ids). */
 export function compactShanghaiTime(ms: number): string {
-  return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 19).replace(/[^0-9]/g, '');
+  return new Date(ms + 8 * 3600 * 1000)
+    .toISOString()
+    .slice(0, 19)
+    .replace(/[^0-9]/g, '');
 }
 
 /** `20251119124629` (read as +08:00) → ms, or null. */

@@ -206,7 +206,8 @@ export class SandboxPayV2Service {
     const text = this.bills.text(date, type);
     if (text === null) return billFail('No Bill Exist', '20002');
     this.store.count('bills_downloaded');
-    if (f.tar_type === 'GZIP') return { status: 200, headers: { 'Content-Type': 'application/x-gzip' }, body: gzipSync(Buffer.from(text, 'utf8')) };
+    if (f.tar_type === 'GZIP')
+      return { status: 200, headers: { 'Content-Type': 'application/x-gzip' }, body: gzipSync(Buffer.from(text, 'utf8')) };
     return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: text };
   }
 
@@ -330,7 +331,9 @@ export class SandboxPayV2Service {
       refund_request_source: 'API',
     };
     if (refund.successAt !== undefined) info.success_time = formatBillTime(new Date(refund.successAt));
-    const root = buildXml(info).replace(/^<xml>/, '<root>').replace(/<\/xml>$/, '</root>');
+    const root = buildXml(info)
+      .replace(/^<xml>/, '<root>')
+      .replace(/<\/xml>$/, '</root>');
     // The bad_signature fault encrypts under another key: well-formed, but it never decrypts.
     const key = this.faults.badSignature ? `${this.config.pay.apiKey}x` : this.config.pay.apiKey;
     return buildXml({

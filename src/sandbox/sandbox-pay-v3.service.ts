@@ -175,8 +175,10 @@ export class SandboxPayV3Service {
     const no = b.out_trade_no;
     if (bytes(no) < 6) return this.stringRule('out_trade_no', '商户订单号', no, `字节数 ${bytes(no)}，小于最小值 6`);
     if (bytes(no) > 32) return this.stringRule('out_trade_no', '商户订单号', no, `字节数 ${bytes(no)}，大于最大值 32`);
-    if (!/^[0-9A-Za-z_\-|*]+$/.test(no)) return this.stringRule('out_trade_no', '商户订单号', no, '字符串必须匹配正则表达式“^[0-9a-zA-Z_\\-|\\*]{1,}$”');
-    if (bytes(b.description) > 127) return this.stringRule('description', '商品描述', b.description, `字节数 ${bytes(b.description)}，大于最大值 127`);
+    if (!/^[0-9A-Za-z_\-|*]+$/.test(no))
+      return this.stringRule('out_trade_no', '商户订单号', no, '字符串必须匹配正则表达式“^[0-9a-zA-Z_\\-|\\*]{1,}$”');
+    if (bytes(b.description) > 127)
+      return this.stringRule('description', '商品描述', b.description, `字节数 ${bytes(b.description)}，大于最大值 127`);
     if (!NOTIFY_URL.test(b.notify_url) || !this.reachableNotifyUrl(b.notify_url)) {
       return this.stringRule('notify_url', '通知地址', b.notify_url, `字符串必须匹配正则表达式“${NOTIFY_URL_RULE}”`);
     }
@@ -210,7 +212,10 @@ export class SandboxPayV3Service {
     if (!isObject(body)) return this.error(400, 'PARAM_ERROR', '请求体不是合法的JSON对象');
     const amount = isObject(body.amount) ? body.amount : undefined;
     if (typeof body.out_refund_no !== 'string' || body.out_refund_no === '') return this.missing('out_refund_no');
-    if ((typeof body.out_trade_no !== 'string' || body.out_trade_no === '') && (typeof body.transaction_id !== 'string' || body.transaction_id === '')) {
+    if (
+      (typeof body.out_trade_no !== 'string' || body.out_trade_no === '') &&
+      (typeof body.transaction_id !== 'string' || body.transaction_id === '')
+    ) {
       return this.missing('out_trade_no');
     }
     if (!amount || amount.refund === undefined) return this.missing('amount/refund');
@@ -224,7 +229,10 @@ export class SandboxPayV3Service {
     if (amount.currency !== 'CNY') return this.invalid('amount/currency');
     if ((amount.refund as number) > (amount.total as number)) return this.error(400, 'PARAM_ERROR', '退款金额不能大于订单金额');
     if (body.reason !== undefined && (typeof body.reason !== 'string' || [...body.reason].length > 80)) return this.invalid('reason');
-    if (body.notify_url !== undefined && (typeof body.notify_url !== 'string' || !URL.canParse(body.notify_url) || !/^https?:\/\//i.test(body.notify_url))) {
+    if (
+      body.notify_url !== undefined &&
+      (typeof body.notify_url !== 'string' || !URL.canParse(body.notify_url) || !/^https?:\/\//i.test(body.notify_url))
+    ) {
       return this.invalid('notify_url');
     }
     const placed = this.refunds.request({
@@ -257,7 +265,8 @@ export class SandboxPayV3Service {
   tradeBill(query: Record<string, unknown>, downloadBase: string): SandboxReply {
     const date = query.bill_date;
     if (typeof date !== 'string' || date === '') return this.missing('bill_date', 'query');
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) return this.error(400, 'PARAM_ERROR', 'bill_date格式错误');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
+      return this.error(400, 'PARAM_ERROR', 'bill_date格式错误');
     if (!this.bills.isServable(date)) return this.error(400, 'INVALID_REQUEST', '账单日期不能晚于今天');
     const type = query.bill_type === undefined ? 'ALL' : query.bill_type;
     if (type !== 'ALL' && type !== 'SUCCESS' && type !== 'REFUND') return this.error(400, 'PARAM_ERROR', 'bill_type参数错误');
@@ -267,7 +276,11 @@ export class SandboxPayV3Service {
     if (text === null) return this.error(400, 'NO_STATEMENT_EXIST', '账单文件不存在');
     const plain = Buffer.from(text, 'utf8');
     const token = randomBytes(16).toString('hex');
-    this.store.addBillFile(token, { bytes: tar === 'GZIP' ? gzipSync(plain) : plain, gzip: tar === 'GZIP', expiresAt: this.clock.nowMs() + BILL_DOWNLOAD_TTL_MS });
+    this.store.addBillFile(token, {
+      bytes: tar === 'GZIP' ? gzipSync(plain) : plain,
+      gzip: tar === 'GZIP',
+      expiresAt: this.clock.nowMs() + BILL_DOWNLOAD_TTL_MS,
+    });
     return this.signedJson(200, {
       hash_type: 'SHA1',
       hash_value: createHash('sha1').update(plain).digest('hex'),
@@ -326,7 +339,12 @@ export class SandboxPayV3Service {
     };
     if (r.successAt !== undefined) resource.success_time = toIsoShanghai(new Date(r.successAt));
     const nonce = randomNonce(12);
-    const ciphertext = aesGcmEncrypt({ key: this.config.pay.apiV3Key, nonce, associatedData: 'refund', plaintext: JSON.stringify(resource) });
+    const ciphertext = aesGcmEncrypt({
+      key: this.config.pay.apiV3Key,
+      nonce,
+      associatedData: 'refund',
+      plaintext: JSON.stringify(resource),
+    });
     return JSON.stringify({
       id: randomUUID(),
       create_time: toIsoShanghai(this.clock.now()),

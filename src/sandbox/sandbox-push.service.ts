@@ -102,7 +102,8 @@ export class SandboxPushService {
       const encrypt = crypto.encrypt(plainXml);
       query.encrypt_type = 'aes';
       query.msg_signature = crypto.msgSignature(timestamp, nonce, encrypt);
-      body = mode === 'safe' ? buildXml({ ToUserName: String(fields.ToUserName), Encrypt: encrypt }) : buildXml({ ...fields, Encrypt: encrypt });
+      body =
+        mode === 'safe' ? buildXml({ ToUserName: String(fields.ToUserName), Encrypt: encrypt }) : buildXml({ ...fields, Encrypt: encrypt });
     }
     const url = `${this.verifyUrl}?${new URLSearchParams(query).toString()}`;
     const record = this.store.addDelivery({
@@ -172,7 +173,13 @@ export class SandboxPushService {
       const text = answer.body.toString('utf8');
       const ok = answer.status >= 200 && answer.status < 300;
       record.attempts.push({ at, ok, status: answer.status, answer: snippet(text) });
-      return { ok, retryable: answer.status >= 500, status: answer.status, contentType: String(answer.headers['content-type'] ?? ''), body: text };
+      return {
+        ok,
+        retryable: answer.status >= 500,
+        status: answer.status,
+        contentType: String(answer.headers['content-type'] ?? ''),
+        body: text,
+      };
     } catch (e) {
       const error = (e as Error).message;
       record.attempts.push({ at, ok: false, error });
@@ -214,7 +221,12 @@ export class SandboxPushService {
     const timestamp = String(this.clock.nowSeconds());
     const nonce = digits();
     const echostr = `${digits()}${digits()}`;
-    const query: Record<string, string> = { signature: sha1Signature(this.config.wechat.token, timestamp, nonce), timestamp, nonce, echostr };
+    const query: Record<string, string> = {
+      signature: sha1Signature(this.config.wechat.token, timestamp, nonce),
+      timestamp,
+      nonce,
+      echostr,
+    };
     if (mode === 'safe') {
       const crypto = this.messageCrypto();
       query.echostr = crypto.encrypt(echostr);

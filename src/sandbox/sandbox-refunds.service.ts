@@ -51,10 +51,17 @@ export class SandboxRefundsService {
   }
 
   request(input: RefundRequestInput): RefundRequestResult {
-    const order = input.outTradeNo ? this.store.orderByOutTradeNo(input.outTradeNo) : input.transactionId ? this.store.orderByTransactionId(input.transactionId) : undefined;
+    const order = input.outTradeNo
+      ? this.store.orderByOutTradeNo(input.outTradeNo)
+      : input.transactionId
+        ? this.store.orderByTransactionId(input.transactionId)
+        : undefined;
     const existing = this.store.refundByOutRefundNo(input.outRefundNo);
     if (existing) {
-      const same = existing.refundFen === input.refundFen && existing.totalFen === input.totalFen && (!order || existing.outTradeNo === order.outTradeNo);
+      const same =
+        existing.refundFen === input.refundFen &&
+        existing.totalFen === input.totalFen &&
+        (!order || existing.outTradeNo === order.outTradeNo);
       return same ? { ok: true, refund: existing, reused: true } : { ok: false, code: 'REFUND_NO_REUSED' };
     }
     if (!order) return { ok: false, code: 'ORDER_NOT_EXIST' };
@@ -78,7 +85,9 @@ export class SandboxRefundsService {
     };
     this.store.addRefund(refund);
     this.store.count('refunds');
-    this.logger.debug(`refund ${refund.outRefundNo} of ${refund.outTradeNo}: ${refund.refundFen}/${refund.totalFen} fen (${refund.version})`);
+    this.logger.debug(
+      `refund ${refund.outRefundNo} of ${refund.outTradeNo}: ${refund.refundFen}/${refund.totalFen} fen (${refund.version})`,
+    );
     if (this.store.faults.refund === 'auto') void this.autoComplete(refund);
     return { ok: true, refund, reused: false };
   }

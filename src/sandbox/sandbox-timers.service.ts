@@ -18,10 +18,13 @@ export class SandboxTimers implements OnModuleDestroy {
         this.cancellers.delete(cancel);
         resolve(false);
       };
-      const timer = setTimeout(() => {
-        this.cancellers.delete(cancel);
-        resolve(true);
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.cancellers.delete(cancel);
+          resolve(true);
+        },
+        Math.max(0, ms),
+      );
       timer.unref();
       this.cancellers.add(cancel);
     });

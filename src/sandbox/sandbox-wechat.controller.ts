@@ -91,7 +91,13 @@ export class SandboxWechatController {
   }
 
   /** Fault gate, then the access_token check every WeChat API call goes through, then the call. */
-  private async withToken(req: SandboxRequest, res: Response, query: QueryParams, area: FaultArea, run: () => object | Promise<object>): Promise<void> {
+  private async withToken(
+    req: SandboxRequest,
+    res: Response,
+    query: QueryParams,
+    area: FaultArea,
+    run: () => object | Promise<object>,
+  ): Promise<void> {
     if (!(await this.faults.pass(area, req))) return;
     const error = this.tokens.check(query.access_token);
     sendReply(res, json(error ?? (await run())));

@@ -19,7 +19,10 @@ const VERSIONED_MAX_AGE_SECONDS = 7 * 24 * 3600;
 @Module({
   imports: [
     // Resolved when a data role boots, not when this file is imported (role web never needs it).
-    ServeStaticModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => [publicFiles(findPublicDir(), consoleCsp(originOf(config.wechat.mpBase)))] }),
+    ServeStaticModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => [publicFiles(findPublicDir(), consoleCsp(originOf(config.wechat.mpBase)))],
+    }),
   ],
   controllers: [StaticController],
 })

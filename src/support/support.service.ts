@@ -29,24 +29,43 @@ export class SupportService {
   async lookup(by: { openid?: string; client_id?: string; order_no?: string }) {
     const openid = await this.db.run(async (em) => {
       if (by.openid) return by.openid;
-      if (by.client_id) return (await select<{ openid: string | null }>(em, 'SELECT openid FROM wechat_qrcode_bindings WHERE client_id = ?', [by.client_id]))[0]?.openid ?? null;
-      if (by.order_no) return (await select<{ openid: string }>(em, 'SELECT openid FROM payment_orders WHERE order_no = ?', [by.order_no]))[0]?.openid ?? null;
+      if (by.client_id)
+        return (
+          (await select<{ openid: string | null }>(em, 'SELECT openid FROM wechat_qrcode_bindings WHERE client_id = ?', [by.client_id]))[0]
+            ?.openid ?? null
+        );
+      if (by.order_no)
+        return (
+          (await select<{ openid: string }>(em, 'SELECT openid FROM payment_orders WHERE order_no = ?', [by.order_no]))[0]?.openid ?? null
+        );
       throw new DomainError(400, 'openid: one of openid, client_id, order_no is required');
     });
     if (!openid) throw new DomainError(404, '用户不存在');
     return this.db.run(async (em) => {
       const user = await em.findOneBy(WechatUser, { openid });
       if (!user) throw new DomainError(404, '用户不存在');
-      const bindings = await select<Row>(em, 'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC', [openid]);
+      const bindings = await select<Row>(
+        em,
+        'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC',
+        [openid],
+      );
       const orders = await select<Row>(
         em,
         'SELECT order_no, order_type, amount, amount_fen, credits_amount, status, pay_version, wx_transaction_id, failure_reason, created_at, paid_at, closed_at FROM payment_orders WHERE openid = ? ORDER BY id DESC LIMIT 20',
         [openid],
       );
-      const ledger = await select<Row>(em, 'SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50', [openid]);
+      const ledger = await select<Row>(
+        em,
+        'SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50',
+        [openid],
+      );
       const orderNos = orders.map((o) => String(o.order_no));
       const anomalies = orderNos.length
-        ? await select<Row>(em, `SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE order_no IN (${orderNos.map(() => '?').join(',')}) ORDER BY id DESC`, orderNos)
+        ? await select<Row>(
+            em,
+            `SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE order_no IN (${orderNos.map(() => '?').join(',')}) ORDER BY id DESC`,
+            orderNos,
+          )
         : [];
       return {
         success: true,
@@ -63,7 +82,13 @@ export class SupportService {
           created_at: toIsoShanghai(user.createdAt),
           last_active_time: toIsoShanghai(user.lastActiveTime),
         },
-        bindings: bindings.map((b) => ({ id: Number(b.id), client_id: b.client_id, status: b.status, legacy_scene: Number(b.legacy_scene) === 1, completed_at: iso(b.completed_at) })),
+        bindings: bindings.map((b) => ({
+          id: Number(b.id),
+          client_id: b.client_id,
+          status: b.status,
+          legacy_scene: Number(b.legacy_scene) === 1,
+          completed_at: iso(b.completed_at),
+        })),
         orders: orders.map((o) => ({
           order_no: o.order_no,
           order_type: o.order_type,
@@ -77,7 +102,14 @@ export class SupportService {
           paid_at: iso(o.paid_at),
           closed_at: iso(o.closed_at),
         })),
-        ledger: ledger.map((l) => ({ id: Number(l.id), delta: Number(l.delta), balance_after: Number(l.balance_after), reason: l.reason, ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }), created_at: iso(l.created_at) })),
+        ledger: ledger.map((l) => ({
+          id: Number(l.id),
+          delta: Number(l.delta),
+          balance_after: Number(l.balance_after),
+          reason: l.reason,
+          ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }),
+          created_at: iso(l.created_at),
+        })),
         anomalies: anomalies.map(anomalyView),
       };
     });
@@ -97,23 +129,33 @@ export class SupportService {
         });
         if (r.applied) return { applied: true, remaining_credits: await this.ledger.balance(em, req.openid) };
       } catch (err) {
-        if ((err as DomainError).status === 402) throw new DomainError(400, `delta: would take the balance below zero (remaining ${user.remainingCredits})`);
+        if ((err as DomainError).status === 402)
+          throw new DomainError(400, `delta: would take the balance below zero (remaining ${user.remainingCredits})`);
         throw err;
       }
       const first = await this.ledger.find(em, 'admin_adjust', req.request_id);
-      if (first && (first.openid !== req.openid || first.delta !== req.delta)) throw new DomainError(409, 'request_id: already used for another adjustment');
+      if (first && (first.openid !== req.openid || first.delta !== req.delta))
+        throw new DomainError(409, 'request_id: already used for another adjustment');
       const [now] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [req.openid]);
       return { applied: false, remaining_credits: Number(now.r) };
     });
     if (result.applied) {
-      this.logger.log(`admin_adjust ${req.delta > 0 ? '+' : ''}${req.delta} for ${maskId(req.openid)} (request ${req.request_id}): ${req.note.slice(0, 200)}`);
+      this.logger.log(
+        `admin_adjust ${req.delta > 0 ? '+' : ''}${req.delta} for ${maskId(req.openid)} (request ${req.request_id}): ${req.note.slice(0, 200)}`,
+      );
     }
     return { success: true, ...result };
   }
 
   async anomalies(since?: string) {
     const from = since ? new Date(since) : new Date(this.clock.nowMs() - 30 * 86400_000);
-    const rows = await this.db.run((em) => select<Row>(em, 'SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE created_at >= ? ORDER BY id DESC LIMIT 500', [from]));
+    const rows = await this.db.run((em) =>
+      select<Row>(
+        em,
+        'SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE created_at >= ? ORDER BY id DESC LIMIT 500',
+        [from],
+      ),
+    );
     return { success: true, anomalies: rows.map(anomalyView) };
   }
 }

@@ -35,10 +35,11 @@ export class BindingService {
   /** Creates or returns the client's binding row. */
   createBinding(clientId: string): Promise<BindingView> {
     return this.db.transaction(async (em) => {
-      await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
-        clientId,
-        this.clock.now(),
-      ]);
+      await execute(
+        em,
+        `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`,
+        [clientId, this.clock.now()],
+      );
       const b = await em.findOneByOrFail(QrcodeBinding, { clientId });
       return view(b);
     });
@@ -52,14 +53,23 @@ export class BindingService {
   async updateBindingIn(em: EntityManager, scene: string, openid: string, event: BindEvent): Promise<BindOutcome> {
     const now = this.clock.now();
     if (scene.startsWith(STRING_SCENE_PREFIX)) {
-      const [row] = await select<{ client_id: string; expire_at: unknown }>(em, 'SELECT client_id, expire_at FROM wechat_qr_scenes WHERE scene_str = ?', [scene]);
+      const [row] = await select<{ client_id: string; expire_at: unknown }>(
+        em,
+        'SELECT client_id, expire_at FROM wechat_qr_scenes WHERE scene_str = ?',
+        [scene],
+      );
       if (!row) return { bound: false, reason: 'unknown' };
       if (toDate(row.expire_at)!.getTime() <= now.getTime()) return { bound: false, reason: 'expired' };
-      await execute(em, `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`, [
-        row.client_id,
+      await execute(
+        em,
+        `${insertIgnore(em)} wechat_qrcode_bindings (client_id, scene_id, status, legacy_scene, created_at) VALUES (?, 0, 'pending', 0, ?)`,
+        [row.client_id, now],
+      );
+      await execute(em, "UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE client_id = ?", [
+        openid,
         now,
+        row.client_id,
       ]);
-      await execute(em, "UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE client_id = ?", [openid, now, row.client_id]);
       return { bound: true };
     }
     if (/^\d{1,10}$/.test(scene)) {
@@ -70,7 +80,11 @@ export class BindingService {
       if (!legacy) return { bound: false, reason: 'unknown' };
       const condition = event === 'scan' ? "status = 'pending'" : "(status = 'pending' OR (status = 'completed' AND openid = ?))";
       const params = event === 'scan' ? [openid, now, id] : [openid, now, id, openid];
-      const res = await execute(em, `UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE id = ? AND legacy_scene = 1 AND ${condition}`, params);
+      const res = await execute(
+        em,
+        `UPDATE wechat_qrcode_bindings SET openid = ?, status = 'completed', completed_at = ? WHERE id = ? AND legacy_scene = 1 AND ${condition}`,
+        params,
+      );
       return res.affected === 1 ? { bound: true } : { bound: false, reason: 'not_pending' };
     }
     return { bound: false, reason: 'unknown' };
@@ -83,7 +97,9 @@ export class BindingService {
 
   /** The desktops bound to an openid (members manage them on credits_info.html). */
   listForOpenid(openid: string): Promise<QrcodeBinding[]> {
-    return this.db.run((em) => em.find(QrcodeBinding, { where: { openid, status: 'completed' }, order: { completedAt: 'DESC', id: 'DESC' } }));
+    return this.db.run((em) =>
+      em.find(QrcodeBinding, { where: { openid, status: 'completed' }, order: { completedAt: 'DESC', id: 'DESC' } }),
+    );
   }
 
   /**

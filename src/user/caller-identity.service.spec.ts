@@ -4,7 +4,13 @@ import { CALLER_REQUIRED_DETAIL, claimIdentity, IdentityInput, IdentityPolicy, S
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const NOW = 1_750_000_000;
-const policy = (p: Partial<IdentityPolicy> = {}): IdentityPolicy => ({ secret: SECRET, nowSeconds: NOW, allowOpenidHeader: false, allowClientId: true, ...p });
+const policy = (p: Partial<IdentityPolicy> = {}): IdentityPolicy => ({
+  secret: SECRET,
+  nowSeconds: NOW,
+  allowOpenidHeader: false,
+  allowClientId: true,
+  ...p,
+});
 const token = (openid = 'oTokenUser', iat = NOW - 10, ttl = 7200, secret = SECRET) => signSessionToken(secret, openid, iat, ttl);
 
 function rejection(input: IdentityInput, p: IdentityPolicy): { status: number; detail: string } {
@@ -34,7 +40,11 @@ describe('claimIdentity (docs/api.md "User identity" order)', () => {
   it.each([
     ['expired', () => token('oTokenUser', NOW - 7200, 7200)],
     ['signed with another key', () => token('oTokenUser', NOW, 7200, 'another-secret-0123456789')],
-    ['tampered', () => token().replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub: 'oOther', iat: NOW, exp: NOW + 99 })).toString('base64url')}.`)],
+    [
+      'tampered',
+      () =>
+        token().replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub: 'oOther', iat: NOW, exp: NOW + 99 })).toString('base64url')}.`),
+    ],
     ['garbage', () => 'not-a-jwt'],
     ['empty', () => ''],
   ])('a %s Bearer token is 401 登录已过期 even with a valid header and client_id', (_name, make) => {
@@ -43,7 +53,10 @@ describe('claimIdentity (docs/api.md "User identity" order)', () => {
   });
 
   it('another Authorization scheme is ignored', () => {
-    expect(claimIdentity({ authorization: 'Basic dXNlcjpwYXNz', clientId: 'desk-1' }, policy())).toEqual({ via: 'client_id', clientId: 'desk-1' });
+    expect(claimIdentity({ authorization: 'Basic dXNlcjpwYXNz', clientId: 'desk-1' }, policy())).toEqual({
+      via: 'client_id',
+      clientId: 'desk-1',
+    });
     expect(claimIdentity({ authorization: 'Bearerx abc', clientId: 'desk-1' }, policy())).toEqual({ via: 'client_id', clientId: 'desk-1' });
     expect(rejection({ authorization: 'Basic dXNlcjpwYXNz' }, policy())).toEqual(none);
   });
@@ -52,8 +65,14 @@ describe('claimIdentity (docs/api.md "User identity" order)', () => {
     // Not identity, but an old cached page sending only the header is told to re-enter from the menu (docs/deploy.md).
     expect(rejection({ openidHeader: 'oHeader' }, policy())).toEqual(expired);
     expect(claimIdentity({ openidHeader: 'oHeader', clientId: 'desk-1' }, policy())).toEqual({ via: 'client_id', clientId: 'desk-1' });
-    expect(claimIdentity({ openidHeader: ' oHeader ', clientId: 'desk-1' }, policy({ allowOpenidHeader: true }))).toEqual({ via: 'openid_header', openid: 'oHeader' });
-    expect(claimIdentity({ openidHeader: '  ', clientId: 'desk-1' }, policy({ allowOpenidHeader: true }))).toEqual({ via: 'client_id', clientId: 'desk-1' });
+    expect(claimIdentity({ openidHeader: ' oHeader ', clientId: 'desk-1' }, policy({ allowOpenidHeader: true }))).toEqual({
+      via: 'openid_header',
+      openid: 'oHeader',
+    });
+    expect(claimIdentity({ openidHeader: '  ', clientId: 'desk-1' }, policy({ allowOpenidHeader: true }))).toEqual({
+      via: 'client_id',
+      clientId: 'desk-1',
+    });
   });
 
   it('client_id only where the endpoint allows it', () => {

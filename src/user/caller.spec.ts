@@ -12,7 +12,16 @@ import { CallerIdentityService, CallerRequiredError } from './caller-identity.se
 const caller: Caller = {
   openid: 'oPayer',
   via: 'token',
-  user: { openid: 'oPayer', subscribed: true, isMember: false, memberLifetime: false, memberExpireAt: null, totalCredits: 1, usedCredits: 0, remainingCredits: 1 },
+  user: {
+    openid: 'oPayer',
+    subscribed: true,
+    isMember: false,
+    memberLifetime: false,
+    memberExpireAt: null,
+    totalCredits: 1,
+    usedCredits: 0,
+    remainingCredits: 1,
+  },
 };
 const seen: Array<{ authorization?: unknown; query?: unknown; options: unknown }> = [];
 const fakeIdentity = {
@@ -58,7 +67,7 @@ describe('@RequireCaller / @CurrentCaller in another module', () => {
   afterAll(() => app?.close());
   beforeEach(() => (seen.length = 0));
 
-  it('hands the resolved caller to the handler, with the route\'s options', async () => {
+  it("hands the resolved caller to the handler, with the route's options", async () => {
     const res = await fetch(`${url}/orders/mine`, { headers: { authorization: 'Bearer t' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ openid: 'oPayer', via: 'token' });

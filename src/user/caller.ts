@@ -42,7 +42,9 @@ export function RequireCaller(options: CallerOptions): MethodDecorator & ClassDe
     SetMetadata(CALLER_OPTIONS, options),
     UseGuards(CallerGuard),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: `\`${CALLER_REQUIRED_DETAIL}\` (no identity) or \`${SESSION_EXPIRED_DETAIL}\` (bad or expired token)` }),
+    ApiUnauthorizedResponse({
+      description: `\`${CALLER_REQUIRED_DETAIL}\` (no identity) or \`${SESSION_EXPIRED_DETAIL}\` (bad or expired token)`,
+    }),
     ApiNotFoundResponse({ description: '`用户不存在`' + (options.allowClientId ? ' or, for client_id, `用户未关注公众号`' : '') }),
   ];
   if (options.allowClientId) {
@@ -51,7 +53,8 @@ export function RequireCaller(options: CallerOptions): MethodDecorator & ClassDe
         name: 'client_id',
         required: false,
         type: String,
-        description: 'The desktop app\'s id (1–128 of [A-Za-z0-9_.:-], trimmed), used when no session token is sent; malformed → 400 `client_id格式错误`',
+        description:
+          "The desktop app's id (1–128 of [A-Za-z0-9_.:-], trimmed), used when no session token is sent; malformed → 400 `client_id格式错误`",
       }),
     );
   }

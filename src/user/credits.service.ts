@@ -41,7 +41,11 @@ export class CreditsService {
    * row. Short → 402 and nothing written. The same task again → the first result, nothing taken twice.
    */
   consume(req: ConsumeRequest): Promise<{ consumed: number; remaining_credits: number }> {
-    const key: TaskKey = { openid: req.openid, taskType: checkedTaskPart('task_type', req.taskType), taskId: checkedTaskPart('task_id', req.taskId) };
+    const key: TaskKey = {
+      openid: req.openid,
+      taskType: checkedTaskPart('task_type', req.taskType),
+      taskId: checkedTaskPart('task_id', req.taskId),
+    };
     return this.db.transaction(async (em) => {
       // One read: the user exists, and whether this user already consumed this task.
       const [user] = await select<{ r: number; d: number | null }>(
@@ -96,7 +100,13 @@ export class CreditsService {
       const earlier = await this.ledger.findTask(em, 'refund', key);
       if (earlier) return { refunded: earlier.delta, remaining_credits: await this.ledger.balance(em, openid) };
       const r = Math.min(req.amount ?? -consumed.delta, -consumed.delta);
-      const res = await this.ledger.apply(em, { openid, reason: 'refund', ref: taskRef(key), task: { type: taskType, id: taskId }, change: refundTask(r) });
+      const res = await this.ledger.apply(em, {
+        openid,
+        reason: 'refund',
+        ref: taskRef(key),
+        task: { type: taskType, id: taskId },
+        change: refundTask(r),
+      });
       if (res.applied) return { refunded: r, remaining_credits: await this.ledger.balance(em, openid) };
       const first = await this.ledger.findTask(em, 'refund', key);
       return { refunded: first!.delta, remaining_credits: await this.ledger.balance(em, openid) };

@@ -38,7 +38,9 @@ export interface TaskKey {
  * any collation. What the entry is about is shown from the task columns (`displayRef`).
  */
 export function taskRef(key: TaskKey): string {
-  return `task:${createHash('sha256').update(JSON.stringify([key.openid, key.taskType, key.taskId])).digest('hex')}`;
+  return `task:${createHash('sha256')
+    .update(JSON.stringify([key.openid, key.taskType, key.taskId]))
+    .digest('hex')}`;
 }
 
 /** What an entry is about, as the ledger views show it: `task_type:task_id` for tasks, else the ref. */
@@ -87,12 +89,20 @@ export class LedgerService {
     );
     if (inserted.affected === 1) return { applied: true, entryId: inserted.insertId! };
     const inverse = { remaining: -req.change.remaining, total: -req.change.total, used: -req.change.used };
-    if (!(await this.move(em, req.openid, inverse, now, req.paidYuan, true))) throw new Error(`ledger: could not undo a replayed ${req.reason}`);
+    if (!(await this.move(em, req.openid, inverse, now, req.paidYuan, true)))
+      throw new Error(`ledger: could not undo a replayed ${req.reason}`);
     return { applied: false };
   }
 
   /** The three balance columns moved by `change` in one conditional update; false when refused. */
-  private async move(em: EntityManager, openid: string, change: BalanceChange, now: Date, paidYuan?: string, undo = false): Promise<boolean> {
+  private async move(
+    em: EntityManager,
+    openid: string,
+    change: BalanceChange,
+    now: Date,
+    paidYuan?: string,
+    undo = false,
+  ): Promise<boolean> {
     const sets: string[] = [];
     const setParams: Array<number | string> = [];
     const guards: string[] = [];
@@ -139,7 +149,8 @@ export class LedgerService {
     );
     if (inserted.affected === 1) return { applied: true, entryId: inserted.insertId! };
     const inverse = { remaining: -req.change.remaining, total: -req.change.total, used: -req.change.used };
-    if (!(await this.move(em, req.openid, inverse, now, undefined, true))) throw new Error(`ledger: could not undo a repeated ${req.reason}`);
+    if (!(await this.move(em, req.openid, inverse, now, undefined, true)))
+      throw new Error(`ledger: could not undo a repeated ${req.reason}`);
     return { applied: false };
   }
 
@@ -150,7 +161,11 @@ export class LedgerService {
   }
 
   /** The entry of (reason, ref), if it exists (idempotent replays read the first result). */
-  async find(em: EntityManager, reason: LedgerReason, ref: string): Promise<{ openid: string; delta: number; balanceAfter: number } | null> {
+  async find(
+    em: EntityManager,
+    reason: LedgerReason,
+    ref: string,
+  ): Promise<{ openid: string; delta: number; balanceAfter: number } | null> {
     const [row] = await select<{ openid: string; delta: number; balance_after: number }>(
       em,
       'SELECT openid, delta, balance_after FROM credit_ledger WHERE reason = ? AND ref = ?',

@@ -16,7 +16,12 @@ const user = (u: Partial<CallerUser>): CallerUser => ({
 
 describe('membershipView (docs/data.md "Membership")', () => {
   it.each([
-    ['lifetime member: no expiry shown, even a stale one', { isMember: true, memberLifetime: true, memberExpireAt: new Date('2020-01-01T00:00:00Z') }, true, null],
+    [
+      'lifetime member: no expiry shown, even a stale one',
+      { isMember: true, memberLifetime: true, memberExpireAt: new Date('2020-01-01T00:00:00Z') },
+      true,
+      null,
+    ],
     ['timed member before expiry', { isMember: true, memberExpireAt: new Date('2025-12-01T16:00:00Z') }, true, '2025-12-02 00:00:00'],
     ['timed member at the expiry instant', { isMember: true, memberExpireAt: NOW }, false, '2025-11-19 12:46:29'],
     ['timed member after expiry', { isMember: true, memberExpireAt: new Date('2025-11-01T00:00:00Z') }, false, '2025-11-01 08:00:00'],

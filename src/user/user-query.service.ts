@@ -75,39 +75,44 @@ export class UserQueryService {
         page.beforeId ? [openid, page.beforeId, page.limit] : [openid, page.limit],
       ),
     );
-    const data = rows.map(
-      (r): CreditsUsageItemDto => ({
-        id: Number(r.id),
-        task_id: r.task_id,
-        task_type: r.task_type,
-        credits_used: Number(r.credits_used),
-        request_image_count: Number(r.request_image_count),
-        success_image_count: Number(r.success_image_count),
-        created_at: toLegacyDateTime(toDate(r.created_at)),
-      }),
-    );
+    const data = rows.map((r): CreditsUsageItemDto => ({
+      id: Number(r.id),
+      task_id: r.task_id,
+      task_type: r.task_type,
+      credits_used: Number(r.credits_used),
+      request_image_count: Number(r.request_image_count),
+      success_image_count: Number(r.success_image_count),
+      created_at: toLegacyDateTime(toDate(r.created_at)),
+    }));
     return { success: true, count: data.length, data };
   }
 
   async creditsLedger(openid: string, page: PageRequest): Promise<CreditsLedgerResponseDto> {
     const rows = await this.db.run((em) =>
-      select<{ id: unknown; delta: unknown; balance_after: unknown; reason: LedgerReason; ref: string; task_type: string | null; task_id: string | null; created_at: unknown }>(
+      select<{
+        id: unknown;
+        delta: unknown;
+        balance_after: unknown;
+        reason: LedgerReason;
+        ref: string;
+        task_type: string | null;
+        task_id: string | null;
+        created_at: unknown;
+      }>(
         em,
         `SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at
            FROM credit_ledger WHERE openid = ?${page.beforeId ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
         page.beforeId ? [openid, page.beforeId, page.limit] : [openid, page.limit],
       ),
     );
-    const data = rows.map(
-      (r): LedgerEntryDto => ({
-        id: Number(r.id),
-        delta: Number(r.delta),
-        balance_after: Number(r.balance_after),
-        reason: r.reason,
-        ref: displayRef(r),
-        created_at: toIsoShanghai(toDate(r.created_at))!,
-      }),
-    );
+    const data = rows.map((r): LedgerEntryDto => ({
+      id: Number(r.id),
+      delta: Number(r.delta),
+      balance_after: Number(r.balance_after),
+      reason: r.reason,
+      ref: displayRef(r),
+      created_at: toIsoShanghai(toDate(r.created_at))!,
+    }));
     return { success: true, data };
   }
 }

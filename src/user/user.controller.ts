@@ -75,8 +75,11 @@ export class UserController {
 
   @Delete('devices/:id')
   @RequireCaller({ allowClientId: false })
-  @ApiOperation({ summary: 'Unbind one of the caller\'s desktops; it must scan a new code to be used again' })
-  async unbind(@CurrentCaller() caller: Caller, @Param('id', new ParseIntPipe({ exceptionFactory: () => new DomainError(404, '设备不存在') })) id: number) {
+  @ApiOperation({ summary: "Unbind one of the caller's desktops; it must scan a new code to be used again" })
+  async unbind(
+    @CurrentCaller() caller: Caller,
+    @Param('id', new ParseIntPipe({ exceptionFactory: () => new DomainError(404, '设备不存在') })) id: number,
+  ) {
     if (!(await this.bindings.unbind(caller.openid, id))) throw new DomainError(404, '设备不存在');
     this.logger.log(`binding ${id} unbound by ${maskId(caller.openid)}`);
     return { success: true };

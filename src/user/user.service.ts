@@ -11,7 +11,14 @@ import { grant, LedgerService } from './ledger.service';
 export type UserSource = 'subscribe' | 'scan' | 'oauth' | 'unsubscribe';
 
 const SUMMARY_COLUMNS = 'openid, remaining_credits, is_member, member_lifetime, member_expire_at, subscribed';
-type SummaryRow = { openid: string; remaining_credits: number; is_member: unknown; member_lifetime: unknown; member_expire_at: unknown; subscribed: unknown };
+type SummaryRow = {
+  openid: string;
+  remaining_credits: number;
+  is_member: unknown;
+  member_lifetime: unknown;
+  member_expire_at: unknown;
+  subscribed: unknown;
+};
 
 export interface UserSummary {
   openid: string;
@@ -53,7 +60,11 @@ export class UserService {
   async upsertIn(em: EntityManager, openid: string, source: UserSource, eventTime?: Date): Promise<UpsertResult> {
     const now = this.clock.now();
     if (source === 'unsubscribe') {
-      await execute(em, 'UPDATE wechat_users SET subscribed = 0, unsubscribed_at = ?, updated_at = ? WHERE openid = ?', [eventTime ?? now, now, openid]);
+      await execute(em, 'UPDATE wechat_users SET subscribed = 0, unsubscribed_at = ?, updated_at = ? WHERE openid = ?', [
+        eventTime ?? now,
+        now,
+        openid,
+      ]);
       return { created: false, credits_granted: 0, user: await this.summary(em, openid) };
     }
     const follows = source !== 'oauth';
@@ -95,7 +106,13 @@ export class UserService {
    * once per openid, ever: the row is born with them and their ledger entry is written in the same
    * transaction. Rows that existed before (legacy users with an opening balance) never get them.
    */
-  private async createIn(em: EntityManager, openid: string, follows: boolean, subscribeTime: Date | null, now: Date): Promise<number | null> {
+  private async createIn(
+    em: EntityManager,
+    openid: string,
+    follows: boolean,
+    subscribeTime: Date | null,
+    now: Date,
+  ): Promise<number | null> {
     const initial = Math.max(0, this.config.pricing.initialCredits);
     const inserted = await execute(
       em,
@@ -121,7 +138,16 @@ export class UserService {
   private async summary(em: EntityManager, openid: string): Promise<UserSummary | null> {
     const [u] = await select<SummaryRow>(em, `SELECT ${SUMMARY_COLUMNS} FROM wechat_users WHERE openid = ? LIMIT 1`, [openid]);
     if (!u) return null;
-    const member = { isMember: readBoolInt(u.is_member), memberLifetime: readBoolInt(u.member_lifetime), memberExpireAt: toDate(u.member_expire_at) };
-    return { openid: u.openid, remaining_credits: u.remaining_credits, is_member: isActiveMember(member, this.clock.now()), subscribed: readBoolInt(u.subscribed) };
+    const member = {
+      isMember: readBoolInt(u.is_member),
+      memberLifetime: readBoolInt(u.member_lifetime),
+      memberExpireAt: toDate(u.member_expire_at),
+    };
+    return {
+      openid: u.openid,
+      remaining_credits: u.remaining_credits,
+      is_member: isActiveMember(member, this.clock.now()),
+      subscribed: readBoolInt(u.subscribed),
+    };
   }
 }

@@ -20,7 +20,8 @@ const REASON: Record<Exclude<PayVerdict, 'success'>, string> = {
  */
 export function answerPay(res: Response, version: 'v2' | 'v3', verdict: PayVerdict): void {
   if (version === 'v2') {
-    const fields = verdict === 'success' ? { return_code: 'SUCCESS', return_msg: 'OK' } : { return_code: 'FAIL', return_msg: REASON[verdict] };
+    const fields =
+      verdict === 'success' ? { return_code: 'SUCCESS', return_msg: 'OK' } : { return_code: 'FAIL', return_msg: REASON[verdict] };
     res.status(200).type('text/xml').send(buildXml(fields));
     return;
   }
@@ -37,7 +38,12 @@ export function answerPay(res: Response, version: 'v2' | 'v3', verdict: PayVerdi
  * A refund we never asked for, or one whose amounts differ from ours, is refused (nothing changes;
  * support sees the anomaly); unavailability is a system error so WeChat retries.
  */
-export async function applyRefundNotification(internal: InternalApi, n: RefundNotification, budget: CallbackBudget, logger: Logger): Promise<PayVerdict> {
+export async function applyRefundNotification(
+  internal: InternalApi,
+  n: RefundNotification,
+  budget: CallbackBudget,
+  logger: Logger,
+): Promise<PayVerdict> {
   try {
     const r = await budget.run((opts) =>
       internal.applyRefund(
@@ -54,7 +60,9 @@ export async function applyRefundNotification(internal: InternalApi, n: RefundNo
         opts,
       ),
     );
-    logger.log(`refund ${n.refundNo} of ${n.orderNo} (${n.status}): ${r.applied ? 'applied' : 'already applied'} (refund ${r.refund_status}, order ${r.order_status})`);
+    logger.log(
+      `refund ${n.refundNo} of ${n.orderNo} (${n.status}): ${r.applied ? 'applied' : 'already applied'} (refund ${r.refund_status}, order ${r.order_status})`,
+    );
     return 'success';
   } catch (err) {
     if (err instanceof DomainError && err.status < 500) {

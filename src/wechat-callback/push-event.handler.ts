@@ -72,9 +72,19 @@ export class PushEventHandler {
    * The one internal call of a push. A scene that cannot be one of ours (empty, too long) is not
    * sent: it reads as "expired" without a lookup. A pair already claimed with another body is 403.
    */
-  private async apply(claim: PushClaim, msg: PushMessage, source: ApplyPushRequest['source'], scene: string | undefined, budget: CallbackBudget) {
+  private async apply(
+    claim: PushClaim,
+    msg: PushMessage,
+    source: ApplyPushRequest['source'],
+    scene: string | undefined,
+    budget: CallbackBudget,
+  ) {
     const bindable = scene !== undefined && scene.length > 0 && scene.length <= MAX_SCENE_LENGTH ? scene : undefined;
-    const req: ApplyPushRequest = { ...claim, ...(source ? { openid: msg.openid, source, event_time: eventTime(msg) } : {}), scene: bindable };
+    const req: ApplyPushRequest = {
+      ...claim,
+      ...(source ? { openid: msg.openid, source, event_time: eventTime(msg) } : {}),
+      scene: bindable,
+    };
     try {
       return await budget.run((opts) => this.api.applyPush(req, opts));
     } catch (err) {

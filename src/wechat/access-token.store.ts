@@ -78,7 +78,8 @@ export class AccessTokenStore {
 
       // Another process is refreshing: the old token is still good until it really expires.
       if (row?.accessToken && expiresAt > now) return row.accessToken;
-      if (this.clock.nowMs() > deadline) throw new WechatUnavailableError('access_token', 'timed out waiting for another process to fetch the token');
+      if (this.clock.nowMs() > deadline)
+        throw new WechatUnavailableError('access_token', 'timed out waiting for another process to fetch the token');
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
@@ -137,7 +138,9 @@ export class AccessTokenStore {
 
   private async releaseLease(appid: string): Promise<void> {
     await this.db
-      .run((em) => em.createQueryBuilder().update(WechatAccessToken).set({ refreshingUntil: null }).where('appid = :appid', { appid }).execute())
+      .run((em) =>
+        em.createQueryBuilder().update(WechatAccessToken).set({ refreshingUntil: null }).where('appid = :appid', { appid }).execute(),
+      )
       .catch(() => undefined);
   }
 }

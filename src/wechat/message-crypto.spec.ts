@@ -188,7 +188,9 @@ describe('WechatMessageCrypto — tampering and misuse', () => {
   });
 
   it('rejects a plaintext shorter than random prefix + length field', () => {
-    expect(cryptoError(() => crypto.decrypt(rawEncrypt(Buffer.concat([Buffer.alloc(16, 1), Buffer.alloc(16, 16)])))).code).toBe('bad_length');
+    expect(cryptoError(() => crypto.decrypt(rawEncrypt(Buffer.concat([Buffer.alloc(16, 1), Buffer.alloc(16, 16)])))).code).toBe(
+      'bad_length',
+    );
   });
 
   it('rejects a message that is not valid UTF-8', () => {

@@ -48,9 +48,14 @@ export class OfficialAccountClient {
   /** snsapi_base code → openid (`sns/oauth2/access_token`); needs no access token. */
   async exchangeOAuthCode(code: string): Promise<OAuthIdentity> {
     const { appId, secret } = this.config.wechat;
-    const body = await this.request<{ openid?: string; unionid?: string; scope?: string }>('sns/oauth2/access_token', 'GET', '/sns/oauth2/access_token', {
-      params: { appid: appId, secret, code, grant_type: 'authorization_code' },
-    });
+    const body = await this.request<{ openid?: string; unionid?: string; scope?: string }>(
+      'sns/oauth2/access_token',
+      'GET',
+      '/sns/oauth2/access_token',
+      {
+        params: { appid: appId, secret, code, grant_type: 'authorization_code' },
+      },
+    );
     if (!body.openid) throw new WechatUnavailableError('sns/oauth2/access_token', 'answer without openid');
     return { openid: body.openid, unionid: body.unionid, scope: body.scope ?? 'snsapi_base' };
   }
@@ -60,7 +65,12 @@ export class OfficialAccountClient {
     const sceneField = kind.endsWith('STR_SCENE') ? { scene_str: String(scene) } : { scene_id: Number(scene) };
     const payload: Record<string, unknown> = { action_name: kind, action_info: { scene: sceneField } };
     if (!kind.startsWith('QR_LIMIT')) payload.expire_seconds = expireSeconds;
-    const body = await this.withToken<{ ticket?: string; expire_seconds?: number; url?: string }>('cgi-bin/qrcode/create', 'POST', '/cgi-bin/qrcode/create', payload);
+    const body = await this.withToken<{ ticket?: string; expire_seconds?: number; url?: string }>(
+      'cgi-bin/qrcode/create',
+      'POST',
+      '/cgi-bin/qrcode/create',
+      payload,
+    );
     if (!body.ticket || !body.url) throw new WechatUnavailableError('cgi-bin/qrcode/create', 'answer without ticket');
     return { ticket: body.ticket, expireSeconds: body.expire_seconds ?? null, url: body.url };
   }
@@ -108,13 +118,19 @@ export class OfficialAccountClient {
           await this.tokens.invalidate(token);
           continue;
         }
-        if (err instanceof WechatApiError && err.errcode === QUOTA_EXCEEDED_ERRCODE) this.logger.error(`${api}: daily API quota reached (45009)`);
+        if (err instanceof WechatApiError && err.errcode === QUOTA_EXCEEDED_ERRCODE)
+          this.logger.error(`${api}: daily API quota reached (45009)`);
         throw err;
       }
     }
   }
 
-  private async request<T>(api: string, method: 'GET' | 'POST', path: string, opts: { params?: Record<string, unknown>; data?: unknown }): Promise<T> {
+  private async request<T>(
+    api: string,
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { params?: Record<string, unknown>; data?: unknown },
+  ): Promise<T> {
     let body: T & WechatErrorBody;
     try {
       const res = await firstValueFrom(
@@ -135,7 +151,7 @@ export class OfficialAccountClient {
     } catch (err) {
       // Never surface the axios error: its config holds the URL with secret/token.
       const e = err as AxiosError;
-      throw new WechatUnavailableError(api, e.response ? `HTTP ${e.response.status}` : e.code ?? 'request failed');
+      throw new WechatUnavailableError(api, e.response ? `HTTP ${e.response.status}` : (e.code ?? 'request failed'));
     }
     if (typeof body !== 'object' || body === null) throw new WechatUnavailableError(api, 'unreadable answer');
     if (body.errcode) throw new WechatApiError(body.errcode, String(body.errmsg ?? ''), api);

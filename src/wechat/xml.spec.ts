@@ -34,7 +34,9 @@ describe('parseWechatXml', () => {
     await expect(parseWechatXml(Buffer.from('<xml><a>中文</a><b>1</b></xml>'))).resolves.toEqual(expected);
     await expect(parseWechatXml(' \r\n\t<xml><a>中文</a><b>1</b></xml>\n')).resolves.toEqual(expected);
     await expect(parseWechatXml('\uFEFF<xml><a>中文</a><b>1</b></xml>')).resolves.toEqual(expected);
-    await expect(parseWechatXml(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<xml><a>中文</a><b>1</b></xml>')]))).resolves.toEqual(expected);
+    await expect(
+      parseWechatXml(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<xml><a>中文</a><b>1</b></xml>')])),
+    ).resolves.toEqual(expected);
   });
 
   it.each([
@@ -50,15 +52,23 @@ describe('parseWechatXml', () => {
   });
 
   it('gives empty elements as empty strings and ignores attributes', async () => {
-    await expect(parseWechatXml('<xml><EventKey></EventKey><Ticket/><Id x="1">7</Id></xml>')).resolves.toEqual({ EventKey: '', Ticket: '', Id: '7' });
+    await expect(parseWechatXml('<xml><EventKey></EventKey><Ticket/><Id x="1">7</Id></xml>')).resolves.toEqual({
+      EventKey: '',
+      Ticket: '',
+      Id: '7',
+    });
   });
 
   it('decodes standard entities and keeps "]]>" split across CDATA sections', async () => {
-    await expect(parseWechatXml('<xml><a>&lt;b&gt; &amp; &#x4e2d;</a><c><![CDATA[x]]]]><![CDATA[>y]]></c></xml>')).resolves.toEqual({ a: '<b> & 中', c: 'x]]>y' });
+    await expect(parseWechatXml('<xml><a>&lt;b&gt; &amp; &#x4e2d;</a><c><![CDATA[x]]]]><![CDATA[>y]]></c></xml>')).resolves.toEqual({
+      a: '<b> & 中',
+      c: 'x]]>y',
+    });
   });
 
   it('omits nested elements (documented choice) and stray text', async () => {
-    const body = '<xml><MsgType>video</MsgType>stray<Video><MediaId>m</MediaId></Video><ScanCodeInfo><ScanType>qrcode</ScanType></ScanCodeInfo></xml>';
+    const body =
+      '<xml><MsgType>video</MsgType>stray<Video><MediaId>m</MediaId></Video><ScanCodeInfo><ScanType>qrcode</ScanType></ScanCodeInfo></xml>';
     await expect(parseWechatXml(body)).resolves.toEqual({ MsgType: 'video' });
   });
 
@@ -100,12 +110,21 @@ describe('parseWechatXml', () => {
     expect((await rejection(body)).code).toBe('doctype');
   });
 
-  it.each(['', '   ', '{"xml":1}', 'hello', '<?xml version="1.0"?><root/>', '<?xml?><xml/>', '<?xml version="1.0" foo="bar"?><xml/>', '<?xml-stylesheet href="a"?><xml/>', '<XML><a>1</a></XML>', '<root><a>1</a></root>', Buffer.from('<xml/>', 'utf16le')])(
-    'rejects a body that does not start with <xml: %j',
-    async (body) => {
-      expect((await rejection(body)).code).toBe('not_xml');
-    },
-  );
+  it.each([
+    '',
+    '   ',
+    '{"xml":1}',
+    'hello',
+    '<?xml version="1.0"?><root/>',
+    '<?xml?><xml/>',
+    '<?xml version="1.0" foo="bar"?><xml/>',
+    '<?xml-stylesheet href="a"?><xml/>',
+    '<XML><a>1</a></XML>',
+    '<root><a>1</a></root>',
+    Buffer.from('<xml/>', 'utf16le'),
+  ])('rejects a body that does not start with <xml: %j', async (body) => {
+    expect((await rejection(body)).code).toBe('not_xml');
+  });
 
   it.each([
     '<xml><a>1</a>',
@@ -138,7 +157,9 @@ describe('parseWechatXml', () => {
   });
 
   it('can parse a different root when asked (v2 refund req_info uses <root>)', async () => {
-    await expect(parseWechatXml('<root><out_refund_no>R1</out_refund_no></root>', 65536, { rootName: 'root' })).resolves.toEqual({ out_refund_no: 'R1' });
+    await expect(parseWechatXml('<root><out_refund_no>R1</out_refund_no></root>', 65536, { rootName: 'root' })).resolves.toEqual({
+      out_refund_no: 'R1',
+    });
     await expect(parseWechatXml('<xml><a>1</a></xml>', 65536, { rootName: 'root' })).rejects.toMatchObject({ code: 'not_xml' });
   });
 });
@@ -156,11 +177,22 @@ describe('buildXml', () => {
   });
 
   it('round-trips through parseWechatXml, including markup-looking values', async () => {
-    const fields = { return_code: 'FAIL', return_msg: '</return_msg><return_code>SUCCESS</return_code>]]><x>', n: 42, empty: '', zh: '中文\n第二行' };
+    const fields = {
+      return_code: 'FAIL',
+      return_msg: '</return_msg><return_code>SUCCESS</return_code>]]><x>',
+      n: 42,
+      empty: '',
+      zh: '中文\n第二行',
+    };
     await expect(parseWechatXml(buildXml(fields))).resolves.toEqual({ ...fields, n: '42' });
   });
 
-  it.each([['bad name', 'x'], ['1a', 'x'], ['a<b', 'x'], ['', 'x']])('rejects invalid element name %j', (name, value) => {
+  it.each([
+    ['bad name', 'x'],
+    ['1a', 'x'],
+    ['a<b', 'x'],
+    ['', 'x'],
+  ])('rejects invalid element name %j', (name, value) => {
     expect(() => buildXml({ [name]: value })).toThrow(TypeError);
   });
 

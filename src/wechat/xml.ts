@@ -12,7 +12,8 @@ export interface ParseWechatXmlOptions {
  * One leading XML declaration (`<?xml version="1.0" encoding="UTF-8"?>`), as tenpay and WeChat's own
  * Java SDK write it: version, then optional encoding and standalone, nothing else.
  */
-const XML_DECLARATION = /^<\?xml\s+version\s*=\s*(["'])1\.\d\1(?:\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\3)?\s*\?>/;
+const XML_DECLARATION =
+  /^<\?xml\s+version\s*=\s*(["'])1\.\d\1(?:\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\3)?\s*\?>/;
 
 const XML_PARSER_OPTIONS = {
   explicitArray: false,
@@ -55,7 +56,11 @@ export async function parseWechatXml(
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlRejectedError('doctype', 'DOCTYPE/ENTITY declarations are not accepted');
 
-  const start = text.replace(/^\uFEFF/, '').trimStart().replace(XML_DECLARATION, '').trimStart();
+  const start = text
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .replace(XML_DECLARATION, '')
+    .trimStart();
   if (!start.startsWith(`<${rootName}`)) throw new XmlRejectedError('not_xml', `body does not start with <${rootName}>`);
   // XML 1.0 forbids these characters anywhere, CDATA included; a parser that lets them through hands
   // later steps (reply building, the database) text they cannot carry.

@@ -33,7 +33,13 @@ describe('operator console [sqlite]', () => {
     db = await TestDatabase.create('sqlite');
     [t, browser] = await Promise.all([
       // Login codes are limited to 10 a minute per IP: each browser here comes from its own address (via the trusted proxy header).
-      startApp({ ...db.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'loopback', ADMIN_OPENIDS: `oSomeoneElse, ${OPERATOR}` }),
+      startApp({
+        ...db.env,
+        WECHAT_SANDBOX: 'true',
+        RATE_LIMIT_PER_MINUTE: '100000',
+        TRUST_PROXY: 'loopback',
+        ADMIN_OPENIDS: `oSomeoneElse, ${OPERATOR}`,
+      }),
       launchChromium(),
     ]);
     h = new PagesHarness(t, browser);
@@ -114,12 +120,17 @@ describe('operator console [sqlite]', () => {
     const token = await login(t, openid);
     const r = await call(t, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: credits } });
     expect(r.status).toBe(200);
-    await h.sandbox('/actions/pay', { prepay_id: String(r.body.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' });
+    await h.sandbox('/actions/pay', {
+      prepay_id: String(r.body.payment_params.package).replace('prepay_id=', ''),
+      result: 'success',
+      notify: 'now',
+    });
     await eventually(async () => (await h.orderStatus(r.body.order_no)) === 'paid');
     return { openid, orderNo: r.body.order_no, token };
   }
 
-  const balance = async (openid: string) => Number((await h.query('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0].r);
+  const balance = async (openid: string) =>
+    Number((await h.query('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0].r);
 
   it('login: the listed operator scans the QR and gets the console; the login is audited and the code is single use', async () => {
     const page = await newPage();
@@ -151,7 +162,9 @@ describe('operator console [sqlite]', () => {
     await page.locator('#login-status[data-state="refused"]').waitFor({ state: 'visible' });
     expect(await page.locator('#login-status').textContent()).toContain('没有运营后台权限');
     expect((await page.context().cookies()).map((c) => c.name)).not.toContain('wx_console');
-    expect(await h.query('SELECT action, target FROM console_audit WHERE operator_openid = ?', [stranger])).toEqual([{ action: 'login_refused', target: null }]);
+    expect(await h.query('SELECT action, target FROM console_audit WHERE operator_openid = ?', [stranger])).toEqual([
+      { action: 'login_refused', target: null },
+    ]);
     // Nothing opens for it.
     const dash = await page.context().request.get(`${t.url}/api/v1/console/dashboard`);
     expect(dash.status()).toBe(401);
@@ -166,8 +179,12 @@ describe('operator console [sqlite]', () => {
     const qr = await call(t, 'POST', '/api/v1/auth/wechat/qrcode', { body: { client_id: 'PC_console_dash_1' } });
     await h.sandbox('/actions/scan', { openid: b.openid, ticket: qr.body.ticket });
     await t.app.get(CreditsService).consume({ openid: a.openid, taskId: 'dash-task-1', taskType: 'image_edit', amount: 3 });
-    await t.app.get(RefundService).requestRefund({ orderNo: a.orderNo, amountFen: 600, note: 'dashboard test', requestId: 'dash-refund-1' });
-    await eventually(async () => (await h.query("SELECT status FROM payment_refunds WHERE request_id = 'dash-refund-1'"))[0]?.status === 'success');
+    await t.app
+      .get(RefundService)
+      .requestRefund({ orderNo: a.orderNo, amountFen: 600, note: 'dashboard test', requestId: 'dash-refund-1' });
+    await eventually(
+      async () => (await h.query("SELECT status FROM payment_refunds WHERE request_id = 'dash-refund-1'"))[0]?.status === 'success',
+    );
 
     const page = await loggedIn();
     await dashboardReady(page);
@@ -176,18 +193,37 @@ describe('operator console [sqlite]', () => {
     const today = shanghaiDay(shanghaiDate(new Date()));
     const from30 = shanghaiDay(shanghaiDate(new Date(), -29)).start;
     const iso = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
-    const one = async (sql: string, from = today.start) => Number(Object.values((await h.query(sql, [iso(from), iso(today.end)]))[0])[0] ?? 0);
-    const paid = (from?: Date) => one("SELECT COALESCE(SUM(amount_fen), 0) FROM payment_orders WHERE status IN ('paid','refunded') AND paid_at >= ? AND paid_at < ?", from);
-    const refunded = (from?: Date) => one("SELECT COALESCE(SUM(amount_fen), 0) FROM payment_refunds WHERE status = 'success' AND completed_at >= ? AND completed_at < ?", from);
+    const one = async (sql: string, from = today.start) =>
+      Number(Object.values((await h.query(sql, [iso(from), iso(today.end)]))[0])[0] ?? 0);
+    const paid = (from?: Date) =>
+      one(
+        "SELECT COALESCE(SUM(amount_fen), 0) FROM payment_orders WHERE status IN ('paid','refunded') AND paid_at >= ? AND paid_at < ?",
+        from,
+      );
+    const refunded = (from?: Date) =>
+      one(
+        "SELECT COALESCE(SUM(amount_fen), 0) FROM payment_refunds WHERE status = 'success' AND completed_at >= ? AND completed_at < ?",
+        from,
+      );
     const revenueToday = (await paid()) - (await refunded());
     const revenue30 = (await paid(from30)) - (await refunded(from30));
-    const ordersPaid = await one("SELECT COUNT(*) FROM payment_orders WHERE status IN ('paid','refunded') AND paid_at >= ? AND paid_at < ?");
+    const ordersPaid = await one(
+      "SELECT COUNT(*) FROM payment_orders WHERE status IN ('paid','refunded') AND paid_at >= ? AND paid_at < ?",
+    );
     const ordersFailed = await one("SELECT COUNT(*) FROM payment_orders WHERE status = 'failed' AND created_at >= ? AND created_at < ?");
-    const ordersClosed = await one("SELECT COUNT(*) FROM payment_orders WHERE status = 'closed' AND COALESCE(closed_at, created_at) >= ? AND COALESCE(closed_at, created_at) < ?");
+    const ordersClosed = await one(
+      "SELECT COUNT(*) FROM payment_orders WHERE status = 'closed' AND COALESCE(closed_at, created_at) >= ? AND COALESCE(closed_at, created_at) < ?",
+    );
     const followers = await one('SELECT COUNT(*) FROM wechat_users WHERE subscribed = 1 AND subscribe_time >= ? AND subscribe_time < ?');
-    const bindings = await one("SELECT COUNT(*) FROM wechat_qrcode_bindings WHERE status = 'completed' AND completed_at >= ? AND completed_at < ?");
-    const sold = await one("SELECT COALESCE(SUM(delta), 0) FROM credit_ledger WHERE reason = 'purchase' AND created_at >= ? AND created_at < ?");
-    const consumed = await one("SELECT COALESCE(-SUM(delta), 0) FROM credit_ledger WHERE reason IN ('consume','refund') AND created_at >= ? AND created_at < ?");
+    const bindings = await one(
+      "SELECT COUNT(*) FROM wechat_qrcode_bindings WHERE status = 'completed' AND completed_at >= ? AND completed_at < ?",
+    );
+    const sold = await one(
+      "SELECT COALESCE(SUM(delta), 0) FROM credit_ledger WHERE reason = 'purchase' AND created_at >= ? AND created_at < ?",
+    );
+    const consumed = await one(
+      "SELECT COALESCE(-SUM(delta), 0) FROM credit_ledger WHERE reason IN ('consume','refund') AND created_at >= ? AND created_at < ?",
+    );
     const openAnomalies = Number((await h.query('SELECT COUNT(*) AS n FROM payment_anomalies WHERE resolved_at IS NULL'))[0].n);
 
     // The scripted day is in there (¥18.00 + ¥9.90 − ¥6.00; 20 + 10 credits sold; 3 spent; one binding).
@@ -206,7 +242,9 @@ describe('operator console [sqlite]', () => {
     // Charts: 30 days, drawn by the console's own chart script; today's revenue bar says the same.
     expect(await page.locator('#chart-revenue rect.chart-bar').count()).toBe(30);
     expect(await page.locator('#chart-orders rect.chart-bar').count()).toBe(90);
-    expect(await page.locator('#chart-revenue rect.chart-bar title').last().textContent()).toBe(`${shanghaiDate(new Date())} 收入: ${(revenueToday / 100).toFixed(0)}`);
+    expect(await page.locator('#chart-revenue rect.chart-bar title').last().textContent()).toBe(
+      `${shanghaiDate(new Date())} 收入: ${(revenueToday / 100).toFixed(0)}`,
+    );
     await screenshot(page, 'console-dashboard');
 
     const desktop = await loggedIn(DESKTOP_VIEWPORT);
@@ -232,8 +270,14 @@ describe('operator console [sqlite]', () => {
     await page.locator('#adjust-form button[type="submit"]').click();
     await page.locator('#user-balance', { hasText: new RegExp(`^${before + 7}$`) }).waitFor();
     expect(await balance(member.openid)).toBe(before + 7);
-    const [entry] = await h.query("SELECT operator_openid, request_id, target, before_json, after_json FROM console_audit WHERE action = 'adjust'");
-    expect(entry).toMatchObject({ operator_openid: OPERATOR, target: `user:${member.openid}`, request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const [entry] = await h.query(
+      "SELECT operator_openid, request_id, target, before_json, after_json FROM console_audit WHERE action = 'adjust'",
+    );
+    expect(entry).toMatchObject({
+      operator_openid: OPERATOR,
+      target: `user:${member.openid}`,
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
     expect(JSON.parse(String(entry.before_json))).toMatchObject({ remaining_credits: before, delta: 7 });
     expect(JSON.parse(String(entry.after_json))).toEqual({ remaining_credits: before + 7, applied: true });
     expect(await page.locator('#user-audit li', { hasText: 'adjust' }).count()).toBe(1);
@@ -267,11 +311,17 @@ describe('operator console [sqlite]', () => {
     await page.locator('#refund-confirm').click();
     await page.locator('#refund-dialog').waitFor({ state: 'hidden' });
 
-    await eventually(async () => (await h.query("SELECT status FROM payment_refunds WHERE order_no = ?", [member.orderNo]))[0]?.status === 'success');
+    await eventually(
+      async () => (await h.query('SELECT status FROM payment_refunds WHERE order_no = ?', [member.orderNo]))[0]?.status === 'success',
+    );
     expect(await balance(member.openid)).toBe(before - 10);
-    expect(await h.query("SELECT delta FROM credit_ledger WHERE openid = ? AND reason = 'payment_refund'", [member.openid])).toEqual([{ delta: -10 }]);
+    expect(await h.query("SELECT delta FROM credit_ledger WHERE openid = ? AND reason = 'payment_refund'", [member.openid])).toEqual([
+      { delta: -10 },
+    ]);
     expect(await h.orderStatus(member.orderNo)).toBe('paid'); // half refunded: still paid
-    const [audit] = await h.query("SELECT operator_openid, after_json FROM console_audit WHERE action = 'refund' AND target = ?", [`order:${member.orderNo}`]);
+    const [audit] = await h.query("SELECT operator_openid, after_json FROM console_audit WHERE action = 'refund' AND target = ?", [
+      `order:${member.orderNo}`,
+    ]);
     expect(audit.operator_openid).toBe(OPERATOR);
     expect(JSON.parse(String(audit.after_json))).toMatchObject({ amount_fen: 900, created: true });
     // The user view shows it.
@@ -307,7 +357,7 @@ describe('operator console [sqlite]', () => {
     expect(await attempt({})).toEqual({ status: 403, body: { detail: 'CSRF 校验失败' } });
     expect(await attempt({ 'X-CSRF-Token': 'forged' })).toEqual({ status: 403, body: { detail: 'CSRF 校验失败' } });
     expect(await balance(member.openid)).toBe(before);
-    expect(await h.query("SELECT COUNT(*) AS n FROM console_audit WHERE target = ?", [`user:${member.openid}`])).toEqual([{ n: 0 }]);
+    expect(await h.query('SELECT COUNT(*) AS n FROM console_audit WHERE target = ?', [`user:${member.openid}`])).toEqual([{ n: 0 }]);
     // The page's own token works (the same request, with it).
     const csrf = (await (await page.context().request.get(`${t.url}/api/v1/console/session`)).json()).csrf_token as string;
     expect((await attempt({ 'X-CSRF-Token': csrf })).status).toBe(200);

@@ -24,7 +24,13 @@ const LEDGER_REASON: Record<string, string> = {
   admin_adjust: '人工调整',
   payment_refund: '退款扣回',
 };
-const ORDER_STATUS: Record<string, string> = { pending: '待支付', paid: '已支付', failed: '支付失败', closed: '已关闭', refunded: '已退款' };
+const ORDER_STATUS: Record<string, string> = {
+  pending: '待支付',
+  paid: '已支付',
+  failed: '支付失败',
+  closed: '已关闭',
+  refunded: '已退款',
+};
 
 describe('pages [sqlite]', () => {
   let db: TestDatabase;
@@ -232,7 +238,11 @@ describe('pages [sqlite]', () => {
     const cards = page.locator('#packages .package');
     expect(await cards.count()).toBe(prices.credits_packages.length);
     for (const [i, p] of prices.credits_packages.entries()) {
-      expect(await texts(cards.nth(i).locator('span'))).toEqual([`${p.credits}张`, yuan(p.price), `${yuan(Math.round((p.price * 100) / p.credits) / 100)}/张`]);
+      expect(await texts(cards.nth(i).locator('span'))).toEqual([
+        `${p.credits}张`,
+        yuan(p.price),
+        `${yuan(Math.round((p.price * 100) / p.credits) / 100)}/张`,
+      ]);
     }
     expect(await texts(cards.first().locator('span'))).toEqual(['10张', '¥9.90', '¥0.99/张']);
     const selected = page.locator('#packages .package.selected');
@@ -369,7 +379,11 @@ describe('pages [sqlite]', () => {
     const ledger = (await h.api('/user/credits-ledger?limit=20', token)).data as Array<Record<string, any>>;
     const orders = (await h.api('/payment/orders', token)).orders as Array<Record<string, any>>;
 
-    expect(await stats(page)).toEqual({ remaining: String(credits.remaining_credits), used: String(credits.used_credits), total: String(credits.total_credits) });
+    expect(await stats(page)).toEqual({
+      remaining: String(credits.remaining_credits),
+      used: String(credits.used_credits),
+      total: String(credits.total_credits),
+    });
     expect(await stats(page)).toEqual({ remaining: '5', used: '5', total: '10' });
 
     const usageRows = page.locator('#usage-list li');
@@ -397,7 +411,11 @@ describe('pages [sqlite]', () => {
     const orderRows = page.locator('#orders-list li');
     expect(await orderRows.count()).toBe(orders.length);
     expect(orders).toHaveLength(1);
-    expect(await texts(orderRows.first().locator('.title, .delta, .status-pill'))).toEqual(['购买额度 50张', yuan(orders[0].amount), ORDER_STATUS[orders[0].status]]);
+    expect(await texts(orderRows.first().locator('.title, .delta, .status-pill'))).toEqual([
+      '购买额度 50张',
+      yuan(orders[0].amount),
+      ORDER_STATUS[orders[0].status],
+    ]);
     expect(await texts(orderRows.first().locator('.title, .delta, .status-pill'))).toEqual(['购买额度 50张', '¥39.00', '待支付']);
     expect(await orderRows.first().locator('.meta').textContent()).toBe(`${shownTime(orders[0].created_at)} · ${orders[0].order_no}`);
   });
@@ -406,7 +424,11 @@ describe('pages [sqlite]', () => {
     const openid = newOpenid();
     const clientId = `PC_${Date.now()}_browser01`;
     const qr = (await (
-      await fetch(`${t.url}/api/v1/auth/wechat/qrcode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: clientId }) })
+      await fetch(`${t.url}/api/v1/auth/wechat/qrcode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: clientId }),
+      })
     ).json()) as { ticket: string };
     await h.sandbox('/actions/scan', { ticket: qr.ticket, openid });
     const desktopCredits = () => fetch(`${t.url}/api/v1/user/credits?client_id=${clientId}`).then((r) => r.status);

@@ -55,22 +55,25 @@ describe('static pages [sqlite]', () => {
     expect(res.headers.location).toBe('/wechat/member.html?code=abc&state=member');
   });
 
-  it.each(['member.html', 'credits.html', 'credits_info.html'])('%s: HTML, Cache-Control no-cache, env.js before the shared versioned script', async (page) => {
-    const res = await fetch(`${t.url}/wechat/${page}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.headers.get('cache-control')).toBe('no-cache');
-    const html = await res.text();
-    const env = html.indexOf('<script src="/wechat/env.js"></script>');
-    const app = html.indexOf('<script src="app.js?v=');
-    expect(env).toBeGreaterThan(0);
-    expect(app).toBeGreaterThan(env);
-    expect(html).toMatch(/<link rel="stylesheet" href="app\.css\?v=\d+">/);
-    // No third-party origin anywhere: no CDN, no framework download.
-    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
-    // Nothing of the sandbox in the page itself: only env.js decides.
-    expect(html).not.toContain('sandbox');
-  });
+  it.each(['member.html', 'credits.html', 'credits_info.html'])(
+    '%s: HTML, Cache-Control no-cache, env.js before the shared versioned script',
+    async (page) => {
+      const res = await fetch(`${t.url}/wechat/${page}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      const html = await res.text();
+      const env = html.indexOf('<script src="/wechat/env.js"></script>');
+      const app = html.indexOf('<script src="app.js?v=');
+      expect(env).toBeGreaterThan(0);
+      expect(app).toBeGreaterThan(env);
+      expect(html).toMatch(/<link rel="stylesheet" href="app\.css\?v=\d+">/);
+      // No third-party origin anywhere: no CDN, no framework download.
+      expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+      // Nothing of the sandbox in the page itself: only env.js decides.
+      expect(html).not.toContain('sandbox');
+    },
+  );
 
   it('the shared script and stylesheet are served; a versioned URL may be cached, an unversioned one revalidates', async () => {
     const js = await fetch(`${t.url}/wechat/app.js?v=2`);

@@ -108,12 +108,21 @@ export class TestHosts {
   /** Spawns `command` on `host` (registered with the deploy harness so a failing test cannot leak it). */
   spawn(host: 'web' | 'app', command: string[], env: Record<string, string>, cwd?: string): ChildProcess {
     const full = [...this.wrap(host), ...command];
-    return track(spawn(full[0], full.slice(1), { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return track(
+      spawn(full[0], full.slice(1), {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
   }
 
   /** Runs `node -e script` on `host` and returns its stdout. */
   node(host: 'web' | 'app', script: string): string {
-    return execFileSync(this.wrap(host)[0], [...this.wrap(host).slice(1), process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    return execFileSync(this.wrap(host)[0], [...this.wrap(host).slice(1), process.execPath, '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
   }
 
   /** Kills what still runs inside the namespaces (only processes this test started there), removes them and the root-side links. */

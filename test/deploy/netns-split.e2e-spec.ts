@@ -9,7 +9,17 @@ import { TcpFaultProxy } from '../setup/tcp-fault-proxy';
 import { baseEnv, eventually, ROOT, tempDir, TEST_SESSION_SECRET, TestDatabase } from '../setup/test-app';
 import { v2Notification } from '../support/pay-notifications';
 import { eventXml, openReply, signedPush, verifyQuery } from '../support/wechat-push';
-import { accepted, APPLIED_ONCE, NOT_APPLIED, paymentState, queryOf, seedOrder, sql, toldToRetry, uid } from '../resilience/resilience-support';
+import {
+  accepted,
+  APPLIED_ONCE,
+  NOT_APPLIED,
+  paymentState,
+  queryOf,
+  seedOrder,
+  sql,
+  toldToRetry,
+  uid,
+} from '../resilience/resilience-support';
 import { SANDBOX_KEYS } from '../ops/traffic';
 import { TestHosts } from './netns-hosts';
 import { Cert, Client, makeCert, makeDocumentRoot, proxyDir, removeDir, RunningProxy, startProxy, stopProcess } from './proxy-harness';
@@ -136,7 +146,11 @@ if (!runnable && !ci) console.warn(`*** netns split test SKIPPED: ${unavailable 
     );
     client = new Client(proxy.origin, { ca: cert.pem, keepAlive: false });
     // The web role is up once lighttpd gets the echostr back from it.
-    await eventually(async () => (await client.get(`/api/v1/auth/wechat/verify?${verifyQuery(SANDBOX_KEYS, 'up').toString()}`)).text === 'up', 60_000, 250).catch((e) => {
+    await eventually(
+      async () => (await client.get(`/api/v1/auth/wechat/verify?${verifyQuery(SANDBOX_KEYS, 'up').toString()}`)).text === 'up',
+      60_000,
+      250,
+    ).catch((e) => {
       throw new Error(`web host did not start: ${e}\n${web!.out()}\n${proxy.output()}`);
     });
   }, 240_000);
@@ -163,7 +177,13 @@ if (!runnable && !ci) console.warn(`*** netns split test SKIPPED: ${unavailable 
   };
 
   const notify = (o: { orderNo: string; totalFen: number; openid: string; transactionId: string }) => {
-    const n = v2Notification({ wechat: { appId: SANDBOX_KEYS.appId }, pay: { mchId: SANDBOX_CREDENTIALS.WECHAT_PAY_MCHID, apiKey: SANDBOX_CREDENTIALS.WECHAT_PAY_API_KEY } } as never, o);
+    const n = v2Notification(
+      {
+        wechat: { appId: SANDBOX_KEYS.appId },
+        pay: { mchId: SANDBOX_CREDENTIALS.WECHAT_PAY_MCHID, apiKey: SANDBOX_CREDENTIALS.WECHAT_PAY_API_KEY },
+      } as never,
+      o,
+    );
     return client.request('/api/v1/payment/notify', { method: 'POST', headers: n.headers, body: n.body });
   };
 
@@ -208,7 +228,9 @@ if (!runnable && !ci) console.warn(`*** netns split test SKIPPED: ${unavailable 
     expect(follow.json()).toMatchObject({ success: true, subscribed: true });
     const credits = await client.get(`/api/v1/user/credits?client_id=${clientId}`);
     expect(credits.json()).toMatchObject({ remaining_credits: 10, is_followed: true });
-    expect(await sql(conn, 'SELECT openid, status FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId])).toEqual([{ openid, status: 'completed' }]);
+    expect(await sql(conn, 'SELECT openid, status FROM wechat_qrcode_bindings WHERE client_id = ?', [clientId])).toEqual([
+      { openid, status: 'completed' },
+    ]);
     // The internal calls were signed: a forged one from the web host is refused by the app host.
     const forged = hosts.node(
       'web',

@@ -76,9 +76,21 @@ export async function makeCert(dir: string, ips: string[] = []): Promise<Cert> {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost`,
-    '-keyout', keyFile, '-out', certFile,
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost`,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
   ]);
   return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }
@@ -208,7 +220,8 @@ export function nginxSite(s: ProxySettings, logDir: string): string {
 
 /** The main nginx.conf: process settings, temp paths inside the test dir, then the shipped file. */
 export function nginxMain(dir: string, topology: Topology, s: ProxySettings): string {
-  const group = (name: string, ports: number[]) => (ports.length > 1 ? `    upstream ${name} { ${ports.map((p) => `server 127.0.0.1:${p};`).join(' ')} }` : '');
+  const group = (name: string, ports: number[]) =>
+    ports.length > 1 ? `    upstream ${name} { ${ports.map((p) => `server 127.0.0.1:${p};`).join(' ')} }` : '';
   const tmp = join(dir, 'tmp');
   return [
     `pid ${join(dir, 'nginx.pid')};`,
@@ -387,7 +400,15 @@ export class Client {
     return new Promise<Reply>((resolve, reject) => {
       // The raw path is sent exactly as given (no normalisation): bypass attempts need that.
       const req = send(
-        { host: url.hostname, port: url.port, method: opts.method ?? 'GET', path, headers, agent: this.agent, timeout: opts.timeoutMs ?? 15_000 },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: opts.method ?? 'GET',
+          path,
+          headers,
+          agent: this.agent,
+          timeout: opts.timeoutMs ?? 15_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -129,7 +129,8 @@ const latencyReport: string[] = [];
 const d = mysqlEnabled() ? describe : describe.skip;
 
 afterAll(() => {
-  if (latencyReport.length) console.log(['Proxy added latency (p50 of sequential GET /api/v1/health, proxy over TLS − direct):', ...latencyReport].join('\n'));
+  if (latencyReport.length)
+    console.log(['Proxy added latency (p50 of sequential GET /api/v1/health, proxy over TLS − direct):', ...latencyReport].join('\n'));
 });
 
 const TOPOLOGIES: Array<[ProxyKind, Topology]> = [
@@ -220,7 +221,12 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
       );
       track(web.proc);
     }
-    proxy = await startProxy(kind, topology, { port: proxyPort, cert, documentRoot, app: [appPort], web: split ? [webPort] : undefined }, runDir);
+    proxy = await startProxy(
+      kind,
+      topology,
+      { port: proxyPort, cert, documentRoot, app: [appPort], web: split ? [webPort] : undefined },
+      runDir,
+    );
     client = new Client(proxy.origin, { ca: cert.pem, localAddress: CLIENT_IP });
     direct = new Client(app.url);
   }, 120_000);
@@ -353,7 +359,17 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     expect(straight.status).toBe(200);
     expect(straight.json()).toMatchObject({ database: 'connected' });
 
-    const spellings = [target, '/api/v1/internal/user/create-or-update', '/api/v1/Internal/health', '/API/V1/INTERNAL/health', '/api/v1/%69nternal/health', '/api/v1//internal/health', '/api/v1/./internal/health', '/api/v1/wechat/../internal/health', '/api/v1/internal'];
+    const spellings = [
+      target,
+      '/api/v1/internal/user/create-or-update',
+      '/api/v1/Internal/health',
+      '/API/V1/INTERNAL/health',
+      '/api/v1/%69nternal/health',
+      '/api/v1//internal/health',
+      '/api/v1/./internal/health',
+      '/api/v1/wechat/../internal/health',
+      '/api/v1/internal',
+    ];
     for (const path of spellings) {
       const res = await client.get(path, probe('internal', signedInternalHeaders('GET', path)));
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
@@ -361,7 +377,11 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     }
     const post = '/api/v1/internal/payment/order/update';
     const body = JSON.stringify({ order_no: 'ORDX', status: 'paid' });
-    const res = await client.request(post, { method: 'PUT', body, headers: { 'content-type': 'application/json', ...signedInternalHeaders('PUT', post, body) } });
+    const res = await client.request(post, {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': 'application/json', ...signedInternalHeaders('PUT', post, body) },
+    });
     expect(res.status).toBe(404);
     await sleep(200);
     expect(readProbes(probeFile, 'internal')).toEqual([]); // none of them reached any app process
@@ -371,7 +391,13 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     const res = await client.get('/api/v1/health', probe('scheme', { 'X-Forwarded-For': SPOOFED_IP, 'X-Forwarded-Proto': 'http' }));
     expect(res.status).toBe(200);
     const [seen] = await probesOf(probeFile, 'scheme');
-    expect(seen).toMatchObject({ ip: CLIENT_IP, protocol: 'https', secure: true, hostname: '127.0.0.1', socket: expect.stringMatching(/127\.0\.0\.1$/) });
+    expect(seen).toMatchObject({
+      ip: CLIENT_IP,
+      protocol: 'https',
+      secure: true,
+      hostname: '127.0.0.1',
+      socket: expect.stringMatching(/127\.0\.0\.1$/),
+    });
     expect(seen.xff).toMatch(new RegExp(`${CLIENT_IP.replace(/\./g, '\\.')}$`));
     // Split: the callback process sees the same (its rate limits and logs depend on it).
     const [cb] = await probesOf(probeFile, 'verify');
@@ -385,7 +411,11 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     const secret = `SECRET${randomBytes(6).toString('hex')}`;
     for (const path of CALLBACK_PATHS) {
       await client.get(`${path}?signature=${secret}&timestamp=1&nonce=${secret}&echostr=${secret}&sign=${secret}`);
-      await client.request(`${path}?signature=${secret}&msg_signature=${secret}`, { method: 'POST', body: '<xml/>', headers: { 'content-type': 'text/xml' } });
+      await client.request(`${path}?signature=${secret}&msg_signature=${secret}`, {
+        method: 'POST',
+        body: '<xml/>',
+        headers: { 'content-type': 'text/xml' },
+      });
     }
     await client.get('/API/V1/Payment/Notify/?sign=' + secret);
     const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
@@ -417,7 +447,9 @@ d.each(TOPOLOGIES)('%s, %s plan, over https [mysql]', (kind, topology) => {
     await client.get(`/wechat/?code=${code}&state=${state}`);
     await client.get(`/wechat/app.js?v=3`, referer);
     await client.get(`/api/v1/auth/wechat?code=${code}&state=${state}`, referer);
-    await client.get(`/api/v1/auth/wechat?state=${state}&code=${code}`, { Referer: `${proxy.origin}/wechat/credits.html?client_id=${clientId}` });
+    await client.get(`/api/v1/auth/wechat?state=${state}&code=${code}`, {
+      Referer: `${proxy.origin}/wechat/credits.html?client_id=${clientId}`,
+    });
     const marker = `/api/v1/health/flushed-${randomBytes(4).toString('hex')}`;
     await client.get(marker);
     await eventually(() => readIfExists(proxy.accessLog).includes(marker), 10_000);
@@ -468,7 +500,12 @@ interface Outcome {
 }
 
 /** Requests from `workers` concurrent loops for `durationMs`; each action runs once at its time. */
-async function underLoad(durationMs: number, workers: number, send: (i: number) => Promise<Reply>, actions: Array<{ atMs: number; run: () => void }>) {
+async function underLoad(
+  durationMs: number,
+  workers: number,
+  send: (i: number) => Promise<Reply>,
+  actions: Array<{ atMs: number; run: () => void }>,
+) {
   const outcomes: Outcome[] = [];
   const end = Date.now() + durationMs;
   const timers = actions.map((a) => setTimeout(a.run, a.atMs));
@@ -544,7 +581,10 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
       NODE_OPTIONS: `--require ${PROBE_PRELOAD}`,
       DEPLOY_PROBE_FILE: probeFile,
     };
-    a = await spawnApp({ ...common, APP_PORT: String(portA), DATA_DIR: dataDir(runDir, 'a'), WECHAT_SANDBOX: 'true' }, { waitHealthy: true, timeoutMs: 60_000 });
+    a = await spawnApp(
+      { ...common, APP_PORT: String(portA), DATA_DIR: dataDir(runDir, 'a'), WECHAT_SANDBOX: 'true' },
+      { waitHealthy: true, timeoutMs: 60_000 },
+    );
     track(a.proc);
     // The sandbox lives in A (one process): B talks to it with the same credentials (docs/config.md).
     bEnv = { ...common, ...WECHAT_CREDENTIALS, ...sandboxBases(a.url), APP_PORT: String(portB), DATA_DIR: dataDir(runDir, 'b') };
@@ -579,7 +619,9 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
     const before = await stats();
     expect((before.token_fetches ?? 0) + (before.stable_token_fetches ?? 0)).toBe(0);
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => client.post('/api/v1/auth/wechat/qrcode', { client_id: uid('PC_multi_') }, { 'X-Deploy-Probe': 'qr' })),
+      Array.from({ length: 12 }, () =>
+        client.post('/api/v1/auth/wechat/qrcode', { client_id: uid('PC_multi_') }, { 'X-Deploy-Probe': 'qr' }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
     expect((await servedBy('qr', 12)).size).toBe(2);
@@ -591,7 +633,11 @@ d('two app processes behind one proxy, one MySQL database [mysql]', () => {
   it('a storm of duplicate pay notifications spread over both processes credits once, every answer SUCCESS', async () => {
     await ensureSession();
     const auth = { Authorization: `Bearer ${session}` };
-    const order = await client.request('/api/v1/payment/create-order', { method: 'POST', json: { order_type: 'credits', credits_amount: 10 }, headers: auth });
+    const order = await client.request('/api/v1/payment/create-order', {
+      method: 'POST',
+      json: { order_type: 'credits', credits_amount: 10 },
+      headers: auth,
+    });
     expect(order.status).toBe(200);
     const orderNo = order.json().order_no as string;
     const prepayId = String(order.json().payment_params.package).replace(/^prepay_id=/, '');
@@ -784,7 +830,10 @@ describe('shipped files', () => {
       writeFileSync(join(dir, 'image-classifier.site.conf'), site);
       for (const topology of ['simplified', 'split'] as const) {
         // nginx -t parses and loads certificates but binds no port (the template listens on 443).
-        writeFileSync(join(dir, 'nginx.conf'), `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  include ${join(ROOT, 'deploy/nginx', `${topology}.conf`)};\n}\n`);
+        writeFileSync(
+          join(dir, 'nginx.conf'),
+          `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  include ${join(ROOT, 'deploy/nginx', `${topology}.conf`)};\n}\n`,
+        );
         expect(await checkConfig('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')])).toContain('test is successful');
       }
     } finally {

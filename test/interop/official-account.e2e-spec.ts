@@ -49,7 +49,11 @@ describe('official account callbacks checked with wechat-crypto', () => {
   }
 
   async function send(p: { query: URLSearchParams; body: string }): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${app.url}${VERIFY}?${p.query.toString()}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: p.body });
+    const res = await fetch(`${app.url}${VERIFY}?${p.query.toString()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: p.body,
+    });
     return { status: res.status, text: await res.text() };
   }
 
@@ -79,7 +83,10 @@ describe('official account callbacks checked with wechat-crypto', () => {
     const query = signedQuery({ echostr: '5837397520665436492' });
     const ok = await fetch(`${app.url}${VERIFY}?${query.toString()}`);
     expect([ok.status, await ok.text()]).toEqual([200, '5837397520665436492']);
-    query.set('signature', query.get('signature')!.replace(/^./, (c) => (c === '0' ? '1' : '0')));
+    query.set(
+      'signature',
+      query.get('signature')!.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+    );
     expect((await fetch(`${app.url}${VERIFY}?${query.toString()}`)).status).toBe(403);
   });
 
@@ -91,12 +98,15 @@ describe('official account callbacks checked with wechat-crypto', () => {
     expect([res.status, await res.text()]).toEqual([200, '1234567890987654321']);
   });
 
-  it.each(['safe', 'compatible'] as const)('%s mode: a subscribe encrypted by the SDK gets an encrypted welcome the SDK opens', async (mode) => {
-    const openid = uniq('oCrypto');
-    const res = await send(push(mode, subscribeXml(openid)));
-    expect(res.status).toBe(200);
-    expect(openEncryptedReply(res.text)).toMatchObject({ ToUserName: openid, FromUserName: ACCOUNT, MsgType: 'text', Content: WELCOME });
-  });
+  it.each(['safe', 'compatible'] as const)(
+    '%s mode: a subscribe encrypted by the SDK gets an encrypted welcome the SDK opens',
+    async (mode) => {
+      const openid = uniq('oCrypto');
+      const res = await send(push(mode, subscribeXml(openid)));
+      expect(res.status).toBe(200);
+      expect(openEncryptedReply(res.text)).toMatchObject({ ToUserName: openid, FromUserName: ACCOUNT, MsgType: 'text', Content: WELCOME });
+    },
+  );
 
   it('a push whose msg_signature does not match the SDK ciphertext is refused', async () => {
     const p = push('safe', subscribeXml(uniq('oForged')));
@@ -104,11 +114,14 @@ describe('official account callbacks checked with wechat-crypto', () => {
     expect((await send(p)).status).toBe(403);
   });
 
-  it.each(['plaintext', 'safe'] as const)('%s: a push that starts with an XML declaration (as WeChat\'s Java SDK writes it) is served', async (mode) => {
-    const openid = uniq('oDecl');
-    const res = await send(push(mode, subscribeXml(openid, '<?xml version="1.0" encoding="UTF-8"?>\n')));
-    expect(res.status).toBe(200);
-    const fields = mode === 'safe' ? openEncryptedReply(res.text) : (Transformer.toObject(res.text) as Record<string, string>);
-    expect(fields).toMatchObject({ ToUserName: openid, Content: WELCOME });
-  });
+  it.each(['plaintext', 'safe'] as const)(
+    "%s: a push that starts with an XML declaration (as WeChat's Java SDK writes it) is served",
+    async (mode) => {
+      const openid = uniq('oDecl');
+      const res = await send(push(mode, subscribeXml(openid, '<?xml version="1.0" encoding="UTF-8"?>\n')));
+      expect(res.status).toBe(200);
+      const fields = mode === 'safe' ? openEncryptedReply(res.text) : (Transformer.toObject(res.text) as Record<string, string>);
+      expect(fields).toMatchObject({ ToUserName: openid, Content: WELCOME });
+    },
+  );
 });

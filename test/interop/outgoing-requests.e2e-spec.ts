@@ -45,10 +45,14 @@ class Recorder {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     this.requests.push({ method: req.method!, path: req.url!, headers: req.headers, body: body.toString('utf8') });
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+    ) as Record<string, string>;
     const answer = await fetch(this.target() + req.url, { method: req.method, headers, body: body.length ? body : undefined });
     const out = Buffer.from(await answer.arrayBuffer());
-    const back = Object.fromEntries([...answer.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)));
+    const back = Object.fromEntries(
+      [...answer.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)),
+    );
     res.writeHead(answer.status, back).end(out);
   }
 
@@ -115,7 +119,9 @@ describe.each([
     const orderNo: string = order.body.order_no;
     expect((await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })).body.order.status).toBe('pending');
     const prepayId = String(order.body.payment_params.package).replace('prepay_id=', '');
-    expect((await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status).toBe(200);
+    expect(
+      (await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status,
+    ).toBe(200);
     await eventually(async () => (await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })).body.order.status === 'paid');
 
     const placed = recorder.find(version === 'v2' ? /^\/pay\/unifiedorder$/ : /^\/v3\/pay\/transactions\/jsapi$/);
@@ -150,10 +156,20 @@ describe.each([
       expect(fields.sign).toBe(Hash.sign(signType, fields, app.config.pay.apiKey));
       expect(fields.sign).toBe(tenpay._getSign(fields, signType));
       expect(fields.sign).toMatch(signType === 'MD5' ? /^[0-9A-F]{32}$/ : /^[0-9A-F]{64}$/);
-      expect(fields).toMatchObject({ appid: app.config.wechat.appId, mch_id: app.config.pay.mchId, out_trade_no: orderNo, nonce_str: expect.stringMatching(/^[0-9A-Za-z]{1,32}$/) });
+      expect(fields).toMatchObject({
+        appid: app.config.wechat.appId,
+        mch_id: app.config.pay.mchId,
+        out_trade_no: orderNo,
+        nonce_str: expect.stringMatching(/^[0-9A-Za-z]{1,32}$/),
+      });
     }
     const f = Transformer.toObject(placed.body) as Record<string, string>;
-    expect(f).toMatchObject({ trade_type: 'JSAPI', total_fee: '990', spbill_create_ip: '127.0.0.1', time_expire: expect.stringMatching(/^\d{14}$/) });
+    expect(f).toMatchObject({
+      trade_type: 'JSAPI',
+      total_fee: '990',
+      spbill_create_ip: '127.0.0.1',
+      time_expire: expect.stringMatching(/^\d{14}$/),
+    });
     expect(f.fee_type ?? 'CNY').toBe('CNY'); // optional, CNY by default
     expect(f.out_trade_no).toMatch(OUT_TRADE_NO);
     expect(Buffer.byteLength(f.body, 'utf8')).toBeLessThanOrEqual(128);
@@ -170,13 +186,26 @@ describe.each([
       expect(parts.mchid).toBe(app.config.pay.mchId);
       expect(parts.serial_no.toUpperCase()).toBe(serial);
       expect(Math.abs(Number(parts.timestamp) - Formatter.timestamp())).toBeLessThan(300);
-      expect(Rsa.verify(Formatter.request(r.method, r.path, parts.timestamp, parts.nonce_str, r.body), parts.signature, keys.merchantCertificate)).toBe(true);
+      expect(
+        Rsa.verify(
+          Formatter.request(r.method, r.path, parts.timestamp, parts.nonce_str, r.body),
+          parts.signature,
+          keys.merchantCertificate,
+        ),
+      ).toBe(true);
       expect(r.headers['content-type'] ?? 'application/json').toMatch(/^application\/json/);
       expect(r.headers.accept).toMatch(/application\/json/);
     }
-    for (const r of queried) expect([r.method, r.path]).toEqual(['GET', `/v3/pay/transactions/out-trade-no/${orderNo}?mchid=${app.config.pay.mchId}`]);
+    for (const r of queried)
+      expect([r.method, r.path]).toEqual(['GET', `/v3/pay/transactions/out-trade-no/${orderNo}?mchid=${app.config.pay.mchId}`]);
     const body = JSON.parse(placed.body) as Json;
-    expect(body).toMatchObject({ appid: app.config.wechat.appId, mchid: app.config.pay.mchId, out_trade_no: orderNo, amount: { total: 990, currency: 'CNY' }, payer: { openid: expect.any(String) } });
+    expect(body).toMatchObject({
+      appid: app.config.wechat.appId,
+      mchid: app.config.pay.mchId,
+      out_trade_no: orderNo,
+      amount: { total: 990, currency: 'CNY' },
+      payer: { openid: expect.any(String) },
+    });
     expect(body.time_expire).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
     expect(Buffer.byteLength(body.description, 'utf8')).toBeLessThanOrEqual(127);
     expect(body.out_trade_no).toMatch(OUT_TRADE_NO);

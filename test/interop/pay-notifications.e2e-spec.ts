@@ -5,7 +5,14 @@ import { expectInvariants } from '../setup/invariants';
 import { dbKinds, startApp, TestApp, TestDatabase } from '../setup/test-app';
 import { call, Json, login, sendNotification } from '../support/api-client';
 import type { BuiltNotification, PaidFacts } from '../support/pay-notifications';
-import { SandboxKeyFiles, sandboxKeyFiles, sdkV2Notification, sdkV3Notification, v2NotificationFields, v3Transaction } from './support/sdk-peers';
+import {
+  SandboxKeyFiles,
+  sandboxKeyFiles,
+  sdkV2Notification,
+  sdkV3Notification,
+  v2NotificationFields,
+  v3Transaction,
+} from './support/sdk-peers';
 
 /**
  * WeChat Pay notifications signed by published SDKs (issue 16), for orders made through the
@@ -36,8 +43,10 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
     let keys: SandboxKeyFiles;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const status = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
-    const credits = async (openid: string) => Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
-    const purchases = async (orderNo: string) => Number((await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE ref = ? AND reason = 'purchase'", [orderNo]))[0].n);
+    const credits = async (openid: string) =>
+      Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
+    const purchases = async (orderNo: string) =>
+      Number((await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE ref = ? AND reason = 'purchase'", [orderNo]))[0].n);
 
     /** A credits order made through the service's own API (login → create-order → the sandbox's prepay). */
     async function placeOrder(openid: string): Promise<{ orderNo: string; totalFen: number; params: Record<string, string> }> {
@@ -47,7 +56,10 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       return { orderNo: r.body.order_no, totalFen: Math.round(r.body.amount * 100), params: r.body.payment_params };
     }
 
-    const signed = (facts: PaidFacts, variant: { layout?: 'tenpay' | 'axios-plugin'; signType?: 'MD5' | 'HMAC-SHA256' } = {}): BuiltNotification =>
+    const signed = (
+      facts: PaidFacts,
+      variant: { layout?: 'tenpay' | 'axios-plugin'; signType?: 'MD5' | 'HMAC-SHA256' } = {},
+    ): BuiltNotification =>
       version === 'v2'
         ? sdkV2Notification(app.config, v2NotificationFields(app.config, facts), variant.layout ?? 'tenpay', variant.signType ?? 'MD5')
         : sdkV3Notification(app.config, keys, v3Transaction(app.config, facts));
@@ -89,7 +101,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         expect([await credits(openid), await purchases(orderNo)]).toEqual([20, 1]);
       });
 
-      it("the JSAPI paySign is the one tenpay and wechatpay-axios-plugin compute (MD5 over appId, timeStamp, nonceStr, package, signType)", async () => {
+      it('the JSAPI paySign is the one tenpay and wechatpay-axios-plugin compute (MD5 over appId, timeStamp, nonceStr, package, signType)', async () => {
         const { params } = await placeOrder(uniq('oV2P'));
         const { paySign, ...unsigned } = params;
         expect(Object.keys(unsigned).sort()).toEqual(['appId', 'nonceStr', 'package', 'signType', 'timeStamp']);
@@ -103,8 +115,11 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         const { orderNo, totalFen } = await placeOrder(openid);
         const resource = v3Transaction(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
         const flipped = sdkV3Notification(app.config, keys, resource, { flipCiphertext: true });
-        const resigned = sdkV3Notification(app.config, keys, resource, { signBody: (b) => b.replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESs') });
-        for (const forged of [flipped, resigned]) expectFail(version, await sendNotification(app, forged), { status: 401, message: 'SIGN_ERROR' });
+        const resigned = sdkV3Notification(app.config, keys, resource, {
+          signBody: (b) => b.replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESs'),
+        });
+        for (const forged of [flipped, resigned])
+          expectFail(version, await sendNotification(app, forged), { status: 401, message: 'SIGN_ERROR' });
         expect(await status(orderNo)).toBe('pending');
         const genuine = sdkV3Notification(app.config, keys, resource);
         expectAccepted(version, await sendNotification(app, genuine));
@@ -115,14 +130,19 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
 
       it('the JSAPI paySign verifies with wechatpay-axios-plugin (RSA over appId, timeStamp, nonceStr, package)', async () => {
         const { params } = await placeOrder(uniq('oV3P'));
-        expect(params).toMatchObject({ appId: app.config.wechat.appId, signType: 'RSA', package: expect.stringMatching(/^prepay_id=\S+$/), timeStamp: expect.stringMatching(/^\d{10}$/) });
+        expect(params).toMatchObject({
+          appId: app.config.wechat.appId,
+          signType: 'RSA',
+          package: expect.stringMatching(/^prepay_id=\S+$/),
+          timeStamp: expect.stringMatching(/^\d{10}$/),
+        });
         const message = Formatter.joinedByLineFeed(params.appId, params.timeStamp, params.nonceStr, params.package);
         expect(Rsa.verify(message, params.paySign, keys.merchantCertificate)).toBe(true);
         expect(Rsa.verify(message.replace('prepay_id=', 'prepay_id=x'), params.paySign, keys.merchantCertificate)).toBe(false);
       });
     }
 
-    it("a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited", async () => {
+    it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', async () => {
       const openid = uniq('oReuse');
       const first = await placeOrder(openid);
       const second = await placeOrder(openid);

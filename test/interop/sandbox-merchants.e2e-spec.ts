@@ -54,14 +54,21 @@ describe('published SDKs as merchants on the sandbox', () => {
     it('serves WeChat Pay and the official account APIs at / on its own port, and nothing else', async () => {
       expect(hosts).toBe(`http://127.0.0.1:${app.config.wechat.sandboxHostsPort}`);
       const { appId, secret } = app.config.wechat;
-      const token = (await (await fetch(`${hosts}/cgi-bin/token?grant_type=client_credential&appid=${appId}&secret=${secret}`)).json()) as Json;
+      const token = (await (
+        await fetch(`${hosts}/cgi-bin/token?grant_type=client_credential&appid=${appId}&secret=${secret}`)
+      ).json()) as Json;
       expect(token).toMatchObject({ access_token: expect.any(String), expires_in: 7200 });
       const redirect = encodeURIComponent('https://www.example.com/wechat/member.html');
-      const auth = await fetch(`${hosts}/connect/oauth2/authorize?appid=${appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=s&sandbox_openid=${OPENID}`, {
-        redirect: 'manual',
-      });
+      const auth = await fetch(
+        `${hosts}/connect/oauth2/authorize?appid=${appId}&redirect_uri=${redirect}&response_type=code&scope=snsapi_base&state=s&sandbox_openid=${OPENID}`,
+        {
+          redirect: 'manual',
+        },
+      );
       const code = new URL(auth.headers.get('location')!).searchParams.get('code');
-      const exchange = await (await fetch(`${hosts}/sns/oauth2/access_token?appid=${appId}&secret=${secret}&code=${code}&grant_type=authorization_code`)).json();
+      const exchange = await (
+        await fetch(`${hosts}/sns/oauth2/access_token?appid=${appId}&secret=${secret}&code=${code}&grant_type=authorization_code`)
+      ).json();
       expect(exchange).toMatchObject({ openid: OPENID });
       const qr = (await (
         await fetch(`${hosts}/cgi-bin/qrcode/create?access_token=${token.access_token}`, {
@@ -71,26 +78,47 @@ describe('published SDKs as merchants on the sandbox', () => {
       ).json()) as Json;
       expect((await fetch(`${hosts}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`)).status).toBe(200);
       expect((await fetch(`${hosts}/sandbox/stats`)).status).toBe(200);
-      for (const path of ['/api/v1/health', '/', '/wechat/member.html', '/docs']) expect([path, (await fetch(hosts + path)).status]).toEqual([path, 404]);
+      for (const path of ['/api/v1/health', '/', '/wechat/member.html', '/docs'])
+        expect([path, (await fetch(hosts + path)).status]).toEqual([path, 404]);
     });
   });
 
   describe('tenpay 2.1.18 (APIv2)', () => {
-    it.each(['MD5', 'HMAC-SHA256'] as const)('unifiedOrder → orderQuery → closeOrder, %s, every answer sign checked by tenpay', async (signType) => {
-      const pay = tenpayMerchant(app.config, hosts);
-      const no = outTradeNo('TP');
-      const placed = await pay.unifiedOrder({ out_trade_no: no, body: '图片编辑额度 10张', total_fee: 990, openid: OPENID, sign_type: signType });
-      expect(placed).toMatchObject({ return_code: 'SUCCESS', result_code: 'SUCCESS', trade_type: 'JSAPI', prepay_id: expect.any(String) });
-      expect(await pay.orderQuery({ out_trade_no: no, sign_type: signType })).toMatchObject({ trade_state: 'NOTPAY', out_trade_no: no, total_fee: '990' });
-      expect(await pay.closeOrder({ out_trade_no: no, sign_type: signType })).toMatchObject({ result_code: 'SUCCESS' });
-      expect(await pay.orderQuery({ out_trade_no: no, sign_type: signType })).toMatchObject({ trade_state: 'CLOSED' });
-    });
+    it.each(['MD5', 'HMAC-SHA256'] as const)(
+      'unifiedOrder → orderQuery → closeOrder, %s, every answer sign checked by tenpay',
+      async (signType) => {
+        const pay = tenpayMerchant(app.config, hosts);
+        const no = outTradeNo('TP');
+        const placed = await pay.unifiedOrder({
+          out_trade_no: no,
+          body: '图片编辑额度 10张',
+          total_fee: 990,
+          openid: OPENID,
+          sign_type: signType,
+        });
+        expect(placed).toMatchObject({
+          return_code: 'SUCCESS',
+          result_code: 'SUCCESS',
+          trade_type: 'JSAPI',
+          prepay_id: expect.any(String),
+        });
+        expect(await pay.orderQuery({ out_trade_no: no, sign_type: signType })).toMatchObject({
+          trade_state: 'NOTPAY',
+          out_trade_no: no,
+          total_fee: '990',
+        });
+        expect(await pay.closeOrder({ out_trade_no: no, sign_type: signType })).toMatchObject({ result_code: 'SUCCESS' });
+        expect(await pay.orderQuery({ out_trade_no: no, sign_type: signType })).toMatchObject({ trade_state: 'CLOSED' });
+      },
+    );
 
     it('refuses an answer whose sign does not verify (the sandbox bad_signature fault)', async () => {
       const pay = tenpayMerchant(app.config, hosts);
       await faults({ pay: 'bad_signature' });
       try {
-        await expect(pay.unifiedOrder({ out_trade_no: outTradeNo('TPB'), body: 'x', total_fee: 1, openid: OPENID })).rejects.toThrow('sign签名错误');
+        await expect(pay.unifiedOrder({ out_trade_no: outTradeNo('TPB'), body: 'x', total_fee: 1, openid: OPENID })).rejects.toThrow(
+          'sign签名错误',
+        );
       } finally {
         await faults({ pay: null });
       }
@@ -98,24 +126,27 @@ describe('published SDKs as merchants on the sandbox', () => {
   });
 
   describe('wechatpay-axios-plugin 0.9.6', () => {
-    it.each(['MD5', 'HMAC-SHA256'] as const)('APIv2 unifiedorder → orderquery → closeorder, %s, answers verified by the plugin', async (signType) => {
-      const wxpay = axiosPluginMerchant(app.config, keys, hosts);
-      const base = { appid: app.config.wechat.appId, mch_id: app.config.pay.mchId, sign_type: signType };
-      const no = outTradeNo('AP2');
-      const placed = await wxpay.v2.pay.unifiedorder.post({
-        ...base,
-        out_trade_no: no,
-        body: '会员服务',
-        total_fee: 2990,
-        spbill_create_ip: '127.0.0.1',
-        notify_url: 'https://www.example.com/api/v1/payment/notify',
-        trade_type: 'JSAPI',
-        openid: OPENID,
-      });
-      expect(placed.data).toMatchObject({ result_code: 'SUCCESS', prepay_id: expect.any(String) });
-      expect((await wxpay.v2.pay.orderquery.post({ ...base, out_trade_no: no })).data).toMatchObject({ trade_state: 'NOTPAY' });
-      expect((await wxpay.v2.pay.closeorder.post({ ...base, out_trade_no: no })).data).toMatchObject({ result_code: 'SUCCESS' });
-    });
+    it.each(['MD5', 'HMAC-SHA256'] as const)(
+      'APIv2 unifiedorder → orderquery → closeorder, %s, answers verified by the plugin',
+      async (signType) => {
+        const wxpay = axiosPluginMerchant(app.config, keys, hosts);
+        const base = { appid: app.config.wechat.appId, mch_id: app.config.pay.mchId, sign_type: signType };
+        const no = outTradeNo('AP2');
+        const placed = await wxpay.v2.pay.unifiedorder.post({
+          ...base,
+          out_trade_no: no,
+          body: '会员服务',
+          total_fee: 2990,
+          spbill_create_ip: '127.0.0.1',
+          notify_url: 'https://www.example.com/api/v1/payment/notify',
+          trade_type: 'JSAPI',
+          openid: OPENID,
+        });
+        expect(placed.data).toMatchObject({ result_code: 'SUCCESS', prepay_id: expect.any(String) });
+        expect((await wxpay.v2.pay.orderquery.post({ ...base, out_trade_no: no })).data).toMatchObject({ trade_state: 'NOTPAY' });
+        expect((await wxpay.v2.pay.closeorder.post({ ...base, out_trade_no: no })).data).toMatchObject({ result_code: 'SUCCESS' });
+      },
+    );
 
     it.each([
       ['the hosts listener', () => hosts],
@@ -169,25 +200,62 @@ describe('published SDKs as merchants on the sandbox', () => {
         payer: { openid: OPENID },
         ...over,
       });
-      const place = (over: Record<string, unknown>) => axiosPluginMerchant(app.config, keys, hosts).v3.pay.transactions.jsapi.post(order(over));
+      const place = (over: Record<string, unknown>) =>
+        axiosPluginMerchant(app.config, keys, hosts).v3.pay.transactions.jsapi.post(order(over));
       const rule = (field: string, label: string, value: unknown, text: string) => ({
         status: 400,
-        data: { code: 'PARAM_ERROR', detail: { location: 'body', value }, message: `输入源“/body/${field}”映射到值字段“${label}”字符串规则校验失败，${text}` },
+        data: {
+          code: 'PARAM_ERROR',
+          detail: { location: 'body', value },
+          message: `输入源“/body/${field}”映射到值字段“${label}”字符串规则校验失败，${text}`,
+        },
       });
       const RFC3339 = '字符串必须是符合 RFC3339 日期时间格式';
       const NOTIFY = String.raw`字符串必须匹配正则表达式“^https?://([^\s/?#\[\]\@]+\@)?([^\s/?#\@:]+)(?::\d{2,5})?([^\s?#\[\]]*)$”`;
 
       it.each([
-        ['time_expire without an offset', { time_expire: '2030-01-01T10:00:00' }, rule('time_expire', '交易结束时间', '2030-01-01T10:00:00', RFC3339)],
+        [
+          'time_expire without an offset',
+          { time_expire: '2030-01-01T10:00:00' },
+          rule('time_expire', '交易结束时间', '2030-01-01T10:00:00', RFC3339),
+        ],
         ['time_expire in v2 form', { time_expire: '20300101100000' }, rule('time_expire', '交易结束时间', '20300101100000', RFC3339)],
-        ['time_expire on Feb 30', { time_expire: '2030-02-30T10:00:00+08:00' }, rule('time_expire', '交易结束时间', '2030-02-30T10:00:00+08:00', RFC3339)],
-        ['notify_url with a query', { notify_url: 'https://www.example.com/notify?order=1' }, rule('notify_url', '通知地址', 'https://www.example.com/notify?order=1', NOTIFY)],
-        ['notify_url with a fragment', { notify_url: 'https://www.example.com/notify#x' }, rule('notify_url', '通知地址', 'https://www.example.com/notify#x', NOTIFY)],
-        ['notify_url over plain http to the internet', { notify_url: 'http://www.example.com/notify' }, rule('notify_url', '通知地址', 'http://www.example.com/notify', NOTIFY)],
+        [
+          'time_expire on Feb 30',
+          { time_expire: '2030-02-30T10:00:00+08:00' },
+          rule('time_expire', '交易结束时间', '2030-02-30T10:00:00+08:00', RFC3339),
+        ],
+        [
+          'notify_url with a query',
+          { notify_url: 'https://www.example.com/notify?order=1' },
+          rule('notify_url', '通知地址', 'https://www.example.com/notify?order=1', NOTIFY),
+        ],
+        [
+          'notify_url with a fragment',
+          { notify_url: 'https://www.example.com/notify#x' },
+          rule('notify_url', '通知地址', 'https://www.example.com/notify#x', NOTIFY),
+        ],
+        [
+          'notify_url over plain http to the internet',
+          { notify_url: 'http://www.example.com/notify' },
+          rule('notify_url', '通知地址', 'http://www.example.com/notify', NOTIFY),
+        ],
         ['out_trade_no of 5 characters', { out_trade_no: 'A1234' }, rule('out_trade_no', '商户订单号', 'A1234', '字节数 5，小于最小值 6')],
-        ['out_trade_no of 33 characters', { out_trade_no: 'A'.repeat(33) }, rule('out_trade_no', '商户订单号', 'A'.repeat(33), '字节数 33，大于最大值 32')],
-        ['out_trade_no with "#"', { out_trade_no: 'ORD#12345' }, rule('out_trade_no', '商户订单号', 'ORD#12345', String.raw`字符串必须匹配正则表达式“^[0-9a-zA-Z_\-|\*]{1,}$”`)],
-        ['description of 128 bytes', { description: `${'额'.repeat(42)}xx` }, rule('description', '商品描述', `${'额'.repeat(42)}xx`, '字节数 128，大于最大值 127')],
+        [
+          'out_trade_no of 33 characters',
+          { out_trade_no: 'A'.repeat(33) },
+          rule('out_trade_no', '商户订单号', 'A'.repeat(33), '字节数 33，大于最大值 32'),
+        ],
+        [
+          'out_trade_no with "#"',
+          { out_trade_no: 'ORD#12345' },
+          rule('out_trade_no', '商户订单号', 'ORD#12345', String.raw`字符串必须匹配正则表达式“^[0-9a-zA-Z_\-|\*]{1,}$”`),
+        ],
+        [
+          'description of 128 bytes',
+          { description: `${'额'.repeat(42)}xx` },
+          rule('description', '商品描述', `${'额'.repeat(42)}xx`, '字节数 128，大于最大值 127'),
+        ],
       ])('refuses %s', async (_name, over, expected) => {
         expect(await refusal(place(over))).toEqual(expected);
       });
@@ -233,7 +301,9 @@ describe('published SDKs as merchants on the sandbox', () => {
       expect(await nodeV3Verify(pay, app.config, http.last)).toBe(true);
       // Its JSAPI paySign (RSA over appId, timeStamp, nonceStr, package) checks with the merchant key.
       const p = placed.data as Record<string, string>;
-      expect(Rsa.verify(Formatter.joinedByLineFeed(p.appId, p.timeStamp, p.nonceStr, p.package), p.paySign, keys.merchantCertificate)).toBe(true);
+      expect(Rsa.verify(Formatter.joinedByLineFeed(p.appId, p.timeStamp, p.nonceStr, p.package), p.paySign, keys.merchantCertificate)).toBe(
+        true,
+      );
 
       const query = await pay.query({ out_trade_no: no });
       expect([query.status, query.data.trade_state]).toEqual([200, 'NOTPAY']);

@@ -7,7 +7,18 @@ import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
 import { baseEnv, eventually, freePort, ROOT, spawnApp, tempDir, TestDatabase } from '../setup/test-app';
 import { loadConfig } from '../../src/config/load-config';
 import { v2Notification } from '../support/pay-notifications';
-import { accepted, APPLIED_ONCE, isRunning, paymentState, queryOf, SeededOrder, seedOrder, Service, sql, uid } from '../resilience/resilience-support';
+import {
+  accepted,
+  APPLIED_ONCE,
+  isRunning,
+  paymentState,
+  queryOf,
+  SeededOrder,
+  seedOrder,
+  Service,
+  sql,
+  uid,
+} from '../resilience/resilience-support';
 import { childPids, mixedRequest, oneShot, steadyTraffic, summary, TrafficSubject } from './traffic';
 
 /**
@@ -99,9 +110,17 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       const env = { ...db.env, ...build.env, WORKERS: '2', WECHAT_SANDBOX: 'true', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' };
       const p = await freePort();
       const dataDir = tempDir('wx-reload-');
-      const app = await spawnApp({ ...env, APP_PORT: String(p), DATA_DIR: dataDir }, { waitHealthy: true, timeoutMs: 90_000, main: build.main });
+      const app = await spawnApp(
+        { ...env, APP_PORT: String(p), DATA_DIR: dataDir },
+        { waitHealthy: true, timeoutMs: 90_000, main: build.main },
+      );
       await eventually(() => childPids(app.proc.pid!).length === 2, 60_000);
-      svc = { app, config: loadConfig(baseEnv(p, { ...env, APP_PORT: String(p), DATA_DIR: dataDir }), { cwd: dataDir }), env, url: app.url };
+      svc = {
+        app,
+        config: loadConfig(baseEnv(p, { ...env, APP_PORT: String(p), DATA_DIR: dataDir }), { cwd: dataDir }),
+        env,
+        url: app.url,
+      };
     }, 120_000);
 
     afterAll(async () => {
@@ -152,8 +171,18 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
             const i = next++;
             if (i === 10) reloaded = reload(svc, 'done');
             const o = deliveries[i];
-            const n = v2Notification(svc.config, { orderNo: o.orderNo, totalFen: o.totalFen, openid: o.openid, transactionId: o.transactionId });
-            answers.push(await oneShot(svc.url, '/api/v1/payment/notify', { method: 'POST', headers: n.headers, body: n.body }).catch((e: Error) => ({ status: 0, text: e.message })));
+            const n = v2Notification(svc.config, {
+              orderNo: o.orderNo,
+              totalFen: o.totalFen,
+              openid: o.openid,
+              transactionId: o.transactionId,
+            });
+            answers.push(
+              await oneShot(svc.url, '/api/v1/payment/notify', { method: 'POST', headers: n.headers, body: n.body }).catch((e: Error) => ({
+                status: 0,
+                text: e.message,
+              })),
+            );
             // Spread the storm over the reload: the last deliveries go to the new workers.
             if (i >= 10) await new Promise((r) => setTimeout(r, 100));
           }
@@ -163,7 +192,11 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       expect(answers.filter((a) => !accepted('v2', a))).toEqual([]);
       expect(answers).toHaveLength(50);
       for (const o of orders) expect(await paymentState(conn, o)).toEqual(APPLIED_ONCE);
-      const [r] = await sql(conn, `SELECT COUNT(*) AS n FROM payment_records WHERE order_no IN (${orders.map(() => '?').join(',')})`, orders.map((o) => o.orderNo));
+      const [r] = await sql(
+        conn,
+        `SELECT COUNT(*) AS n FROM payment_records WHERE order_no IN (${orders.map(() => '?').join(',')})`,
+        orders.map((o) => o.orderNo),
+      );
       expect(Number(r.n)).toBe(10);
     }, 180_000);
 
@@ -188,8 +221,15 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
       } finally {
         build.repair();
       }
-      const refused = svc.app.output().split('\n').filter((l) => l.includes('reload refused'));
-      expect(refused).toEqual([expect.stringMatching(/^reload refused: new worker \d+ exited \(1\) before listening; the 2 running workers keep serving the previous code$/)]);
+      const refused = svc.app
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('reload refused'));
+      expect(refused).toEqual([
+        expect.stringMatching(
+          /^reload refused: new worker \d+ exited \(1\) before listening; the 2 running workers keep serving the previous code$/,
+        ),
+      ]);
       expect(childPids(svc.app.proc.pid!)).toEqual(before);
       expect(await versionOf(svc.url)).toBe(version);
       // Repaired, the next reload goes through.
@@ -216,7 +256,13 @@ async function reload(svc: Service, expect: 'done' | 'refused'): Promise<void> {
     beforeAll(async () => {
       const dataDir = tempDir('wx-socket-');
       // APP_PORT is free and never listened on: the socket is the holder's (fd 3).
-      const env = baseEnv(await freePort(), { ...db.env, WECHAT_SANDBOX: 'true', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000', DATA_DIR: dataDir });
+      const env = baseEnv(await freePort(), {
+        ...db.env,
+        WECHAT_SANDBOX: 'true',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_PER_MINUTE: '1000000',
+        DATA_DIR: dataDir,
+      });
       holder = spawn('perl', [join(__dirname, 'socket-holder.pl'), process.execPath, join(ROOT, 'dist/src/main.js')], {
         cwd: dataDir,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

@@ -63,7 +63,10 @@ describe('shared rate limits on Redis', () => {
     const prefix = testRedisPrefix();
     prefixes.push(prefix);
     const url = `redis://${REDIS.host}:${REDIS.port}/0`;
-    const [a, b] = await Promise.all([spawnApp(env(url, prefix, 10), { waitHealthy: true }), spawnApp(env(url, prefix, 10), { waitHealthy: true })]);
+    const [a, b] = await Promise.all([
+      spawnApp(env(url, prefix, 10), { waitHealthy: true }),
+      spawnApp(env(url, prefix, 10), { waitHealthy: true }),
+    ]);
     apps.push(a, b);
     const all = [...(await statuses(a.url, 6)), ...(await statuses(b.url, 6))];
     expect(all.filter((s) => s !== 429)).toHaveLength(10);
@@ -98,7 +101,10 @@ describe('shared rate limits on Redis', () => {
 
       proxy.restore();
       await eventually(async () => (await fetch(`${app.url}${LIMITED}`)).status !== 429 && (await hits()) > 3, 15_000, 200);
-      const warnings = app.output().split('\n').filter((l) => l.includes('Redis unavailable for rate limits'));
+      const warnings = app
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('Redis unavailable for rate limits'));
       expect(warnings).toHaveLength(1);
       expect(app.output()).not.toMatch(/\n\s+at /); // no stack traces
     } finally {

@@ -26,7 +26,11 @@ export interface Reply {
 }
 
 /** One HTTP/1.1 request on its own connection (Connection: close). */
-export function oneShot(origin: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Reply> {
+export function oneShot(
+  origin: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<Reply> {
   const u = new URL(origin);
   return new Promise((resolve, reject) => {
     const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
@@ -91,7 +95,11 @@ export async function mixedRequest(s: TrafficSubject, i: number): Promise<Outcom
 }
 
 /** `concurrency` clients sending back to back until `until` resolves (then the ones in flight finish). */
-export async function steadyTraffic(send: (i: number) => Promise<Outcome>, concurrency: number, until: Promise<unknown>): Promise<Outcome[]> {
+export async function steadyTraffic(
+  send: (i: number) => Promise<Outcome>,
+  concurrency: number,
+  until: Promise<unknown>,
+): Promise<Outcome[]> {
   let done = false;
   void until.finally(() => (done = true));
   const outcomes: Outcome[] = [];

@@ -23,7 +23,13 @@ describeMysql('round trips per request [mysql]', () => {
     db = await TestDatabase.create('mysql');
     recorder = new MysqlStatementRecorder(MYSQL.host, MYSQL.port);
     await recorder.start();
-    app = await startApp({ ...db.env, ...wechatEnv(), MYSQL_PORT: String(recorder.port), WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: 'v2' });
+    app = await startApp({
+      ...db.env,
+      ...wechatEnv(),
+      MYSQL_PORT: String(recorder.port),
+      WECHAT_SANDBOX: 'true',
+      WECHAT_PAY_VERSION: 'v2',
+    });
     await app.app.get(DatabaseService).whenReady();
   });
 
@@ -74,7 +80,12 @@ describeMysql('round trips per request [mysql]', () => {
     const token = await login(app, openid);
     const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
     expect(r.status).toBe(200);
-    const n = v2Notification(app.config, { orderNo: r.body.order_no, totalFen: Math.round(r.body.amount * 100), openid, transactionId: uniq('42') });
+    const n = v2Notification(app.config, {
+      orderNo: r.body.order_no,
+      totalFen: Math.round(r.body.amount * 100),
+      openid,
+      transactionId: uniq('42'),
+    });
     const first = await statementsOf(async () => expect((await sendNotification(app, n)).text).toContain('SUCCESS'));
     expect(bookkeeping(first)).toEqual([]);
     expect(first.length).toBeLessThanOrEqual(7);

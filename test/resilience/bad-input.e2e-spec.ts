@@ -29,8 +29,10 @@ const BILLION_LAUGHS =
   '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' +
   Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('') +
   ']><xml><ToUserName>&lol9;</ToUserName><FromUserName>oBomb</FromUserName><MsgType>event</MsgType></xml>';
-const XXE = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><FromUserName>&xxe;</FromUserName><MsgType>event</MsgType></xml>';
-const XXE_PARAM = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:1/evil.dtd"> %p;]><xml><return_code>SUCCESS</return_code></xml>';
+const XXE =
+  '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><FromUserName>&xxe;</FromUserName><MsgType>event</MsgType></xml>';
+const XXE_PARAM =
+  '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://127.0.0.1:1/evil.dtd"> %p;]><xml><return_code>SUCCESS</return_code></xml>';
 const LOWER_DOCTYPE = '<!doctype xml [<!entity a "b">]><xml><FromUserName>&a;</FromUserName></xml>';
 
 /** Deterministic pseudo-random numbers (mulberry32): a failing fuzz run can be replayed. */
@@ -71,7 +73,14 @@ function prng(seed: number): () => number {
   /** Row counts and states of everything a callback could change. */
   async function snapshot(): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
-    for (const t of ['wechat_users', 'credit_ledger', 'payment_records', 'wechat_callback_nonces', 'wechat_qrcode_bindings', 'payment_anomalies']) {
+    for (const t of [
+      'wechat_users',
+      'credit_ledger',
+      'payment_records',
+      'wechat_callback_nonces',
+      'wechat_qrcode_bindings',
+      'payment_anomalies',
+    ]) {
       out[t] = (await sql(conn, `SELECT COUNT(*) AS n FROM ${t}`))[0].n;
     }
     out.orders = await sql(conn, 'SELECT status, COUNT(*) AS n FROM payment_orders GROUP BY status ORDER BY status');
@@ -85,7 +94,13 @@ function prng(seed: number): () => number {
   function safePath(): string {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomNonce(10);
-    const q = new URLSearchParams({ signature: sha1Signature(TEST_KEYS.token, ts, nonce), timestamp: ts, nonce, encrypt_type: 'aes', msg_signature: 'f'.repeat(40) });
+    const q = new URLSearchParams({
+      signature: sha1Signature(TEST_KEYS.token, ts, nonce),
+      timestamp: ts,
+      nonce,
+      encrypt_type: 'aes',
+      msg_signature: 'f'.repeat(40),
+    });
     return `${VERIFY_PATH}?${q.toString()}`;
   }
 
@@ -110,7 +125,15 @@ function prng(seed: number): () => number {
       ['binary', randomBytes(512)],
       ['empty', Buffer.alloc(0)],
     ];
-    type Case = { name: string; url: string; path: string; body: Buffer; chunked?: boolean; ok: (a: Answer) => boolean; headers?: Record<string, string> };
+    type Case = {
+      name: string;
+      url: string;
+      path: string;
+      body: Buffer;
+      chunked?: boolean;
+      ok: (a: Answer) => boolean;
+      headers?: Record<string, string>;
+    };
     const cases: Case[] = [];
     const isDetail = (status: number) => (a: Answer) => {
       try {
@@ -125,7 +148,14 @@ function prng(seed: number): () => number {
       cases.push({ name: `push plaintext: ${name}`, url: v2.url, path: plaintextPath(), body, ok: isDetail(400) });
       cases.push({ name: `push safe: ${name}`, url: v2.url, path: safePath(), body, ok: isDetail(400) });
       cases.push({ name: `notify v2: ${name}`, url: v2.url, path: NOTIFY, body, ok: v2Fail });
-      cases.push({ name: `notify v3: ${name}`, url: v3.url, path: NOTIFY, body, ok: v3SignError, headers: { 'content-type': 'application/json' } });
+      cases.push({
+        name: `notify v3: ${name}`,
+        url: v3.url,
+        path: NOTIFY,
+        body,
+        ok: v3SignError,
+        headers: { 'content-type': 'application/json' },
+      });
     }
     for (const [name, body, chunked] of [
       ['70 KB', justOver, false],
@@ -150,7 +180,13 @@ function prng(seed: number): () => number {
       ['wrong msg_signature', badMsgSig],
       ['another appid inside the ciphertext', otherAppid],
     ] as const) {
-      cases.push({ name: `push: ${name}`, url: v2.url, path: p.path(), body: Buffer.from(p.body), ok: (a) => a.status === 403 && a.text === JSON.stringify({ detail: '验证失败' }) });
+      cases.push({
+        name: `push: ${name}`,
+        url: v2.url,
+        path: p.path(),
+        body: Buffer.from(p.body),
+        ok: (a) => a.status === 403 && a.text === JSON.stringify({ detail: '验证失败' }),
+      });
     }
 
     // Four rounds: the first one reaches the working set (parser buffers, heap), the others must
@@ -159,7 +195,12 @@ function prng(seed: number): () => number {
     for (let round = 0; round < 4; round++) {
       for (const c of cases) {
         const a = await rawPost(c.url, c.path, c.body, { chunked: c.chunked, headers: c.headers });
-        expect({ name: c.name, ok: c.ok(a), status: a.status, text: a.text.slice(0, 120) }).toEqual({ name: c.name, ok: true, status: a.status, text: a.text.slice(0, 120) });
+        expect({ name: c.name, ok: c.ok(a), status: a.status, text: a.text.slice(0, 120) }).toEqual({
+          name: c.name,
+          ok: true,
+          status: a.status,
+          text: a.text.slice(0, 120),
+        });
         expect({ name: c.name, quick: a.ms < REJECT_MS }).toEqual({ name: c.name, quick: true });
       }
       rssAfterRound.push(rssMb(v2.app.proc.pid!));
@@ -192,7 +233,11 @@ function prng(seed: number): () => number {
   // then this becomes a plain `it`.
   it('a signed push with U+0000 in a CDATA field is 400 and changes nothing', async () => {
     const openid = uid('oNul');
-    const p = signedPush(TEST_KEYS, 'plaintext', eventXml(openid, 'subscribe').replace('<ToUserName><![CDATA[', '<ToUserName><![CDATA[\u0000'));
+    const p = signedPush(
+      TEST_KEYS,
+      'plaintext',
+      eventXml(openid, 'subscribe').replace('<ToUserName><![CDATA[', '<ToUserName><![CDATA[\u0000'),
+    );
     const a = await rawPost(v2.url, p.path(), Buffer.from(p.body));
     const users = await sql(conn, 'SELECT COUNT(*) AS n FROM wechat_users WHERE openid = ?', [openid]);
     expect({ status: a.status, users: Number(users[0].n) }).toEqual({ status: 400, users: 0 });
@@ -204,10 +249,22 @@ function prng(seed: number): () => number {
     const int = (n: number) => Math.floor(rand() * n);
     const platformKey = sandboxPlatformKey(v3.config);
 
-    const pushXml = () => eventXml(`o${uid('Fz')}`, pick(['subscribe', 'unsubscribe', 'SCAN', 'CLICK']), pick([undefined, 'qrscene_bind_x', 'bind_nope', '123', '']));
+    const pushXml = () =>
+      eventXml(
+        `o${uid('Fz')}`,
+        pick(['subscribe', 'unsubscribe', 'SCAN', 'CLICK']),
+        pick([undefined, 'qrscene_bind_x', 'bind_nope', '123', '']),
+      );
     const notifyXml = () =>
-      v2Notification(v2.config, { orderNo: `ORD${uid('FZ')}`.toUpperCase(), totalFen: 1 + int(100000), openid: uid('oFz'), transactionId: uid('4200') }).body;
-    const v3Json = () => v3Notification(v3.config, { orderNo: `ORD${uid('FZ')}`.toUpperCase(), totalFen: 990, openid: uid('oFz'), transactionId: uid('4200') }).body;
+      v2Notification(v2.config, {
+        orderNo: `ORD${uid('FZ')}`.toUpperCase(),
+        totalFen: 1 + int(100000),
+        openid: uid('oFz'),
+        transactionId: uid('4200'),
+      }).body;
+    const v3Json = () =>
+      v3Notification(v3.config, { orderNo: `ORD${uid('FZ')}`.toUpperCase(), totalFen: 990, openid: uid('oFz'), transactionId: uid('4200') })
+        .body;
 
     /** Mutations of a valid document: flips, cuts, splices, duplications, injections. */
     function mutate(src: Buffer): Buffer {
@@ -230,13 +287,36 @@ function prng(seed: number): () => number {
             break;
           }
           case 4:
-            b = Buffer.concat([b.subarray(0, at), Buffer.from(pick(['<!DOCTYPE x>', '<!ENTITY a "b">', '&a;', '&#0;', '&#x110000;', ']]>', '<![CDATA[', '<?pi x?>', '<!-- c -->', '\u0000', '<xml>', '</xml>', '<a b="c"/>'])), b.subarray(at)]);
+            b = Buffer.concat([
+              b.subarray(0, at),
+              Buffer.from(
+                pick([
+                  '<!DOCTYPE x>',
+                  '<!ENTITY a "b">',
+                  '&a;',
+                  '&#0;',
+                  '&#x110000;',
+                  ']]>',
+                  '<![CDATA[',
+                  '<?pi x?>',
+                  '<!-- c -->',
+                  '\u0000',
+                  '<xml>',
+                  '</xml>',
+                  '<a b="c"/>',
+                ]),
+              ),
+              b.subarray(at),
+            ]);
             break;
           case 5:
             b = Buffer.concat([b.subarray(0, at), b.subarray(at + int(32))]);
             break;
           case 6:
-            b = Buffer.from(b.toString('latin1').replace(/<(\w+)>/, (m) => (rand() < 0.5 ? m.toUpperCase() : `<${'x'.repeat(1 + int(300))}>`)), 'latin1');
+            b = Buffer.from(
+              b.toString('latin1').replace(/<(\w+)>/, (m) => (rand() < 0.5 ? m.toUpperCase() : `<${'x'.repeat(1 + int(300))}>`)),
+              'latin1',
+            );
             break;
           default:
             b = Buffer.concat([b, b.subarray(0, int(b.length + 1))]);
@@ -253,7 +333,9 @@ function prng(seed: number): () => number {
         case 1:
           return Buffer.from(`<xml>${'<a>'.repeat(5000)}x${'</a>'.repeat(5000)}</xml>`);
         case 2:
-          return Buffer.from(`<xml>${Array.from({ length: 3000 }, (_, i) => `<F${i}>v</F${i}>`).join('')}<FromUserName>oMany</FromUserName><MsgType>event</MsgType></xml>`);
+          return Buffer.from(
+            `<xml>${Array.from({ length: 3000 }, (_, i) => `<F${i}>v</F${i}>`).join('')}<FromUserName>oMany</FromUserName><MsgType>event</MsgType></xml>`,
+          );
         case 3:
           return Buffer.from(`<xml><FromUserName><![CDATA[${'o'.repeat(60 * 1024)}]]></FromUserName><MsgType>event</MsgType></xml>`);
         case 4:
@@ -261,21 +343,32 @@ function prng(seed: number): () => number {
         case 5:
           return Buffer.from(`<?xml version="1.0" encoding="GBK"?>${pushXml()}`.replace('subscribe', '订阅'), 'latin1');
         case 6:
-          return Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0xbc, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e]);
+          return Buffer.from([
+            0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0xbc, 0x3c, 0x2f, 0x78, 0x6d, 0x6c,
+            0x3e,
+          ]);
         case 7:
-          return Buffer.from('<xml><__proto__><![CDATA[x]]></__proto__><constructor>y</constructor><FromUserName>oProto</FromUserName><MsgType>event</MsgType></xml>');
+          return Buffer.from(
+            '<xml><__proto__><![CDATA[x]]></__proto__><constructor>y</constructor><FromUserName>oProto</FromUserName><MsgType>event</MsgType></xml>',
+          );
         case 8:
-          return Buffer.from('{"__proto__":{"polluted":1},"constructor":{"prototype":{"p":1}},"resource":{"algorithm":"AEAD_AES_256_GCM"}}');
+          return Buffer.from(
+            '{"__proto__":{"polluted":1},"constructor":{"prototype":{"p":1}},"resource":{"algorithm":"AEAD_AES_256_GCM"}}',
+          );
         case 9:
           return Buffer.from(`${'['.repeat(20000)}${']'.repeat(20000)}`);
         case 10:
-          return Buffer.from(`{"event_type":"TRANSACTION.SUCCESS","resource":{"algorithm":"AEAD_AES_256_GCM","ciphertext":"${randomBytes(int(2000)).toString('base64')}","nonce":"${'n'.repeat(int(64))}","associated_data":"transaction"},"amount":1e309}`);
+          return Buffer.from(
+            `{"event_type":"TRANSACTION.SUCCESS","resource":{"algorithm":"AEAD_AES_256_GCM","ciphertext":"${randomBytes(int(2000)).toString('base64')}","nonce":"${'n'.repeat(int(64))}","associated_data":"transaction"},"amount":1e309}`,
+          );
         case 11:
           return Buffer.from(`<xml>${'<x a="1" b="2" c="3"/>'.repeat(2000)}</xml>`);
         case 12:
           return Buffer.from(`\uFEFF   \n\t${pushXml()}\u0000garbage`);
         default:
-          return Buffer.from(`<xml><FromUserName>${'\u200b\u202e😀'.repeat(200)}</FromUserName><MsgType>event</MsgType><Event>subscribe</Event></xml>`);
+          return Buffer.from(
+            `<xml><FromUserName>${'\u200b\u202e😀'.repeat(200)}</FromUserName><MsgType>event</MsgType><Event>subscribe</Event></xml>`,
+          );
       }
     }
 
@@ -297,7 +390,14 @@ function prng(seed: number): () => number {
     function next(): Target {
       const r = rand();
       const body = rand() < 0.55 ? mutate(Buffer.from(r < 0.45 ? pushXml() : r < 0.75 ? notifyXml() : v3Json())) : special();
-      const contentType = pick(['text/xml', 'application/xml', 'application/json', 'application/x-www-form-urlencoded', 'text/plain; charset=gbk', 'multipart/form-data; boundary=x']);
+      const contentType = pick([
+        'text/xml',
+        'application/xml',
+        'application/json',
+        'application/x-www-form-urlencoded',
+        'text/plain; charset=gbk',
+        'multipart/form-data; boundary=x',
+      ]);
       if (r < 0.45) return { name: 'push', url: v2.url, path: pushQuery(), body, headers: { 'content-type': contentType } };
       if (r < 0.75) return { name: 'notify v2', url: v2.url, path: NOTIFY, body, headers: { 'content-type': contentType } };
       const headers: Record<string, string> = { 'content-type': contentType };
@@ -313,12 +413,21 @@ function prng(seed: number): () => number {
           'wechatpay-signature': v3SignRsa(v3ResponseMessage(ts, nonce, body), platformKey),
         });
       } else if (rand() < 0.5) {
-        Object.assign(headers, { 'wechatpay-timestamp': String(int(2 ** 32)), 'wechatpay-nonce': randomNonce(8), 'wechatpay-serial': randomNonce(20), 'wechatpay-signature': pick(['WECHATPAY/SIGNTEST/x', randomBytes(256).toString('base64'), '']) });
+        Object.assign(headers, {
+          'wechatpay-timestamp': String(int(2 ** 32)),
+          'wechatpay-nonce': randomNonce(8),
+          'wechatpay-serial': randomNonce(20),
+          'wechatpay-signature': pick(['WECHATPAY/SIGNTEST/x', randomBytes(256).toString('base64'), '']),
+        });
       }
       return { name: 'notify v3', url: v3.url, path: NOTIFY, body, headers };
     }
 
-    const allowed: Record<Target['name'], number[]> = { push: [200, 400, 403, 413, 503], 'notify v2': [200, 413], 'notify v3': [204, 400, 401, 413] };
+    const allowed: Record<Target['name'], number[]> = {
+      push: [200, 400, 403, 413, 503],
+      'notify v2': [200, 413],
+      'notify v3': [204, 400, 401, 413],
+    };
     const seen: Record<string, number> = {};
     const unexpected: string[] = [];
     const deliberate: string[] = [];
@@ -340,21 +449,39 @@ function prng(seed: number): () => number {
       while (sent < MAX_BODIES && Date.now() < deadline) {
         sent++;
         const t = next();
-        const a = await rawPost(t.url, t.path, t.body, { headers: t.headers, timeoutMs: 5000 }).catch((e: Error) => ({ status: -1, text: e.message, ms: 5000 }));
+        const a = await rawPost(t.url, t.path, t.body, { headers: t.headers, timeoutMs: 5000 }).catch((e: Error) => ({
+          status: -1,
+          text: e.message,
+          ms: 5000,
+        }));
         slowest = Math.max(slowest, a.ms);
         const key = `${t.name} ${a.status}`;
         seen[key] = (seen[key] ?? 0) + 1;
-        const wellFormed = t.name !== 'notify v2' || a.status !== 200 || /^<xml><return_code><!\[CDATA\[(SUCCESS|FAIL)\]\]><\/return_code>/.test(a.text);
-        if (a.status === 503 && deliberate.length < 5) deliberate.push(`${t.path.slice(0, 60)} ${JSON.stringify(t.body.subarray(0, 300).toString('latin1'))}`);
+        const wellFormed =
+          t.name !== 'notify v2' || a.status !== 200 || /^<xml><return_code><!\[CDATA\[(SUCCESS|FAIL)\]\]><\/return_code>/.test(a.text);
+        if (a.status === 503 && deliberate.length < 5)
+          deliberate.push(`${t.path.slice(0, 60)} ${JSON.stringify(t.body.subarray(0, 300).toString('latin1'))}`);
         if ((!allowed[t.name].includes(a.status) || !wellFormed) && unexpected.length < 10) {
-          unexpected.push(`${key}: ${a.text.slice(0, 160)} ← ${t.path.slice(0, 80)} ${JSON.stringify(t.body.subarray(0, 160).toString('latin1'))}`);
+          unexpected.push(
+            `${key}: ${a.text.slice(0, 160)} ← ${t.path.slice(0, 80)} ${JSON.stringify(t.body.subarray(0, 160).toString('latin1'))}`,
+          );
         }
       }
     }
     await Promise.all(Array.from({ length: 16 }, () => worker())).finally(() => clearInterval(sampler));
 
-    console.log(`fuzz: ${sent} bodies in ${Math.round(15 - (deadline - Date.now()) / 1000)} s, slowest answer ${slowest} ms; answers ${JSON.stringify(seen)}`);
-    if (deliberate.length) console.log(`503 answers (WeChat retries them):\n${deliberate.join('\n')}\n${v2.app.output().split('\n').filter((l) => l.includes('503')).slice(0, 5).join('\n')}`);
+    console.log(
+      `fuzz: ${sent} bodies in ${Math.round(15 - (deadline - Date.now()) / 1000)} s, slowest answer ${slowest} ms; answers ${JSON.stringify(seen)}`,
+    );
+    if (deliberate.length)
+      console.log(
+        `503 answers (WeChat retries them):\n${deliberate.join('\n')}\n${v2.app
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('503'))
+          .slice(0, 5)
+          .join('\n')}`,
+      );
     expect(sent).toBeGreaterThan(500);
     expect(unexpected).toEqual([]);
     expect(slowest).toBeLessThan(4000);
@@ -366,13 +493,18 @@ function prng(seed: number): () => number {
     const warm = rssWarm ?? rssStart;
     const afterWarmUp = rssEnd.map((mb, i) => Math.round(mb - warm[i]));
     const overall = rssEnd.map((mb, i) => Math.round(mb - rssStart[i]));
-    console.log(`fuzz RSS (v2, v3): start ${rssStart.map(Math.round).join(',')} MB, after warm-up ${warm.map(Math.round).join(',')} MB, end ${rssEnd.map(Math.round).join(',')} MB`);
+    console.log(
+      `fuzz RSS (v2, v3): start ${rssStart.map(Math.round).join(',')} MB, after warm-up ${warm.map(Math.round).join(',')} MB, end ${rssEnd.map(Math.round).join(',')} MB`,
+    );
     expect({ afterWarmUp, flat: afterWarmUp.every((g) => g < RSS_TOLERANCE_MB) }).toEqual({ afterWarmUp, flat: true });
     expect({ overall, bounded: overall.every((g) => g < 3 * RSS_TOLERANCE_MB) }).toEqual({ overall, bounded: true });
     // Notifications were all refused: no order, payment or credit moved (users may have been
     // created by well-formed signed pushes — that is their job).
     const after = await snapshot();
-    expect({ orders: after.orders, payment_records: after.payment_records }).toEqual({ orders: before.orders, payment_records: before.payment_records });
+    expect({ orders: after.orders, payment_records: after.payment_records }).toEqual({
+      orders: before.orders,
+      payment_records: before.payment_records,
+    });
     await expectInvariants(queryOf(conn));
   });
 });

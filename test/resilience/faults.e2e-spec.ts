@@ -50,7 +50,11 @@ function notification(s: Service, version: Version, facts: PaidFacts, timestamp?
 
 /** A notify whose connection may be cut by a kill: resolves with status -1 instead of throwing. */
 function sendOrLose(url: string, n: BuiltNotification) {
-  return sendNotification(url, n).catch((err: Error) => ({ status: -1, text: err.cause instanceof Error ? String(err.cause) : err.message, ms: 0 }));
+  return sendNotification(url, n).catch((err: Error) => ({
+    status: -1,
+    text: err.cause instanceof Error ? String(err.cause) : err.message,
+    ms: 0,
+  }));
 }
 
 async function health(url: string): Promise<number> {
@@ -84,7 +88,14 @@ async function health(url: string): Promise<number> {
 
   /** Through the fault proxy, with the sandbox (merchant keys, injected clock). */
   async function start(version: Version, extra: Record<string, string> = {}): Promise<Service> {
-    const s = await spawnService({ ...db.env, MYSQL_PORT: String(proxy.port), WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, LOG_LEVEL: 'warn', ...extra });
+    const s = await spawnService({
+      ...db.env,
+      MYSQL_PORT: String(proxy.port),
+      WECHAT_SANDBOX: 'true',
+      WECHAT_PAY_VERSION: version,
+      LOG_LEVEL: 'warn',
+      ...extra,
+    });
     running.push(s);
     return s;
   }
@@ -160,7 +171,11 @@ async function health(url: string): Promise<number> {
       // WeChat retries for about a day; an hour later (injected clock) the same payment is
       // acknowledged again and changes nothing. v3 retries carry the resource re-signed with a
       // fresh timestamp.
-      const clock = await fetch(`${svc.url}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advance_seconds: 3600 }) });
+      const clock = await fetch(`${svc.url}/sandbox/clock`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ advance_seconds: 3600 }),
+      });
       expect(clock.status).toBe(200);
       const later = version === 'v2' ? n : notification(svc, version, facts, Math.floor(Date.now() / 1000) + 3600);
       expect(accepted(version, await sendOrLose(svc.url, later))).toBe(true);
@@ -181,7 +196,14 @@ async function health(url: string): Promise<number> {
     let exit!: Promise<number | null>;
     let answers!: Array<{ status: number; text: string }>;
     try {
-      const inFlight = Promise.all(orders.map((o) => sendOrLose(svc.url, v2Notification(svc.config, { orderNo: o.orderNo, totalFen: o.totalFen, openid, transactionId: o.transactionId }))));
+      const inFlight = Promise.all(
+        orders.map((o) =>
+          sendOrLose(
+            svc.url,
+            v2Notification(svc.config, { orderNo: o.orderNo, totalFen: o.totalFen, openid, transactionId: o.transactionId }),
+          ),
+        ),
+      );
       // Ten transactions (the pool) wait on the lock, the other ten for a connection.
       await waitForStatements(conn, db.mysqlName!, USER_ROW_UPDATE, 10);
       await new Promise((r) => setTimeout(r, 300));
@@ -198,7 +220,11 @@ async function health(url: string): Promise<number> {
     const [paid] = await sql(conn, "SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND status = 'paid'", [openid]);
     const [records] = await sql(conn, 'SELECT COUNT(*) AS n FROM payment_records WHERE openid = ?', [openid]);
     const [user] = await sql(conn, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]);
-    expect({ paid: Number(paid.n), records: Number(records.n), remaining: Number(user.r) }).toEqual({ paid: 20, records: 20, remaining: 200 });
+    expect({ paid: Number(paid.n), records: Number(records.n), remaining: Number(user.r) }).toEqual({
+      paid: 20,
+      records: 20,
+      remaining: 200,
+    });
   });
 
   it('WeChat Pay slower than the client timeout at create-order → 502 with detail, the order failed, no pending garbage', async () => {
@@ -213,7 +239,8 @@ async function health(url: string): Promise<number> {
       );
       const code = new URL(auth.headers.get('location')!).searchParams.get('code');
       const login = (await (await fetch(`${svc.url}/api/v1/auth/wechat?code=${code}`)).json()) as Json;
-      const faults = (body: unknown) => fetch(`${svc.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const faults = (body: unknown) =>
+        fetch(`${svc.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       expect((await faults({ pay: 'slow', slow_ms: 8000 })).status).toBe(200);
       const started = Date.now();
       const res = await fetch(`${svc.url}/api/v1/payment/create-order`, {

@@ -69,7 +69,8 @@ function asDataSource(conn: Connection): DataSource {
 }
 
 let seq = 0;
-export const uid = (prefix: string) => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+export const uid = (prefix: string) =>
+  `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 export interface SeededOrder {
   orderNo: string;
@@ -119,10 +120,17 @@ export const APPLIED_ONCE: PaymentState = { status: 'paid', records: 1, purchase
 export async function waitForStatement(conn: Connection, database: string, prefix: string, timeoutMs = 5000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await sql(conn, "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE ?", [database, `${prefix}%`]);
+    const rows = await sql(conn, "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE ?", [
+      database,
+      `${prefix}%`,
+    ]);
     if (rows.length) return Number(rows[0].id);
     if (Date.now() > deadline) {
-      const procs = await sql(conn, 'SELECT ID, COMMAND, TIME, STATE, LEFT(INFO, 80) AS info FROM information_schema.PROCESSLIST WHERE DB = ?', [database]);
+      const procs = await sql(
+        conn,
+        'SELECT ID, COMMAND, TIME, STATE, LEFT(INFO, 80) AS info FROM information_schema.PROCESSLIST WHERE DB = ?',
+        [database],
+      );
       throw new Error(`no connection of ${database} running "${prefix}…" after ${timeoutMs} ms; connections: ${JSON.stringify(procs)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -130,12 +138,23 @@ export async function waitForStatement(conn: Connection, database: string, prefi
 }
 
 /** Waits until `count` connections of `database` are executing statements starting with `prefix`. */
-export async function waitForStatements(conn: Connection, database: string, prefix: string, count: number, timeoutMs = 5000): Promise<void> {
+export async function waitForStatements(
+  conn: Connection,
+  database: string,
+  prefix: string,
+  count: number,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await sql(conn, "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE ?", [database, `${prefix}%`]);
+    const [row] = await sql(
+      conn,
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE ?",
+      [database, `${prefix}%`],
+    );
     if (Number(row.n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`only ${row.n} of ${count} connections of ${database} running "${prefix}…" after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${row.n} of ${count} connections of ${database} running "${prefix}…" after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -219,7 +238,12 @@ export function toldToRetry(version: 'v2' | 'v3', a: { status: number; text: str
  * (a 10 MB body is refused from its Content-Length; fetch would report the broken pipe instead).
  * `chunked` sends the body without Content-Length.
  */
-export function rawPost(url: string, path: string, body: Buffer, opts: { headers?: Record<string, string>; chunked?: boolean; timeoutMs?: number } = {}): Promise<Answer> {
+export function rawPost(
+  url: string,
+  path: string,
+  body: Buffer,
+  opts: { headers?: Record<string, string>; chunked?: boolean; timeoutMs?: number } = {},
+): Promise<Answer> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const u = new URL(url);

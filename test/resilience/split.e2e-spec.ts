@@ -5,7 +5,22 @@ import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
 import { eventually, TestDatabase } from '../setup/test-app';
 import { v2Notification, v3Notification } from '../support/pay-notifications';
 import { eventXml, signedPush, WechatKeys } from '../support/wechat-push';
-import { accepted, APPLIED_ONCE, isRunning, NOT_APPLIED, paymentState, queryOf, respawn, seedOrder, sendNotification, Service, spawnService, sql, toldToRetry, uid } from './resilience-support';
+import {
+  accepted,
+  APPLIED_ONCE,
+  isRunning,
+  NOT_APPLIED,
+  paymentState,
+  queryOf,
+  respawn,
+  seedOrder,
+  sendNotification,
+  Service,
+  spawnService,
+  sql,
+  toldToRetry,
+  uid,
+} from './resilience-support';
 
 /**
  * docs/quality.md "app server down in split mode": the web role (which takes WeChat's callbacks and
@@ -16,7 +31,11 @@ import { accepted, APPLIED_ONCE, isRunning, NOT_APPLIED, paymentState, queryOf, 
  */
 
 const SECRET = 'resilience-split-internal-secret-0123456789';
-const KEYS: WechatKeys = { token: SANDBOX_CREDENTIALS.WECHAT_TOKEN, appId: SANDBOX_CREDENTIALS.WECHAT_APPID, encodingAesKey: SANDBOX_CREDENTIALS.WECHAT_ENCODING_AES_KEY };
+const KEYS: WechatKeys = {
+  token: SANDBOX_CREDENTIALS.WECHAT_TOKEN,
+  appId: SANDBOX_CREDENTIALS.WECHAT_APPID,
+  encodingAesKey: SANDBOX_CREDENTIALS.WECHAT_ENCODING_AES_KEY,
+};
 
 (mysqlEnabled() ? describe : describe.skip)('resilience: app server down in the split plan [mysql]', () => {
   let db: TestDatabase;
@@ -59,8 +78,18 @@ const KEYS: WechatKeys = { token: SANDBOX_CREDENTIALS.WECHAT_TOKEN, appId: SANDB
   it('app server stopped → the web role answers notifications FAIL / 500 and pushes 503 at once; nothing lost; after the restart WeChat’s retries apply exactly once', async () => {
     const o2 = await seedOrder(conn);
     const o3 = await seedOrder(conn);
-    const n2 = v2Notification(app.config, { orderNo: o2.orderNo, totalFen: o2.totalFen, openid: o2.openid, transactionId: o2.transactionId });
-    const n3 = v3Notification(app.config, { orderNo: o3.orderNo, totalFen: o3.totalFen, openid: o3.openid, transactionId: o3.transactionId });
+    const n2 = v2Notification(app.config, {
+      orderNo: o2.orderNo,
+      totalFen: o2.totalFen,
+      openid: o2.openid,
+      transactionId: o2.transactionId,
+    });
+    const n3 = v3Notification(app.config, {
+      orderNo: o3.orderNo,
+      totalFen: o3.totalFen,
+      openid: o3.openid,
+      transactionId: o3.transactionId,
+    });
     const openid = uid('oSplitDown');
     const push = signedPush(KEYS, 'safe', eventXml(openid, 'subscribe'));
     const sendPush = () => fetch(webs.v2.url + push.path(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
@@ -75,13 +104,20 @@ const KEYS: WechatKeys = { token: SANDBOX_CREDENTIALS.WECHAT_TOKEN, appId: SANDB
     }
     const started = Date.now();
     const down = await sendPush();
-    expect({ status: down.status, body: await down.json(), within4s: Date.now() - started < 4000 }).toEqual({ status: 503, body: { detail: '服务暂不可用' }, within4s: true });
+    expect({ status: down.status, body: await down.json(), within4s: Date.now() - started < 4000 }).toEqual({
+      status: 503,
+      body: { detail: '服务暂不可用' },
+      within4s: true,
+    });
     expect(await paymentState(conn, o2)).toEqual(NOT_APPLIED);
     expect(await paymentState(conn, o3)).toEqual(NOT_APPLIED);
     expect(await sql(conn, 'SELECT COUNT(*) AS n FROM wechat_users WHERE openid = ?', [openid])).toEqual([{ n: 0 }]);
 
     app = await respawn(app);
-    await eventually(async () => ((await (await fetch(`${webs.v2.url}/api/v1/health`)).json()) as { app_server?: string }).app_server === 'reachable', 15_000);
+    await eventually(
+      async () => ((await (await fetch(`${webs.v2.url}/api/v1/health`)).json()) as { app_server?: string }).app_server === 'reachable',
+      15_000,
+    );
     // WeChat retries: the same requests, more than once.
     for (let i = 0; i < 2; i++) {
       expect(accepted('v2', await sendNotification(webs.v2.url, n2))).toBe(true);
@@ -90,7 +126,9 @@ const KEYS: WechatKeys = { token: SANDBOX_CREDENTIALS.WECHAT_TOKEN, appId: SANDB
     }
     expect(await paymentState(conn, o2)).toEqual(APPLIED_ONCE);
     expect(await paymentState(conn, o3)).toEqual(APPLIED_ONCE);
-    expect(await sql(conn, 'SELECT reason, delta FROM credit_ledger WHERE openid = ?', [openid])).toEqual([{ reason: 'signup_bonus', delta: 10 }]);
+    expect(await sql(conn, 'SELECT reason, delta FROM credit_ledger WHERE openid = ?', [openid])).toEqual([
+      { reason: 'signup_bonus', delta: 10 },
+    ]);
     await expectInvariants(queryOf(conn));
   });
 });

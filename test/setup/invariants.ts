@@ -34,7 +34,8 @@ export async function orderViolations(query: Query): Promise<string[]> {
   const out: string[] = [];
   for (const r of rows) {
     if (Number(r.records) !== 1) out.push(`${r.order_no}: ${r.records} payment records`);
-    else if (r.amount_fen !== null && Number(r.paid_fen) !== Number(r.amount_fen)) out.push(`${r.order_no}: paid ${r.paid_fen} != order ${r.amount_fen}`);
+    else if (r.amount_fen !== null && Number(r.paid_fen) !== Number(r.amount_fen))
+      out.push(`${r.order_no}: paid ${r.paid_fen} != order ${r.amount_fen}`);
   }
   return out;
 }

@@ -5,7 +5,9 @@
 export function decideMysql(opts: { ci: boolean; reachable: boolean; optOut: boolean }): 'run' | 'skip' {
   if (opts.reachable) return 'run';
   if (opts.ci) {
-    throw new Error('MySQL/MariaDB is unreachable on 127.0.0.1:3306 and CI=true: the MySQL suites must run in CI. Start MariaDB (see .ci/run).');
+    throw new Error(
+      'MySQL/MariaDB is unreachable on 127.0.0.1:3306 and CI=true: the MySQL suites must run in CI. Start MariaDB (see .ci/run).',
+    );
   }
   if (!opts.optOut) {
     throw new Error('MySQL/MariaDB is unreachable on 127.0.0.1:3306. Start it, or set TEST_SKIP_MYSQL=1 to run the SQLite half only.');

@@ -17,7 +17,8 @@ export async function redisAvailable(suite: string): Promise<boolean> {
   );
   r.disconnect();
   if (ok) return true;
-  if (/^(1|true)$/i.test(process.env.CI ?? '')) throw new Error(`Redis unreachable on ${REDIS.host}:${REDIS.port} and CI=true: start it (see .ci/run)`);
+  if (/^(1|true)$/i.test(process.env.CI ?? ''))
+    throw new Error(`Redis unreachable on ${REDIS.host}:${REDIS.port} and CI=true: start it (see .ci/run)`);
   console.warn(`*** Redis unreachable on ${REDIS.host}:${REDIS.port}: "${suite}" SKIPPED ***`);
   return false;
 }

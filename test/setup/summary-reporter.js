@@ -21,7 +21,10 @@ class SummaryReporter {
     for (const [secs, file] of suites) lines.push(`  ${secs.toFixed(1).padStart(7)} s  ${file}`);
     lines.push('');
     lines.push(`MySQL: ${mysqlPassed + mysqlFailed} tests ran on MySQL/MariaDB (${mysqlPassed} passed, ${mysqlFailed} failed)`);
-    lines.push(`${results.numPassedTests} passed, ${results.numFailedTests} failed` + (results.numPendingTests ? `, ${results.numPendingTests} skipped` : ''));
+    lines.push(
+      `${results.numPassedTests} passed, ${results.numFailedTests} failed` +
+        (results.numPendingTests ? `, ${results.numPendingTests} skipped` : ''),
+    );
     console.log(lines.join('\n'));
   }
 }

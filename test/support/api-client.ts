@@ -33,7 +33,11 @@ export async function login(app: TestApp, openid: string): Promise<string> {
 }
 
 /** Delivers a WeChat Pay notification as WeChat does (raw body, its own headers). */
-export async function sendNotification(app: TestApp, n: BuiltNotification, path = '/api/v1/payment/notify'): Promise<{ status: number; text: string }> {
+export async function sendNotification(
+  app: TestApp,
+  n: BuiltNotification,
+  path = '/api/v1/payment/notify',
+): Promise<{ status: number; text: string }> {
   const res = await fetch(app.url + path, { method: 'POST', headers: n.headers, body: n.body });
   return { status: res.status, text: await res.text() };
 }

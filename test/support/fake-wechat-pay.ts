@@ -37,7 +37,11 @@ export interface PlatformCertificate {
 }
 
 /** A self-signed RSA-2048 "platform certificate" with the given hex serial (first digit < 8 keeps it positive). */
-export async function createPlatformCertificate(serial: string, notBefore = new Date(Date.now() - 3600_000), notAfter = new Date(Date.now() + 5 * 86400_000)): Promise<PlatformCertificate> {
+export async function createPlatformCertificate(
+  serial: string,
+  notBefore = new Date(Date.now() - 3600_000),
+  notAfter = new Date(Date.now() + 5 * 86400_000),
+): Promise<PlatformCertificate> {
   const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
   const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -49,7 +53,13 @@ export async function createPlatformCertificate(serial: string, notBefore = new 
     keys,
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { serial: serial.toUpperCase(), pem: cert.toString('pem'), privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }), notBefore, notAfter };
+  return {
+    serial: serial.toUpperCase(),
+    pem: cert.toString('pem'),
+    privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
+    notBefore,
+    notAfter,
+  };
 }
 
 export interface FakeWechatPayOptions {
@@ -242,7 +252,13 @@ export class FakeWechatPay {
         resource_type: 'encrypt-resource',
         event_type: 'TRANSACTION.SUCCESS',
         summary: '支付成功',
-        resource: { original_type: 'transaction', algorithm: 'AEAD_AES_256_GCM', ciphertext: this.encrypt(JSON.stringify(transaction), nonce, 'transaction'), associated_data: 'transaction', nonce },
+        resource: {
+          original_type: 'transaction',
+          algorithm: 'AEAD_AES_256_GCM',
+          ciphertext: this.encrypt(JSON.stringify(transaction), nonce, 'transaction'),
+          associated_data: 'transaction',
+          nonce,
+        },
       }),
     );
     return { headers: this.v3SignatureHeaders(body, signWith), body };
@@ -273,7 +289,9 @@ export class FakeWechatPay {
       });
     };
     const tls = this.options.tls;
-    return tls ? createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler) : createServer(handler);
+    return tls
+      ? createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
+      : createServer(handler);
   }
 
   private listen(port: number): Promise<void> {
@@ -289,7 +307,8 @@ export class FakeWechatPay {
   private route(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    if ((url.pathname.startsWith('/pay/') || url.pathname.startsWith('/secapi/')) && method === 'POST') return this.v2(url.pathname, req, body, res);
+    if ((url.pathname.startsWith('/pay/') || url.pathname.startsWith('/secapi/')) && method === 'POST')
+      return this.v2(url.pathname, req, body, res);
     if (url.pathname.startsWith('/v3/')) return this.v3(method, url, req, body, res);
     res.writeHead(404).end();
   }
@@ -309,7 +328,13 @@ export class FakeWechatPay {
     if (!fields.nonce_str || fields.nonce_str.length > 32) return fail('nonce_str参数格式错误');
 
     const reply = (result: Record<string, string>) =>
-      this.sendXml(res, this.v2Signed({ return_code: 'SUCCESS', return_msg: 'OK', appid: appId, mch_id: mchId, nonce_str: randomBytes(16).toString('hex'), ...result }, signType));
+      this.sendXml(
+        res,
+        this.v2Signed(
+          { return_code: 'SUCCESS', return_msg: 'OK', appid: appId, mch_id: mchId, nonce_str: randomBytes(16).toString('hex'), ...result },
+          signType,
+        ),
+      );
     const refuse = (code: string, des: string) => reply({ result_code: 'FAIL', err_code: code, err_code_des: des });
     if (this.knobs.refuseNext) {
       const { code, message } = this.knobs.refuseNext;
@@ -340,7 +365,16 @@ export class FakeWechatPay {
         trade_state: order.state,
         trade_state_desc: paid ? '支付成功' : order.state === 'CLOSED' ? '订单已关闭' : '订单未支付',
         ...(paid
-          ? { openid: order.openid, is_subscribe: 'Y', trade_type: 'JSAPI', bank_type: 'OTHERS', total_fee: String(order.totalFen), cash_fee: String(order.totalFen), transaction_id: order.transactionId ?? '', time_end: compactShanghai(order.paidAt ?? 0) }
+          ? {
+              openid: order.openid,
+              is_subscribe: 'Y',
+              trade_type: 'JSAPI',
+              bank_type: 'OTHERS',
+              total_fee: String(order.totalFen),
+              cash_fee: String(order.totalFen),
+              transaction_id: order.transactionId ?? '',
+              time_end: compactShanghai(order.paidAt ?? 0),
+            }
           : {}),
       });
     }
@@ -355,7 +389,8 @@ export class FakeWechatPay {
       if (!order) return refuse('ORDERNOTEXIST', '订单不存在');
       if (order.state !== 'SUCCESS') return refuse('TRADE_STATE_ERROR', '订单状态错误');
       const known = this.refunds.get(fields.out_refund_no);
-      if (known && (known.refundFen !== Number(fields.refund_fee) || known.orderNo !== orderNo)) return refuse('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
+      if (known && (known.refundFen !== Number(fields.refund_fee) || known.orderNo !== orderNo))
+        return refuse('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
       if (Number(fields.total_fee) !== order.totalFen) return refuse('PARAM_ERROR', 'total_fee与订单金额不一致');
       const refund = known ?? this.newRefund(fields.out_refund_no, order, Number(fields.refund_fee), clientCertCn);
       return reply({
@@ -409,13 +444,16 @@ export class FakeWechatPay {
       .sort()
       .map((k) => `${k}=${fields[k]}`)
       .join('&')}&key=${key}`;
-    const digest = signType === 'HMAC-SHA256' ? createHmac('sha256', key).update(text).digest('hex') : createHash('md5').update(text).digest('hex');
+    const digest =
+      signType === 'HMAC-SHA256' ? createHmac('sha256', key).update(text).digest('hex') : createHash('md5').update(text).digest('hex');
     return digest.toUpperCase();
   }
 
   /** Like WeChat: signed with the request's sign type, which the answer does not repeat. */
   private v2Signed(fields: Record<string, string>, signType: string): Record<string, string> {
-    const sign = this.knobs.badResponseSignature ? this.v2Sign(fields, signType, 'not-the-merchant-api-key-00000000') : this.v2Sign(fields, signType);
+    const sign = this.knobs.badResponseSignature
+      ? this.v2Sign(fields, signType, 'not-the-merchant-api-key-00000000')
+      : this.v2Sign(fields, signType);
     return { ...fields, sign };
   }
 
@@ -449,7 +487,12 @@ export class FakeWechatPay {
           serial_no: c.serial,
           effective_time: rfc3339(Math.floor(c.notBefore.getTime() / 1000)),
           expire_time: rfc3339(Math.floor(c.notAfter.getTime() / 1000)),
-          encrypt_certificate: { algorithm: 'AEAD_AES_256_GCM', nonce, associated_data: 'certificate', ciphertext: this.encrypt(c.pem, nonce, 'certificate') },
+          encrypt_certificate: {
+            algorithm: 'AEAD_AES_256_GCM',
+            nonce,
+            associated_data: 'certificate',
+            ciphertext: this.encrypt(c.pem, nonce, 'certificate'),
+          },
         };
       });
       return this.sendJson(res, 200, { data }, this.knobs.certificatesSignWith ?? this.options.certificates[0]?.serial);
@@ -469,7 +512,8 @@ export class FakeWechatPay {
     const orderNo = decodeURIComponent(match[1]);
     const order = this.orders.get(orderNo);
     if (method === 'GET' && !match[2]) {
-      if (url.searchParams.get('mchid') !== this.options.mchId) return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: 'mchid与订单不匹配' });
+      if (url.searchParams.get('mchid') !== this.options.mchId)
+        return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: 'mchid与订单不匹配' });
       if (!order) return this.sendJson(res, 404, { code: 'ORDER_NOT_EXIST', message: '订单不存在' });
       const paid = order.state === 'SUCCESS';
       return this.sendJson(res, 200, {
@@ -541,38 +585,60 @@ export class FakeWechatPay {
     if (method === 'POST' && path === '/v3/refund/domestic/refunds') {
       const amount = (json.amount ?? {}) as Record<string, unknown>;
       const order = this.orders.get(typeof json.out_trade_no === 'string' ? json.out_trade_no : '');
-      if (typeof json.out_refund_no !== 'string' || !Number.isInteger(amount.refund) || !Number.isInteger(amount.total) || amount.currency !== 'CNY') {
+      if (
+        typeof json.out_refund_no !== 'string' ||
+        !Number.isInteger(amount.refund) ||
+        !Number.isInteger(amount.total) ||
+        amount.currency !== 'CNY'
+      ) {
         return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: '参数错误' });
       }
       if (!order) return this.sendJson(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '订单不存在' });
       if (amount.total !== order.totalFen) return this.sendJson(res, 400, { code: 'PARAM_ERROR', message: '订单金额不符' });
       const known = this.refunds.get(json.out_refund_no);
-      if (known && known.refundFen !== amount.refund) return this.sendJson(res, 400, { code: 'INVALID_REQUEST', message: '与之前请求不一致' });
+      if (known && known.refundFen !== amount.refund)
+        return this.sendJson(res, 400, { code: 'INVALID_REQUEST', message: '与之前请求不一致' });
       return this.sendJson(res, 200, refundView(known ?? this.newRefund(json.out_refund_no, order, amount.refund as number)));
     }
     const one = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(path);
     if (method === 'GET' && one) {
       const refund = this.refunds.get(decodeURIComponent(one[1]));
-      return refund ? this.sendJson(res, 200, refundView(refund)) : this.sendJson(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' });
+      return refund
+        ? this.sendJson(res, 200, refundView(refund))
+        : this.sendJson(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' });
     }
     if (method === 'GET' && path === '/v3/bill/tradebill') {
       const text = this.bills.get(url.searchParams.get('bill_date') ?? '');
       if (text === undefined) return this.sendJson(res, 400, { code: 'NO_STATEMENT_EXIST', message: '账单文件不存在' });
       const token = `${url.searchParams.get('bill_date')}.${url.searchParams.get('tar_type') ?? 'NONE'}`;
-      return this.sendJson(res, 200, { hash_type: 'SHA1', hash_value: createHash('sha1').update(text).digest('hex'), download_url: `${this.url}/v3/billdownload/file?token=${token}` });
+      return this.sendJson(res, 200, {
+        hash_type: 'SHA1',
+        hash_value: createHash('sha1').update(text).digest('hex'),
+        download_url: `${this.url}/v3/billdownload/file?token=${token}`,
+      });
     }
     if (method === 'GET' && path === '/v3/billdownload/file') {
       const [date, tar] = (url.searchParams.get('token') ?? '').split('.');
       const text = this.bills.get(date);
       if (text === undefined) return this.sendJson(res, 400, { code: 'INVALID_REQUEST', message: 'token无效' });
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tar === 'GZIP' ? gzipSync(Buffer.from(text)) : Buffer.from(text));
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream' })
+        .end(tar === 'GZIP' ? gzipSync(Buffer.from(text)) : Buffer.from(text));
       return;
     }
     return this.sendJson(res, 404, { code: 'NOT_FOUND', message: '接口不存在' });
   }
 
   private newRefund(refundNo: string, order: FakeOrder, refundFen: number, clientCertCn?: string): FakeRefund {
-    const refund: FakeRefund = { refundNo, orderNo: order.orderNo, refundId: `50${randomBytes(12).toString('hex')}`, refundFen, totalFen: order.totalFen, state: 'PROCESSING', clientCertCn };
+    const refund: FakeRefund = {
+      refundNo,
+      orderNo: order.orderNo,
+      refundId: `50${randomBytes(12).toString('hex')}`,
+      refundFen,
+      totalFen: order.totalFen,
+      state: 'PROCESSING',
+      clientCertCn,
+    };
     this.refunds.set(refundNo, refund);
     return refund;
   }
@@ -587,7 +653,11 @@ export class FakeWechatPay {
     if (parts.serial_no !== this.options.merchantSerial) return '商户证书序列号错误';
     if (!/^\d+$/.test(parts.timestamp ?? '') || Math.abs(this.now() - Number(parts.timestamp)) > 300) return '时间戳过期';
     if (!parts.nonce_str || !parts.signature) return '缺少nonce_str或signature';
-    const message = Buffer.concat([Buffer.from(`${method}\n${pathWithQuery}\n${parts.timestamp}\n${parts.nonce_str}\n`), body, Buffer.from('\n')]);
+    const message = Buffer.concat([
+      Buffer.from(`${method}\n${pathWithQuery}\n${parts.timestamp}\n${parts.nonce_str}\n`),
+      body,
+      Buffer.from('\n'),
+    ]);
     const ok = createVerify('RSA-SHA256').update(message).verify(this.options.merchantPublicKey, parts.signature, 'base64');
     return ok ? null : '签名错误';
   }

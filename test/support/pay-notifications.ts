@@ -30,7 +30,12 @@ function shanghaiCompact(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
 }
 
-export function v2Notification(config: AppConfig, f: PaidFacts, tweak: Record<string, string> = {}, opts: { key?: string; signType?: 'MD5' | 'HMAC-SHA256' } = {}): BuiltNotification {
+export function v2Notification(
+  config: AppConfig,
+  f: PaidFacts,
+  tweak: Record<string, string> = {},
+  opts: { key?: string; signType?: 'MD5' | 'HMAC-SHA256' } = {},
+): BuiltNotification {
   const fields: Record<string, string> = {
     appid: config.wechat.appId,
     mch_id: config.pay.mchId,
@@ -79,11 +84,24 @@ export function v3TransactionResource(config: AppConfig, f: PaidFacts, tweak: Re
 export function v3Notification(
   config: AppConfig,
   f: PaidFacts,
-  opts: { tweak?: Record<string, unknown>; timestamp?: number; serial?: string; signature?: string; tamper?: boolean; apiV3Key?: string; eventType?: string } = {},
+  opts: {
+    tweak?: Record<string, unknown>;
+    timestamp?: number;
+    serial?: string;
+    signature?: string;
+    tamper?: boolean;
+    apiV3Key?: string;
+    eventType?: string;
+  } = {},
 ): BuiltNotification {
   const transaction = v3TransactionResource(config, f, opts.tweak);
   const nonce = randomNonce(12);
-  let ciphertext = aesGcmEncrypt({ key: opts.apiV3Key ?? config.pay.apiV3Key, nonce, associatedData: 'transaction', plaintext: JSON.stringify(transaction) });
+  let ciphertext = aesGcmEncrypt({
+    key: opts.apiV3Key ?? config.pay.apiV3Key,
+    nonce,
+    associatedData: 'transaction',
+    plaintext: JSON.stringify(transaction),
+  });
   if (opts.tamper) {
     const raw = Buffer.from(ciphertext, 'base64');
     raw[3] ^= 0x01;
@@ -148,16 +166,35 @@ export function v2RefundNotification(
     refund_recv_accout: '支付用户零钱',
     refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
     refund_request_source: 'API',
-    ...(status === 'SUCCESS' ? { success_time: shanghaiCompact(f.successAt ?? new Date()).replace(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/, '$1-$2-$3 $4:$5:$6') } : {}),
+    ...(status === 'SUCCESS'
+      ? {
+          success_time: shanghaiCompact(f.successAt ?? new Date()).replace(
+            /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/,
+            '$1-$2-$3 $4:$5:$6',
+          ),
+        }
+      : {}),
     ...opts.info,
   };
   const root = `<root>${Object.entries(info)
     .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
     .join('')}</root>`;
-  const key = Buffer.from(createHash('md5').update(opts.key ?? config.pay.apiKey, 'utf8').digest('hex'), 'ascii');
+  const key = Buffer.from(
+    createHash('md5')
+      .update(opts.key ?? config.pay.apiKey, 'utf8')
+      .digest('hex'),
+    'ascii',
+  );
   const cipher = createCipheriv('aes-256-ecb', key, null);
   const reqInfo = opts.reqInfo ?? Buffer.concat([cipher.update(root, 'utf8'), cipher.final()]).toString('base64');
-  const fields = { return_code: 'SUCCESS', appid: config.wechat.appId, mch_id: config.pay.mchId, nonce_str: randomNonce(32), req_info: reqInfo, ...opts.outer };
+  const fields = {
+    return_code: 'SUCCESS',
+    appid: config.wechat.appId,
+    mch_id: config.pay.mchId,
+    nonce_str: randomNonce(32),
+    req_info: reqInfo,
+    ...opts.outer,
+  };
   return { headers: { 'content-type': 'text/xml' }, body: buildXml(fields) };
 }
 
@@ -175,13 +212,20 @@ export function v3RefundNotification(
     out_refund_no: f.refundNo,
     refund_id: f.refundId ?? '50000000000000000000000000000',
     refund_status: status,
-    ...(status === 'SUCCESS' ? { success_time: new Date((f.successAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00' } : {}),
+    ...(status === 'SUCCESS'
+      ? { success_time: new Date((f.successAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19) + '+08:00' }
+      : {}),
     user_received_account: '支付用户零钱',
     amount: { total: f.totalFen, refund: f.refundFen, payer_total: f.totalFen, payer_refund: f.refundFen },
     ...opts.tweak,
   };
   const nonce = randomNonce(12);
-  let ciphertext = aesGcmEncrypt({ key: opts.apiV3Key ?? config.pay.apiV3Key, nonce, associatedData: 'refund', plaintext: JSON.stringify(refund) });
+  let ciphertext = aesGcmEncrypt({
+    key: opts.apiV3Key ?? config.pay.apiV3Key,
+    nonce,
+    associatedData: 'refund',
+    plaintext: JSON.stringify(refund),
+  });
   if (opts.tamper) {
     const raw = Buffer.from(ciphertext, 'base64');
     raw[3] ^= 0x01;

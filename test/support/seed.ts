@@ -7,23 +7,32 @@ function dbTime(ds: DataSource, d: Date): Date | string {
   return ds.options.type === 'mysql' ? d : d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-export async function insertQrScene(ds: DataSource, s: { sceneStr: string; clientId: string; expireAt: Date; ticket?: string }): Promise<void> {
+export async function insertQrScene(
+  ds: DataSource,
+  s: { sceneStr: string; clientId: string; expireAt: Date; ticket?: string },
+): Promise<void> {
   await ds.query(
     'INSERT INTO wechat_qr_scenes (scene_str, client_id, ticket, qrcode_content, expire_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    [s.sceneStr, s.clientId, s.ticket ?? `ticket-${s.sceneStr}`, `http://weixin.qq.com/q/${s.sceneStr}`, dbTime(ds, s.expireAt), dbTime(ds, new Date())],
+    [
+      s.sceneStr,
+      s.clientId,
+      s.ticket ?? `ticket-${s.sceneStr}`,
+      `http://weixin.qq.com/q/${s.sceneStr}`,
+      dbTime(ds, s.expireAt),
+      dbTime(ds, new Date()),
+    ],
   );
 }
 
 /** A binding row as the old Python service left it (permanent integer scene = id). */
-export async function insertLegacyBinding(ds: DataSource, b: { id: number; clientId: string; openid?: string | null; status?: 'pending' | 'completed' }): Promise<void> {
-  await ds.query('INSERT INTO wechat_qrcode_bindings (id, client_id, scene_id, openid, status, legacy_scene, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)', [
-    b.id,
-    b.clientId,
-    b.id,
-    b.openid ?? null,
-    b.status ?? (b.openid ? 'completed' : 'pending'),
-    dbTime(ds, new Date()),
-  ]);
+export async function insertLegacyBinding(
+  ds: DataSource,
+  b: { id: number; clientId: string; openid?: string | null; status?: 'pending' | 'completed' },
+): Promise<void> {
+  await ds.query(
+    'INSERT INTO wechat_qrcode_bindings (id, client_id, scene_id, openid, status, legacy_scene, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
+    [b.id, b.clientId, b.id, b.openid ?? null, b.status ?? (b.openid ? 'completed' : 'pending'), dbTime(ds, new Date())],
+  );
 }
 
 export async function rows(ds: DataSource, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
@@ -32,13 +41,31 @@ export async function rows(ds: DataSource, sql: string, params: unknown[] = []):
 
 export async function insertOrder(
   ds: DataSource,
-  o: { orderNo: string; openid: string; type: 'member' | 'credits'; amountFen: number; credits?: number | null; status?: string; expireAt?: Date },
+  o: {
+    orderNo: string;
+    openid: string;
+    type: 'member' | 'credits';
+    amountFen: number;
+    credits?: number | null;
+    status?: string;
+    expireAt?: Date;
+  },
 ): Promise<void> {
   const yuan = `${Math.floor(o.amountFen / 100)}.${String(o.amountFen % 100).padStart(2, '0')}`;
   await ds.query(
     `INSERT INTO payment_orders (order_no, openid, order_type, amount, amount_fen, credits_amount, status, pay_version, created_at, expire_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'v2', ?, ?)`,
-    [o.orderNo, o.openid, o.type, yuan, o.amountFen, o.credits ?? null, o.status ?? 'pending', dbTime(ds, new Date()), dbTime(ds, o.expireAt ?? new Date(Date.now() + 1800_000))],
+    [
+      o.orderNo,
+      o.openid,
+      o.type,
+      yuan,
+      o.amountFen,
+      o.credits ?? null,
+      o.status ?? 'pending',
+      dbTime(ds, new Date()),
+      dbTime(ds, o.expireAt ?? new Date(Date.now() + 1800_000)),
+    ],
   );
 }
 
@@ -50,7 +77,16 @@ export async function insertRefund(
   await ds.query(
     `INSERT INTO payment_refunds (refund_no, request_id, order_no, openid, amount_fen, total_fen, status, pay_version, note, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'v2', 'seeded', ?)`,
-    [r.refundNo, r.requestId ?? `req-${r.refundNo}`, r.orderNo, r.openid, r.amountFen, r.totalFen, r.status ?? 'processing', dbTime(ds, new Date())],
+    [
+      r.refundNo,
+      r.requestId ?? `req-${r.refundNo}`,
+      r.orderNo,
+      r.openid,
+      r.amountFen,
+      r.totalFen,
+      r.status ?? 'processing',
+      dbTime(ds, new Date()),
+    ],
   );
 }
 

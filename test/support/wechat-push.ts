@@ -88,7 +88,11 @@ export function signedPush(keys: WechatKeys, mode: PushMode, xml: string, opts: 
 }
 
 /** The query of a server URL verification; safe mode encrypts the echostr and adds msg_signature. */
-export function verifyQuery(keys: WechatKeys, echostr: string, opts: { safe?: boolean; timestamp?: number | string; nonce?: string } = {}): URLSearchParams {
+export function verifyQuery(
+  keys: WechatKeys,
+  echostr: string,
+  opts: { safe?: boolean; timestamp?: number | string; nonce?: string } = {},
+): URLSearchParams {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = opts.nonce ?? randomNonce(10);
   const query = new URLSearchParams({ signature: sha1Signature(keys.token, timestamp, nonce), timestamp, nonce, echostr });

@@ -17,7 +17,10 @@ export class CreateMenuResponseDto {
   @ApiProperty({ example: true }) success!: true;
   @ApiProperty({ example: '菜单创建成功' }) message!: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) menu_structure!: Record<string, unknown>;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { errcode: 0, errmsg: 'ok' } }) wechat_response!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { errcode: 0, errmsg: 'ok' } }) wechat_response!: Record<
+    string,
+    unknown
+  >;
 }
 
 export class GetMenuResponseDto {

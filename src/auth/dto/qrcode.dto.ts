@@ -41,9 +41,18 @@ export class QrCodeResponseDto {
 
 export class FollowStatusResponseDto {
   @ApiProperty({ example: true }) success!: true;
-  @ApiProperty({ description: "True when the client's binding has an openid whose user currently follows the account" }) subscribed!: boolean;
-  @ApiPropertyOptional({ description: 'When the binding was (last) completed, "YYYY-MM-DD HH:mm:ss" Asia/Shanghai; only when subscribed', example: '2025-11-19 12:46:29' })
+  @ApiProperty({ description: "True when the client's binding has an openid whose user currently follows the account" })
+  subscribed!: boolean;
+  @ApiPropertyOptional({
+    description: 'When the binding was (last) completed, "YYYY-MM-DD HH:mm:ss" Asia/Shanghai; only when subscribed',
+    example: '2025-11-19 12:46:29',
+  })
   completed_at?: string | null;
-  @ApiProperty({ description: "Expiry of the client's newest QR code, or null when it never asked for one", nullable: true, type: String, example: '2025-11-19T13:16:29+08:00' })
+  @ApiProperty({
+    description: "Expiry of the client's newest QR code, or null when it never asked for one",
+    nullable: true,
+    type: String,
+    example: '2025-11-19T13:16:29+08:00',
+  })
   qr_expire_at!: string | null;
 }

@@ -30,7 +30,8 @@ export class CreditTaskKeys1740000000000 implements MigrationInterface {
       await s.dropColumnIfPresent('credit_ledger', 'task_type');
     } else {
       await qr.query('DROP INDEX IF EXISTS uk_ledger_reason_task');
-      for (const c of ['task_id', 'task_type']) if (await sqliteHasColumn(qr, 'credit_ledger', c)) await qr.query(`ALTER TABLE credit_ledger DROP COLUMN ${c}`);
+      for (const c of ['task_id', 'task_type'])
+        if (await sqliteHasColumn(qr, 'credit_ledger', c)) await qr.query(`ALTER TABLE credit_ledger DROP COLUMN ${c}`);
     }
   }
 
@@ -48,8 +49,10 @@ export class CreditTaskKeys1740000000000 implements MigrationInterface {
   }
 
   private async upSqlite(qr: QueryRunner): Promise<void> {
-    if (!(await sqliteHasColumn(qr, 'credit_ledger', 'task_type'))) await qr.query('ALTER TABLE credit_ledger ADD COLUMN task_type VARCHAR(32) NULL');
-    if (!(await sqliteHasColumn(qr, 'credit_ledger', 'task_id'))) await qr.query('ALTER TABLE credit_ledger ADD COLUMN task_id VARCHAR(128) NULL');
+    if (!(await sqliteHasColumn(qr, 'credit_ledger', 'task_type')))
+      await qr.query('ALTER TABLE credit_ledger ADD COLUMN task_type VARCHAR(32) NULL');
+    if (!(await sqliteHasColumn(qr, 'credit_ledger', 'task_id')))
+      await qr.query('ALTER TABLE credit_ledger ADD COLUMN task_id VARCHAR(128) NULL');
     await qr.query(
       `UPDATE credit_ledger SET task_type = substr(ref, 1, instr(ref, ':') - 1), task_id = substr(ref, instr(ref, ':') + 1)
         WHERE reason IN ('consume', 'refund') AND task_type IS NULL AND instr(ref, ':') > 1`,

@@ -1,6 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-
 export type AnomalyKind =
   | 'amount_mismatch'
   | 'payer_mismatch'

@@ -12,7 +12,12 @@ export class CreditsResponseDto {
   @ApiProperty({ example: 3 }) used_credits!: number;
   @ApiProperty({ example: 17 }) remaining_credits!: number;
   @ApiProperty({ example: true }) is_member!: boolean;
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'null for lifetime members; "YYYY-MM-DD HH:mm:ss" (Asia/Shanghai) otherwise' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'null for lifetime members; "YYYY-MM-DD HH:mm:ss" (Asia/Shanghai) otherwise',
+  })
   member_expire_at!: string | null;
   @ApiProperty({ example: true, description: 'The user currently follows the official account' }) is_followed!: boolean;
 }
@@ -20,7 +25,12 @@ export class CreditsResponseDto {
 export class MemberStatusResponseDto {
   @ApiProperty({ example: true }) success!: boolean;
   @ApiProperty({ example: true }) is_member!: boolean;
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'null for lifetime members; "YYYY-MM-DD HH:mm:ss" (Asia/Shanghai) otherwise' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'null for lifetime members; "YYYY-MM-DD HH:mm:ss" (Asia/Shanghai) otherwise',
+  })
   member_expire_at!: string | null;
 }
 

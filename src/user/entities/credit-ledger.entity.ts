@@ -1,6 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-
 export const LEDGER_REASONS = [
   'opening_balance',
   'signup_bonus',

@@ -1,6 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-
 /** `credits_usage` (legacy): consumption history as the pages and the desktop app show it. */
 @Entity({ name: 'credits_usage' })
 export class CreditsUsage {

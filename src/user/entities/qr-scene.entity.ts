@@ -1,6 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-
 /** `wechat_qr_scenes`: every temporary QR_STR_SCENE code handed out (purged a day after expiry). */
 @Entity({ name: 'wechat_qr_scenes' })
 export class QrScene {

@@ -34,7 +34,11 @@ describe('AES-256-GCM (APIv3 resources)', () => {
   });
 
   it.each([
-    ['a transaction resource', JSON.stringify({ appid: 'wx1', out_trade_no: 'O1', amount: { total: 100 }, payer: { openid: '用户' } }), 'transaction'],
+    [
+      'a transaction resource',
+      JSON.stringify({ appid: 'wx1', out_trade_no: 'O1', amount: { total: 100 }, payer: { openid: '用户' } }),
+      'transaction',
+    ],
     ['empty associated data', '{}', ''],
     ['empty plaintext', '', 'certificate'],
   ])('round-trips %s', (_name, plaintext, associatedData) => {
@@ -52,18 +56,25 @@ describe('AES-256-GCM (APIv3 resources)', () => {
     for (let i = 0; i < bytes.length; i++) {
       const tampered = Buffer.from(bytes);
       tampered[i] ^= 0x01;
-      expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: AAD, ciphertext: tampered.toString('base64') })).code).toBe(
-        'auth_failed',
-      );
+      expect(
+        payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: AAD, ciphertext: tampered.toString('base64') })).code,
+      ).toBe('auth_failed');
     }
   });
 
   it('rejects a truncated tag, wrong key, nonce or associated data', () => {
     const truncated = Buffer.from(CIPHERTEXT, 'base64').subarray(0, -1).toString('base64');
     expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: AAD, ciphertext: truncated })).code).toBe('auth_failed');
-    expect(payError(() => aesGcmDecrypt({ key: 'b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb', nonce: NONCE, associatedData: AAD, ciphertext: CIPHERTEXT })).code).toBe('auth_failed');
-    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: 'uluk4a9R25RX', associatedData: AAD, ciphertext: CIPHERTEXT })).code).toBe('auth_failed');
-    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: 'associatedDatA', ciphertext: CIPHERTEXT })).code).toBe('auth_failed');
+    expect(
+      payError(() => aesGcmDecrypt({ key: 'b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb', nonce: NONCE, associatedData: AAD, ciphertext: CIPHERTEXT }))
+        .code,
+    ).toBe('auth_failed');
+    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: 'uluk4a9R25RX', associatedData: AAD, ciphertext: CIPHERTEXT })).code).toBe(
+      'auth_failed',
+    );
+    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: 'associatedDatA', ciphertext: CIPHERTEXT })).code).toBe(
+      'auth_failed',
+    );
     expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, ciphertext: CIPHERTEXT })).code).toBe('auth_failed');
   });
 
@@ -74,7 +85,9 @@ describe('AES-256-GCM (APIv3 resources)', () => {
     ['non-base64 ciphertext', { ciphertext: 'not base64!' }, 'invalid_input'],
     ['ciphertext shorter than a tag', { ciphertext: Buffer.alloc(15).toString('base64') }, 'invalid_input'],
   ])('rejects a %s', (_name, override, code) => {
-    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: AAD, ciphertext: CIPHERTEXT, ...override })).code).toBe(code);
+    expect(payError(() => aesGcmDecrypt({ key: KEY, nonce: NONCE, associatedData: AAD, ciphertext: CIPHERTEXT, ...override })).code).toBe(
+      code,
+    );
   });
 
   it('rejects a bad key when encrypting too', () => {

@@ -58,11 +58,13 @@ const OPENID_LIKE = /\bo[A-Za-z0-9_-]{20,40}\b/g;
 
 /** WeChat's own messages go into ours: bounded, one line, openid-looking tokens masked. */
 export function safeMessage(message: string): string {
-  return message
-    // eslint-disable-next-line no-control-regex -- control characters are what this line removes
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(OPENID_LIKE, (id) => maskId(id))
-    .slice(0, 300);
+  return (
+    message
+      // eslint-disable-next-line no-control-regex -- control characters are what this line removes
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(OPENID_LIKE, (id) => maskId(id))
+      .slice(0, 300)
+  );
 }
 
 /**

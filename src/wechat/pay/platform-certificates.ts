@@ -153,7 +153,9 @@ export class PlatformCertificates {
     } catch (err) {
       if (!this.publicKeyMissingLogged) {
         this.publicKeyMissingLogged = true;
-        this.logger.warn(`WeChat Pay public key ${publicKeyId} not loaded yet (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); will retry`);
+        this.logger.warn(
+          `WeChat Pay public key ${publicKeyId} not loaded yet (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); will retry`,
+        );
       }
     }
   }
@@ -217,7 +219,10 @@ export class PlatformCertificates {
       const fresh = !this.certificates.has(serial);
       this.verifier.addCertificate(serial, pem);
       this.certificates.set(serial, { expiresAt });
-      if (fresh) this.logger.log(`platform certificate ${serial} loaded (expires ${Number.isNaN(expiresAt.getTime()) ? '?' : expiresAt.toISOString()})`);
+      if (fresh)
+        this.logger.log(
+          `platform certificate ${serial} loaded (expires ${Number.isNaN(expiresAt.getTime()) ? '?' : expiresAt.toISOString()})`,
+        );
     }
     this.lastAttemptOk = true;
   }

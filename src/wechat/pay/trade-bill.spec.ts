@@ -33,7 +33,13 @@ describe('trade bill parsing', () => {
       openid: '085e9858e3ba5186aafcbaed1',
     });
     expect(rows[0].tradeTime?.toISOString()).toBe('2014-11-10T08:33:45.000Z');
-    expect(rows[1]).toMatchObject({ tradeState: 'REFUND', refundNo: '1415635270', wxRefundId: '2002780740201411100002127813', refundFen: 1, refundStatus: 'SUCCESS' });
+    expect(rows[1]).toMatchObject({
+      tradeState: 'REFUND',
+      refundNo: '1415635270',
+      wxRefundId: '2002780740201411100002127813',
+      refundFen: 1,
+      refundStatus: 'SUCCESS',
+    });
   });
 
   it('parses the current 27-column bill: 订单金额 and 申请退款金额 win, a comma inside a product name is kept', () => {

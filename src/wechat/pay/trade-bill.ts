@@ -50,7 +50,15 @@ const LEGACY_TOTAL = '总金额';
 
 /** The columns of a current `bill_type=ALL` bill, in WeChat's order (what the sandbox writes). */
 export const TRADE_BILL_HEADER: readonly string[] = Object.values(COLUMNS);
-export const TRADE_BILL_SUMMARY_HEADER = ['总交易单数', '应结订单总金额', '退款总金额', '充值券退款总金额', '手续费总金额', '订单总金额', '申请退款总金额'];
+export const TRADE_BILL_SUMMARY_HEADER = [
+  '总交易单数',
+  '应结订单总金额',
+  '退款总金额',
+  '充值券退款总金额',
+  '手续费总金额',
+  '订单总金额',
+  '申请退款总金额',
+];
 
 const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
 
@@ -115,7 +123,8 @@ export function parseTradeBill(text: string): TradeBillRow[] {
       summary = lines[i + 1] === undefined ? null : splitLine(lines[i + 1]);
       break;
     }
-    if (fields.length < header.length) throw new TradeBillFormatError(`line ${i + 1} has ${fields.length} fields, header has ${header.length}`);
+    if (fields.length < header.length)
+      throw new TradeBillFormatError(`line ${i + 1} has ${fields.length} fields, header has ${header.length}`);
     const get = (name: string) => {
       const at = index(name);
       return at < 0 ? '' : (fields[at] ?? '');

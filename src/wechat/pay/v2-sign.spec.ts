@@ -3,7 +3,8 @@ import { v2Sign, v2SignString, v2Verify } from './v2-sign';
 // docs/test-vectors.md, "WeChat Pay v2 signature"
 const KEY = '192006250b4c09247ec02edce69f6a2d';
 const PARAMS = { appid: 'wxd930ea5d5a258f4f', body: 'test', device_info: '1000', mch_id: '10000100', nonce_str: 'ibuaiVcKdpRxkhJA' };
-const STRING = 'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA&key=192006250b4c09247ec02edce69f6a2d';
+const STRING =
+  'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA&key=192006250b4c09247ec02edce69f6a2d';
 const MD5 = '9A0A8659F005D6984697E2CA0A9CF3B7';
 const HMAC = '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6';
 
@@ -13,7 +14,9 @@ describe('v2SignString', () => {
   });
 
   it('sorts keys by ASCII (uppercase before lowercase, "_" between), whatever the input order', () => {
-    expect(v2SignString({ nonce_str: 'n', b: '2', B: '1', a_b: '3', ab: '4', a: '5' }, 'k')).toBe('B=1&a=5&a_b=3&ab=4&b=2&nonce_str=n&key=k');
+    expect(v2SignString({ nonce_str: 'n', b: '2', B: '1', a_b: '3', ab: '4', a: '5' }, 'k')).toBe(
+      'B=1&a=5&a_b=3&ab=4&b=2&nonce_str=n&key=k',
+    );
   });
 
   it('skips empty, undefined and null values and the sign field, but keeps sign_type and numbers', () => {

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { loadConfig } from '../../config/load-config';
 import { PayNotificationError } from './pay-errors';
-import { buildV2JsapiPaymentParams, formatV2Time, parseV2Time, verifyV2Notification, verifyV2RefundNotification, verifyV2ResponseSign } from './v2.client';
+import {
+  buildV2JsapiPaymentParams,
+  formatV2Time,
+  parseV2Time,
+  verifyV2Notification,
+  verifyV2RefundNotification,
+  verifyV2ResponseSign,
+} from './v2.client';
 
 const APPID = 'wxd930ea5d5a258f4f';
 const MCHID = '10000100';
@@ -45,7 +52,11 @@ function sign(fields: Record<string, string>, signType: 'MD5' | 'HMAC-SHA256', k
 }
 
 function xml(fields: Record<string, string>): Buffer {
-  return Buffer.from(`<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`);
+  return Buffer.from(
+    `<xml>${Object.entries(fields)
+      .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+      .join('')}</xml>`,
+  );
 }
 
 function paidFields(overrides: Record<string, string> = {}): Record<string, string> {
@@ -94,19 +105,35 @@ describe('v2 times (yyyyMMddHHmmss, Asia/Shanghai)', () => {
     expect(parseV2Time('20250101000000')?.toISOString()).toBe('2024-12-31T16:00:00.000Z');
   });
 
-  it.each(['', '2024042510050', '202404251005091', '20240231100000', '20241301000000', '20240425240000', '20240425106000', '2024-04-25 10:05', undefined])(
-    'refuses %p',
-    (value) => {
-      expect(parseV2Time(value)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    '2024042510050',
+    '202404251005091',
+    '20240231100000',
+    '20241301000000',
+    '20240425240000',
+    '20240425106000',
+    '2024-04-25 10:05',
+    undefined,
+  ])('refuses %p', (value) => {
+    expect(parseV2Time(value)).toBeNull();
+  });
 });
 
 describe('v2 JSAPI payment parameters', () => {
   it('MD5: paySign over appId, nonceStr, package, signType, timeStamp with the API key', () => {
-    const params = buildV2JsapiPaymentParams(APPID, 'wx2017033010242291fcfe0db70013231072', KEY, 'MD5', '1490840662', '5K8264ILTKCH16CQ2502SI8ZNMTM67VS');
+    const params = buildV2JsapiPaymentParams(
+      APPID,
+      'wx2017033010242291fcfe0db70013231072',
+      KEY,
+      'MD5',
+      '1490840662',
+      '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+    );
     const expected = createHash('md5')
-      .update(`appId=${APPID}&nonceStr=5K8264ILTKCH16CQ2502SI8ZNMTM67VS&package=prepay_id=wx2017033010242291fcfe0db70013231072&signType=MD5&timeStamp=1490840662&key=${KEY}`)
+      .update(
+        `appId=${APPID}&nonceStr=5K8264ILTKCH16CQ2502SI8ZNMTM67VS&package=prepay_id=wx2017033010242291fcfe0db70013231072&signType=MD5&timeStamp=1490840662&key=${KEY}`,
+      )
       .digest('hex')
       .toUpperCase();
     expect(params).toEqual({
@@ -183,7 +210,9 @@ describe('v2 payment notification', () => {
   });
 
   it('a bad, missing or foreign-key sign is bad_signature', async () => {
-    const tampered = xml({ ...paidFields(), sign: sign(paidFields(), 'MD5') }).toString().replace('<total_fee><![CDATA[2990]]>', '<total_fee><![CDATA[1]]>');
+    const tampered = xml({ ...paidFields(), sign: sign(paidFields(), 'MD5') })
+      .toString()
+      .replace('<total_fee><![CDATA[2990]]>', '<total_fee><![CDATA[1]]>');
     expect(await rejection(Buffer.from(tampered))).toBe('bad_signature');
     expect(await rejection(xml(paidFields()))).toBe('bad_signature');
     expect(await rejection(notification(paidFields(), 'MD5', 'a'.repeat(32)))).toBe('bad_signature');
@@ -208,14 +237,26 @@ describe('v2 payment notification', () => {
   });
 
   it('a refund notification (req_info, no sign) reaching the pay URL is decoded as a refund; garbage req_info is decrypt_failed', async () => {
-    const body = xml({ return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', req_info: 'T87GAHG17TGAHG1TGHAHAHA1Y1CIOA9UGJH1GAHV871HAGAGQYQQPOOJMXNBCXBVNMNMAJAA' });
+    const body = xml({
+      return_code: 'SUCCESS',
+      appid: APPID,
+      mch_id: MCHID,
+      nonce_str: 'n',
+      req_info: 'T87GAHG17TGAHG1TGHAHAHA1Y1CIOA9UGJH1GAHV871HAGAGQYQQPOOJMXNBCXBVNMNMAJAA',
+    });
     expect(await rejection(body)).toBe('decrypt_failed');
     const genuine = refundNotification(refundInfo());
-    await expect(verifyV2Notification(configs.MD5, {}, genuine)).resolves.toMatchObject({ kind: 'refund', status: 'SUCCESS', refundNo: 'RF20240425110000ABCDEFGH' });
+    await expect(verifyV2Notification(configs.MD5, {}, genuine)).resolves.toMatchObject({
+      kind: 'refund',
+      status: 'SUCCESS',
+      refundNo: 'RF20240425110000ABCDEFGH',
+    });
   });
 
   it('a DOCTYPE / entity body is refused as malformed before parsing', async () => {
-    const body = Buffer.from('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><return_code>&x;</return_code></xml>');
+    const body = Buffer.from(
+      '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><return_code>&x;</return_code></xml>',
+    );
     expect(await rejection(body)).toBe('malformed');
     expect(await rejection(Buffer.from('<xml><return_code>SUCCESS</return_code>'))).toBe('malformed');
   });
@@ -262,8 +303,17 @@ function refundInfo(overrides: Record<string, string> = {}): Record<string, stri
 }
 
 function refundNotification(info: Record<string, string>, outer: Record<string, string> = {}, key = KEY): Buffer {
-  const root = `<root>${Object.entries(info).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</root>`;
-  return xml({ return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: '0b9f35f484df17a732e537c37708d1d0', req_info: encryptReqInfo(root, key), ...outer });
+  const root = `<root>${Object.entries(info)
+    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+    .join('')}</root>`;
+  return xml({
+    return_code: 'SUCCESS',
+    appid: APPID,
+    mch_id: MCHID,
+    nonce_str: '0b9f35f484df17a732e537c37708d1d0',
+    req_info: encryptReqInfo(root, key),
+    ...outer,
+  });
 }
 
 async function refundRejection(body: Buffer, headers = {}): Promise<string> {
@@ -299,14 +349,20 @@ describe('v2 refund notification (req_info)', () => {
   ])('refund_status %s is %s', async (v2, status) => {
     const info = refundInfo({ refund_status: v2 });
     delete info.success_time;
-    await expect(verifyV2RefundNotification(configs.MD5, {}, refundNotification(info))).resolves.toMatchObject({ status, successAt: undefined });
+    await expect(verifyV2RefundNotification(configs.MD5, {}, refundNotification(info))).resolves.toMatchObject({
+      status,
+      successAt: undefined,
+    });
   });
 
   it('req_info under another key, tampered or not base64 is decrypt_failed; nothing else in the body is trusted', async () => {
     expect(await refundRejection(refundNotification(refundInfo(), {}, 'another-api-key-0000000000000000'))).toBe('decrypt_failed');
     const fields = { return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', req_info: 'not base64!' };
     expect(await refundRejection(xml(fields))).toBe('decrypt_failed');
-    const bytes = Buffer.from(encryptReqInfo(`<root><out_refund_no>RF1</out_refund_no><refund_status>SUCCESS</refund_status></root>`), 'base64');
+    const bytes = Buffer.from(
+      encryptReqInfo(`<root><out_refund_no>RF1</out_refund_no><refund_status>SUCCESS</refund_status></root>`),
+      'base64',
+    );
     bytes[0] ^= 0x20; // first block garbled: still valid padding, no longer a document
     expect(await refundRejection(xml({ ...fields, req_info: bytes.toString('base64') }))).toBe('decrypt_failed');
   });

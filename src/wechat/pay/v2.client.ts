@@ -120,7 +120,8 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
   if (fields.return_code !== 'SUCCESS') throw new PayNotificationError('return_fail', `return_code ${fields.return_code ?? '(missing)'}`);
 
   const { apiKey, signType } = config.pay;
-  const signed = v2Verify(fields, apiKey) || (!fields.sign_type && signType === 'HMAC-SHA256' && verifyV2ResponseSign(fields, apiKey, 'HMAC-SHA256'));
+  const signed =
+    v2Verify(fields, apiKey) || (!fields.sign_type && signType === 'HMAC-SHA256' && verifyV2ResponseSign(fields, apiKey, 'HMAC-SHA256'));
   if (!signed) throw new PayNotificationError('bad_signature', 'notification sign does not verify');
   if (fields.appid !== config.wechat.appId || fields.mch_id !== config.pay.mchId) {
     throw new PayNotificationError('wrong_merchant', 'notification appid/mch_id is not this merchant');
@@ -146,7 +147,16 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
   if (!fields.transaction_id || totalFen === null || !fields.openid) {
     throw new PayNotificationError('malformed', 'successful payment notification misses transaction_id, total_fee or openid');
   }
-  return { kind: 'payment', success: true, orderNo, transactionId: fields.transaction_id, totalFen, payerOpenid: fields.openid, paidAt, raw };
+  return {
+    kind: 'payment',
+    success: true,
+    orderNo,
+    transactionId: fields.transaction_id,
+    totalFen,
+    payerOpenid: fields.openid,
+    paidAt,
+    raw,
+  };
 }
 
 /**
@@ -155,7 +165,11 @@ export async function verifyV2Notification(config: AppConfig, headers: Notificat
  * under MD5 of the API key): the outer fields are checked but prove nothing, and what the decrypted
  * document says must still match a refund we asked for (the app side checks that).
  */
-export async function verifyV2RefundNotification(config: AppConfig, headers: NotificationHeaders, rawBody: Buffer): Promise<RefundNotification> {
+export async function verifyV2RefundNotification(
+  config: AppConfig,
+  headers: NotificationHeaders,
+  rawBody: Buffer,
+): Promise<RefundNotification> {
   const shape = bodyShape(rawBody);
   if (shape === 'json' || (shape !== 'xml' && headerValue(headers, 'wechatpay-signature') !== undefined)) {
     throw new PayNotificationError('wrong_protocol', 'v3 notification sent to a v2 configuration');
@@ -185,7 +199,10 @@ async function decodeV2Refund(config: AppConfig, fields: Record<string, string>)
   try {
     xml = decryptV2RefundReqInfo(fields.req_info, config.pay.apiKey);
   } catch (err) {
-    throw new PayNotificationError('decrypt_failed', `req_info not decrypted (${err instanceof WechatPayCryptoError ? err.code : 'error'})`);
+    throw new PayNotificationError(
+      'decrypt_failed',
+      `req_info not decrypted (${err instanceof WechatPayCryptoError ? err.code : 'error'})`,
+    );
   }
   let info: Record<string, string>;
   try {
@@ -198,7 +215,10 @@ async function decodeV2Refund(config: AppConfig, fields: Record<string, string>)
   const refundFen = parseFen(info.refund_fee);
   const totalFen = parseFen(info.total_fee);
   if (!state || state === 'PROCESSING' || !info.out_refund_no || !info.out_trade_no || refundFen === null || totalFen === null) {
-    throw new PayNotificationError('malformed', 'refund document misses out_refund_no, out_trade_no, refund_fee, total_fee or a final refund_status');
+    throw new PayNotificationError(
+      'malformed',
+      'refund document misses out_refund_no, out_trade_no, refund_fee, total_fee or a final refund_status',
+    );
   }
   return {
     kind: 'refund',
@@ -272,7 +292,8 @@ export class PayV2Client extends PayClient {
       if (fields.err_code === 'ORDERNOTEXIST') return { state: 'NOT_FOUND', raw };
       throw this.businessError('pay/orderquery', fields);
     }
-    if (!isTradeState(fields.trade_state)) throw new PayUnavailableError(`pay/orderquery: unknown trade_state ${fields.trade_state ?? '(missing)'}`);
+    if (!isTradeState(fields.trade_state))
+      throw new PayUnavailableError(`pay/orderquery: unknown trade_state ${fields.trade_state ?? '(missing)'}`);
     const paid = fields.trade_state === 'SUCCESS';
     return {
       state: fields.trade_state,
@@ -398,14 +419,18 @@ export class PayV2Client extends PayClient {
     const path = this.config.pay.clientCertP12Path;
     const overTls = this.config.pay.base.startsWith('https:');
     if (!path) {
-      if (overTls) throw new PayApiError('CLIENT_CERT_MISSING', `${api}: needs the merchant API client certificate (WECHAT_PAY_CLIENT_CERT_P12_PATH)`);
+      if (overTls)
+        throw new PayApiError('CLIENT_CERT_MISSING', `${api}: needs the merchant API client certificate (WECHAT_PAY_CLIENT_CERT_P12_PATH)`);
       return undefined;
     }
     let pfx: Buffer;
     try {
       pfx = readFileSync(path);
     } catch (err) {
-      throw new PayApiError('CLIENT_CERT_UNREADABLE', `${api}: client certificate not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new PayApiError(
+        'CLIENT_CERT_UNREADABLE',
+        `${api}: client certificate not readable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     const passphrase = this.config.pay.mchId;
     try {

@@ -55,7 +55,13 @@ describe('v3 messages', () => {
 });
 
 describe('v3SignRsa / v3VerifyRsa', () => {
-  const message = v3RequestMessage('POST', '/v3/pay/transactions/jsapi', '1714036504', 'ibuaiVcKdpRxkhJA', '{"appid":"wx1","amount":{"total":100}}');
+  const message = v3RequestMessage(
+    'POST',
+    '/v3/pay/transactions/jsapi',
+    '1714036504',
+    'ibuaiVcKdpRxkhJA',
+    '{"appid":"wx1","amount":{"total":100}}',
+  );
 
   it('produces a 2048-bit SHA256withRSA signature an independent verifier accepts', () => {
     const signature = v3SignRsa(message, privatePem);
@@ -128,7 +134,16 @@ describe('buildV3Authorization / parseV3Authorization', () => {
 
   it('defaults to a fresh 32-character nonce, the current time and an empty body', () => {
     const before = Math.floor(Date.now() / 1000);
-    const parsed = parseV3Authorization(buildV3Authorization({ ...base, body: undefined, nonce: undefined, timestamp: undefined, privateKey: merchant.privateKey, method: 'GET' }));
+    const parsed = parseV3Authorization(
+      buildV3Authorization({
+        ...base,
+        body: undefined,
+        nonce: undefined,
+        timestamp: undefined,
+        privateKey: merchant.privateKey,
+        method: 'GET',
+      }),
+    );
     expect(parsed).not.toBeNull();
     const { nonceStr, timestamp, signature } = parsed!;
     expect(nonceStr).toMatch(/^[A-Za-z0-9]{32}$/);
@@ -152,7 +167,9 @@ describe('buildV3Authorization / parseV3Authorization', () => {
   });
 
   it('parses fields in any order with spaces after commas', () => {
-    expect(parseV3Authorization('WECHATPAY2-SHA256-RSA2048 serial_no="S", timestamp="1",signature="c2ln", nonce_str="N", mchid="M"')).toEqual({
+    expect(
+      parseV3Authorization('WECHATPAY2-SHA256-RSA2048 serial_no="S", timestamp="1",signature="c2ln", nonce_str="N", mchid="M"'),
+    ).toEqual({
       mchid: 'M',
       nonceStr: 'N',
       signature: 'c2ln',
@@ -180,11 +197,23 @@ describe('buildV3Authorization / parseV3Authorization', () => {
 
 describe('JSAPI paySign', () => {
   it('signs appId\\ntimeStamp\\nnonceStr\\nprepay_id=…\\n', () => {
-    const expectedMessage = 'wx8888888888888888\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n';
-    expect(jsapiPayMessage('wx8888888888888888', '1414561699', '5K8264ILTKCH16CQ2502SI8ZNMTM67VS', 'prepay_id=wx201410272009395522657a690389285100')).toBe(
-      expectedMessage,
+    const expectedMessage =
+      'wx8888888888888888\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n';
+    expect(
+      jsapiPayMessage(
+        'wx8888888888888888',
+        '1414561699',
+        '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+        'prepay_id=wx201410272009395522657a690389285100',
+      ),
+    ).toBe(expectedMessage);
+    const paySign = jsapiPaySign(
+      'wx8888888888888888',
+      '1414561699',
+      '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+      'prepay_id=wx201410272009395522657a690389285100',
+      privatePem,
     );
-    const paySign = jsapiPaySign('wx8888888888888888', '1414561699', '5K8264ILTKCH16CQ2502SI8ZNMTM67VS', 'prepay_id=wx201410272009395522657a690389285100', privatePem);
     expect(referenceVerify(expectedMessage, paySign, merchant.publicKey)).toBe(true);
     expect(referenceVerify(expectedMessage.replace('1414561699', '1414561698'), paySign, merchant.publicKey)).toBe(false);
   });
@@ -195,7 +224,14 @@ describe('JSAPI paySign', () => {
 
   it('builds the WeixinJSBridge parameters with signType RSA', () => {
     const params = buildJsapiPayParams('wx1', 'wx2014', merchant.privateKey, 'NONCE', '1414561699');
-    expect(params).toEqual({ appId: 'wx1', timeStamp: '1414561699', nonceStr: 'NONCE', package: 'prepay_id=wx2014', signType: 'RSA', paySign: expect.any(String) });
+    expect(params).toEqual({
+      appId: 'wx1',
+      timeStamp: '1414561699',
+      nonceStr: 'NONCE',
+      package: 'prepay_id=wx2014',
+      signType: 'RSA',
+      paySign: expect.any(String),
+    });
     expect(referenceVerify('wx1\n1414561699\nNONCE\nprepay_id=wx2014\n', params.paySign, merchant.publicKey)).toBe(true);
     const fresh = buildJsapiPayParams('wx1', 'wx2014', merchant.privateKey);
     expect(fresh.nonceStr).toMatch(/^[A-Za-z0-9]{32}$/);

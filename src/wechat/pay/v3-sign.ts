@@ -9,13 +9,7 @@ export type PublicKeyInput = string | KeyObject;
 export const V3_AUTH_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
 
 /** `METHOD\nPATH_WITH_QUERY\nTIMESTAMP\nNONCE\nBODY\n` — what a merchant signs for an APIv3 request (body '' for GET). */
-export function v3RequestMessage(
-  method: string,
-  pathWithQuery: string,
-  timestamp: string | number,
-  nonce: string,
-  body: string,
-): string {
+export function v3RequestMessage(method: string, pathWithQuery: string, timestamp: string | number, nonce: string, body: string): string {
   return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 

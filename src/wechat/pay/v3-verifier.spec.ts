@@ -7,7 +7,8 @@ import { V3SignatureVerifier, V3VerifyInput } from './v3-verifier';
 
 const PUB_KEY_ID = 'PUB_KEY_ID_0114232134912410000000000001';
 const CERT_SERIAL = '5157F09EFDC096DE15EBE81A47057A7232F1B8E1';
-const BODY = '{"id":"EV-2018022511223320873","create_time":"2024-04-25T10:00:00+08:00","event_type":"TRANSACTION.SUCCESS","resource":{"ciphertext":"x"}}';
+const BODY =
+  '{"id":"EV-2018022511223320873","create_time":"2024-04-25T10:00:00+08:00","event_type":"TRANSACTION.SUCCESS","resource":{"ciphertext":"x"}}';
 const NOW = 1_714_036_504;
 
 let workDir: string;
@@ -24,9 +25,22 @@ beforeAll(() => {
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
-      '-subj', '/CN=WeChatPay Platform Test', '-set_serial', `0x${CERT_SERIAL}`,
-      '-keyout', join(workDir, 'key.pem'), '-out', join(workDir, 'cert.pem'),
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=WeChatPay Platform Test',
+      '-set_serial',
+      `0x${CERT_SERIAL}`,
+      '-keyout',
+      join(workDir, 'key.pem'),
+      '-out',
+      join(workDir, 'cert.pem'),
     ],
     { stdio: 'pipe' },
   );
@@ -43,7 +57,9 @@ afterAll(() => {
 
 /** Signs like WeChat does: SHA256withRSA over `timestamp\nnonce\nbody\n`, independently of our code. */
 function wechatSign(privateKey: KeyObject | string, timestamp: string, nonce: string, body: string | Buffer): string {
-  return createSign('RSA-SHA256').update(Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), Buffer.from(body), Buffer.from('\n')])).sign(privateKey, 'base64');
+  return createSign('RSA-SHA256')
+    .update(Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), Buffer.from(body), Buffer.from('\n')]))
+    .sign(privateKey, 'base64');
 }
 
 function verifier(): V3SignatureVerifier {
@@ -56,13 +72,29 @@ function verifier(): V3SignatureVerifier {
 function publicKeyInput(overrides: Partial<V3VerifyInput> = {}): V3VerifyInput {
   const timestamp = String(NOW);
   const nonce = 'fdasflkja484w9fbvowejfnokwemfsdf';
-  return { timestamp, nonce, serial: PUB_KEY_ID, body: BODY, nowSeconds: NOW, signature: wechatSign(wechatPayKey.privateKey, timestamp, nonce, BODY), ...overrides };
+  return {
+    timestamp,
+    nonce,
+    serial: PUB_KEY_ID,
+    body: BODY,
+    nowSeconds: NOW,
+    signature: wechatSign(wechatPayKey.privateKey, timestamp, nonce, BODY),
+    ...overrides,
+  };
 }
 
 function certificateInput(nowSeconds: number, overrides: Partial<V3VerifyInput> = {}): V3VerifyInput {
   const timestamp = String(nowSeconds);
   const nonce = 'c5ac7061fccab6bf3e254dcf98995b8c';
-  return { timestamp, nonce, serial: CERT_SERIAL, body: BODY, nowSeconds, signature: wechatSign(certPrivateKey, timestamp, nonce, BODY), ...overrides };
+  return {
+    timestamp,
+    nonce,
+    serial: CERT_SERIAL,
+    body: BODY,
+    nowSeconds,
+    signature: wechatSign(certPrivateKey, timestamp, nonce, BODY),
+    ...overrides,
+  };
 }
 
 describe('V3SignatureVerifier', () => {
@@ -79,7 +111,11 @@ describe('V3SignatureVerifier', () => {
 
   it('accepts the raw body as a Buffer, including bytes that are not valid UTF-8', () => {
     const raw = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
-    const input = publicKeyInput({ body: raw, signature: wechatSign(wechatPayKey.privateKey, String(NOW), 'nonce123', raw), nonce: 'nonce123' });
+    const input = publicKeyInput({
+      body: raw,
+      signature: wechatSign(wechatPayKey.privateKey, String(NOW), 'nonce123', raw),
+      nonce: 'nonce123',
+    });
     expect(verifier().verify(input)).toEqual({ ok: true });
     // Decoding to a string first would have replaced those bytes and broken the signature.
     expect(verifier().verify({ ...input, body: raw.toString('utf8') })).toEqual({ ok: false, reason: 'bad_signature' });
@@ -129,7 +165,10 @@ describe('V3SignatureVerifier', () => {
   });
 
   it('rejects unknown serials', () => {
-    expect(verifier().verify(publicKeyInput({ serial: 'PUB_KEY_ID_0114232134912410000000000002' }))).toEqual({ ok: false, reason: 'unknown_serial' });
+    expect(verifier().verify(publicKeyInput({ serial: 'PUB_KEY_ID_0114232134912410000000000002' }))).toEqual({
+      ok: false,
+      reason: 'unknown_serial',
+    });
     expect(new V3SignatureVerifier().verify(publicKeyInput())).toEqual({ ok: false, reason: 'unknown_serial' });
   });
 
@@ -143,7 +182,10 @@ describe('V3SignatureVerifier', () => {
   });
 
   it('rejects the WECHATPAY/SIGNTEST/ probe', () => {
-    expect(verifier().verify(publicKeyInput({ signature: 'WECHATPAY/SIGNTEST/abcdefghijklmn' }))).toEqual({ ok: false, reason: 'signtest_probe' });
+    expect(verifier().verify(publicKeyInput({ signature: 'WECHATPAY/SIGNTEST/abcdefghijklmn' }))).toEqual({
+      ok: false,
+      reason: 'signtest_probe',
+    });
   });
 
   it.each([
@@ -178,7 +220,9 @@ describe('V3SignatureVerifier', () => {
 
   it('refuses non-RSA keys and garbage PEM', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    expect(() => new V3SignatureVerifier().addPublicKey(PUB_KEY_ID, ec.publicKey.export({ type: 'spki', format: 'pem' }).toString())).toThrow(TypeError);
+    expect(() =>
+      new V3SignatureVerifier().addPublicKey(PUB_KEY_ID, ec.publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+    ).toThrow(TypeError);
     expect(() => new V3SignatureVerifier().addPublicKey(PUB_KEY_ID, 'not a pem')).toThrow();
     expect(() => new V3SignatureVerifier().addPublicKey('', wechatPayKey.publicKey)).toThrow(TypeError);
     expect(() => new V3SignatureVerifier().addCertificate(CERT_SERIAL, 'not a pem')).toThrow();

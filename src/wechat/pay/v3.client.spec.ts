@@ -72,7 +72,13 @@ function encrypt(plaintext: string, nonce: string, aad: string, key = V3_KEY): s
   return Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64');
 }
 
-function signHeaders(body: Buffer, key: KeyObject, serial: string, timestamp = String(NOW), nonce = 'fdasflkja484w9fbvowejfnokwemfsdf'): Record<string, string> {
+function signHeaders(
+  body: Buffer,
+  key: KeyObject,
+  serial: string,
+  timestamp = String(NOW),
+  nonce = 'fdasflkja484w9fbvowejfnokwemfsdf',
+): Record<string, string> {
   const signature = createSign('RSA-SHA256')
     .update(Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), body, Buffer.from('\n')]))
     .sign(key, 'base64');
@@ -102,24 +108,41 @@ function notifyBody(resourcePlain: object, eventType = 'TRANSACTION.SUCCESS', ke
       resource_type: 'encrypt-resource',
       event_type: eventType,
       summary: '支付成功',
-      resource: { original_type: 'transaction', algorithm: 'AEAD_AES_256_GCM', ciphertext: encrypt(JSON.stringify(resourcePlain), nonce.slice(0, 12), 'transaction', key), associated_data: 'transaction', nonce: nonce.slice(0, 12) },
+      resource: {
+        original_type: 'transaction',
+        algorithm: 'AEAD_AES_256_GCM',
+        ciphertext: encrypt(JSON.stringify(resourcePlain), nonce.slice(0, 12), 'transaction', key),
+        associated_data: 'transaction',
+        nonce: nonce.slice(0, 12),
+      },
     }),
   );
 }
 
 /** The `/v3/certificates` answer, signed with `signer` (a certificate in it, by default). */
-function certificatesAnswer(certs: PlatformCertificate[], signer: { key: KeyObject; serial: string }, timestamp = String(NOW)): V3RawResponse {
+function certificatesAnswer(
+  certs: PlatformCertificate[],
+  signer: { key: KeyObject; serial: string },
+  timestamp = String(NOW),
+): V3RawResponse {
   const body = Buffer.from(
     JSON.stringify({
       data: certs.map((c) => ({
         serial_no: c.serial,
         effective_time: '2024-04-24T17:15:04+08:00',
         expire_time: '2024-04-30T17:15:04+08:00',
-        encrypt_certificate: { algorithm: 'AEAD_AES_256_GCM', nonce: '0123456789ab', associated_data: 'certificate', ciphertext: encrypt(c.pem, '0123456789ab', 'certificate') },
+        encrypt_certificate: {
+          algorithm: 'AEAD_AES_256_GCM',
+          nonce: '0123456789ab',
+          associated_data: 'certificate',
+          ciphertext: encrypt(c.pem, '0123456789ab', 'certificate'),
+        },
       })),
     }),
   );
-  const headers = Object.fromEntries(Object.entries(signHeaders(body, signer.key, signer.serial, timestamp)).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers = Object.fromEntries(
+    Object.entries(signHeaders(body, signer.key, signer.serial, timestamp)).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   return { status: 200, headers, body };
 }
 
@@ -168,12 +191,17 @@ describe('v3 times (RFC 3339)', () => {
     expect(parseV3Time(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['', '2024-04-25 17:14:58+08:00', '2024-02-30T10:00:00+08:00', '2024-04-25T24:00:00+08:00', '2024-04-25T17:14:58', '2024-04-25T17:14:58+0800', undefined])(
-    'refuses %p',
-    (text) => {
-      expect(parseV3Time(text)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    '2024-04-25 17:14:58+08:00',
+    '2024-02-30T10:00:00+08:00',
+    '2024-04-25T24:00:00+08:00',
+    '2024-04-25T17:14:58',
+    '2024-04-25T17:14:58+0800',
+    undefined,
+  ])('refuses %p', (text) => {
+    expect(parseV3Time(text)).toBeNull();
+  });
 });
 
 describe('v3 JSAPI payment parameters', () => {
@@ -185,7 +213,9 @@ describe('v3 JSAPI payment parameters', () => {
       request: (cfg: { url: string; data: string; headers: Record<string, string> }) => {
         requests.push(cfg);
         const body = Buffer.from('{"prepay_id":"wx201410272009395522657a690389285100"}');
-        const headers = Object.fromEntries(Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]));
+        const headers = Object.fromEntries(
+          Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]),
+        );
         return of({ status: 200, headers, data: body });
       },
     } as unknown as HttpService;
@@ -205,7 +235,12 @@ describe('v3 JSAPI payment parameters', () => {
 
     expect(order.prepayId).toBe('wx201410272009395522657a690389285100');
     const p = order.paymentParams;
-    expect(p).toMatchObject({ appId: APPID, timeStamp: String(NOW), package: 'prepay_id=wx201410272009395522657a690389285100', signType: 'RSA' });
+    expect(p).toMatchObject({
+      appId: APPID,
+      timeStamp: String(NOW),
+      package: 'prepay_id=wx201410272009395522657a690389285100',
+      signType: 'RSA',
+    });
     expect(p.nonceStr).toMatch(/^[A-Za-z0-9]{32}$/);
     for (const value of Object.values(p)) expect(typeof value).toBe('string');
     const message = `${APPID}\n${NOW}\n${p.nonceStr}\nprepay_id=wx201410272009395522657a690389285100\n`;
@@ -224,7 +259,9 @@ describe('v3 JSAPI payment parameters', () => {
       payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
       scene_info: { payer_client_ip: '203.0.113.9' },
     });
-    const auth = /^WECHATPAY2-SHA256-RSA2048 mchid="(\d+)",nonce_str="(\w+)",signature="([^"]+)",timestamp="(\d+)",serial_no="(\w+)"$/.exec(requests[0].headers.Authorization);
+    const auth = /^WECHATPAY2-SHA256-RSA2048 mchid="(\d+)",nonce_str="(\w+)",signature="([^"]+)",timestamp="(\d+)",serial_no="(\w+)"$/.exec(
+      requests[0].headers.Authorization,
+    );
     expect(auth).not.toBeNull();
     const [, mchid, nonce, signature, timestamp, serial] = auth as RegExpExecArray;
     expect([mchid, timestamp, serial]).toEqual([MCHID, String(NOW), MERCHANT_SERIAL]);
@@ -253,14 +290,18 @@ describe('v3 payment notification', () => {
   it('header names are case-insensitive (Node lower-cases them)', async () => {
     const { client } = setup();
     const body = notifyBody(TRANSACTION);
-    const lower = Object.fromEntries(Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]));
+    const lower = Object.fromEntries(
+      Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     await expect(client.verifyNotification(lower, body)).resolves.toMatchObject({ kind: 'payment', success: true });
   });
 
   it('a notification signed by a platform certificate not yet known triggers one download, then verifies', async () => {
     const { client, downloads } = setup();
     const body = notifyBody(TRANSACTION);
-    await expect(client.verifyNotification(signHeaders(body, cert.privateKey, CERT_SERIAL), body)).resolves.toMatchObject({ success: true });
+    await expect(client.verifyNotification(signHeaders(body, cert.privateKey, CERT_SERIAL), body)).resolves.toMatchObject({
+      success: true,
+    });
     expect(downloads()).toBe(1);
     expect(client.certificates.certificateSerials()).toEqual([CERT_SERIAL]);
     // Known now: no further download.
@@ -277,7 +318,9 @@ describe('v3 payment notification', () => {
     expect(await rejection(client, stranger, body)).toBe('bad_signature');
     expect(downloads()).toBe(1);
     clock.ms += 61_000;
-    expect(await rejection(client, signHeaders(body, strangerCert.privateKey, strangerCert.serial, String(NOW + 61)), body)).toBe('bad_signature');
+    expect(await rejection(client, signHeaders(body, strangerCert.privateKey, strangerCert.serial, String(NOW + 61)), body)).toBe(
+      'bad_signature',
+    );
     expect(downloads()).toBe(2);
   });
 
@@ -286,13 +329,18 @@ describe('v3 payment notification', () => {
     const body = notifyBody(TRANSACTION);
     expect(await rejection(client, signHeaders(body, wechatPay.privateKey, PUB_KEY_ID, String(NOW - 600)), body)).toBe('stale_timestamp');
     expect(await rejection(client, signHeaders(body, wechatPay.privateKey, PUB_KEY_ID, String(NOW + 600)), body)).toBe('stale_timestamp');
-    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID, String(NOW - 240)), body)).resolves.toMatchObject({ success: true });
+    await expect(
+      client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID, String(NOW - 240)), body),
+    ).resolves.toMatchObject({ success: true });
   });
 
   it("WeChat's WECHATPAY/SIGNTEST/ probe is refused as signtest_probe", async () => {
     const { client } = setup();
     const body = notifyBody(TRANSACTION);
-    const headers = { ...signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/Z2VuZXJhdGVkIHByb2Jl' };
+    const headers = {
+      ...signHeaders(body, wechatPay.privateKey, PUB_KEY_ID),
+      'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/Z2VuZXJhdGVkIHByb2Jl',
+    };
     expect(await rejection(client, headers, body)).toBe('signtest_probe');
   });
 
@@ -300,7 +348,9 @@ describe('v3 payment notification', () => {
     const { client } = setup();
     const body = notifyBody(TRANSACTION);
     const headers = signHeaders(body, wechatPay.privateKey, PUB_KEY_ID);
-    expect(await rejection(client, headers, Buffer.from(body.toString().replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS ')))).toBe('bad_signature');
+    expect(await rejection(client, headers, Buffer.from(body.toString().replace('TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS ')))).toBe(
+      'bad_signature',
+    );
     expect(await rejection(client, {}, body)).toBe('malformed');
   });
 
@@ -318,7 +368,10 @@ describe('v3 payment notification', () => {
 
   it('another mchid or appid is wrong_merchant', async () => {
     const { client } = setup();
-    for (const tx of [{ ...TRANSACTION, mchid: '1900000109' }, { ...TRANSACTION, appid: 'wx0000000000000000' }]) {
+    for (const tx of [
+      { ...TRANSACTION, mchid: '1900000109' },
+      { ...TRANSACTION, appid: 'wx0000000000000000' },
+    ]) {
       const body = notifyBody(tx);
       expect(await rejection(client, signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).toBe('wrong_merchant');
     }
@@ -334,7 +387,10 @@ describe('v3 payment notification', () => {
     const { client } = setup();
     const other = { mchid: MCHID, out_trade_no: 'ORD1', state: 'FINISHED' };
     const body = notifyBody(other, 'PROFITSHARING.FINISHED');
-    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toEqual({ kind: 'other', eventType: 'PROFITSHARING.FINISHED' });
+    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toEqual({
+      kind: 'other',
+      eventType: 'PROFITSHARING.FINISHED',
+    });
     // Still signature-checked.
     expect(await rejection(client, signHeaders(body, strangerCert.privateKey, PUB_KEY_ID), body)).toBe('bad_signature');
   });
@@ -370,7 +426,9 @@ describe('v3 refund notification (REFUND.*)', () => {
       raw: JSON.stringify(REFUND),
     });
     // The refund notify URL accepts the same document.
-    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({ kind: 'refund' });
+    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({
+      kind: 'refund',
+    });
   });
 
   it.each([
@@ -379,7 +437,11 @@ describe('v3 refund notification (REFUND.*)', () => {
   ])('%s is %s', async (eventType, status) => {
     const { client } = setup();
     const body = notifyBody({ ...REFUND, refund_status: status, success_time: undefined }, eventType);
-    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({ kind: 'refund', status, successAt: undefined });
+    await expect(client.verifyNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).resolves.toMatchObject({
+      kind: 'refund',
+      status,
+      successAt: undefined,
+    });
   });
 
   it('forged, undecryptable, foreign or contradictory refund notifications are refused', async () => {
@@ -403,7 +465,9 @@ describe('v3 refund notification (REFUND.*)', () => {
   it('a payment notification on the refund URL is refused', async () => {
     const { client } = setup();
     const body = notifyBody(TRANSACTION);
-    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).rejects.toMatchObject({ reason: 'malformed' });
+    await expect(client.verifyRefundNotification(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID), body)).rejects.toMatchObject({
+      reason: 'malformed',
+    });
   });
 });
 
@@ -416,7 +480,11 @@ function routedClient(route: (method: string, url: string, body: string) => { st
     request: (cfg: { method: string; url: string; data: string; headers: Record<string, string> }) => {
       requests.push(cfg);
       const answer = route(cfg.method, cfg.url, cfg.data ?? '');
-      const headers = answer.unsigned ? {} : Object.fromEntries(Object.entries(signHeaders(answer.body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]));
+      const headers = answer.unsigned
+        ? {}
+        : Object.fromEntries(
+            Object.entries(signHeaders(answer.body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]),
+          );
       return of({ status: answer.status, headers, data: answer.body });
     },
   } as unknown as HttpService;
@@ -427,7 +495,13 @@ function routedClient(route: (method: string, url: string, body: string) => { st
 const json = (status: number, value: unknown) => ({ status, body: Buffer.from(JSON.stringify(value)) });
 
 describe('v3 refunds and trade bills (client side)', () => {
-  const refundAnswer = { ...REFUND, status: 'PROCESSING', success_time: undefined, create_time: '2024-04-25T18:00:00+08:00', amount: { total: 990, refund: 500, currency: 'CNY' } };
+  const refundAnswer = {
+    ...REFUND,
+    status: 'PROCESSING',
+    success_time: undefined,
+    create_time: '2024-04-25T18:00:00+08:00',
+    amount: { total: 990, refund: 500, currency: 'CNY' },
+  };
 
   it('refund posts the documented body (reason cut to 80 characters) and reads PROCESSING', async () => {
     const { client, requests } = routedClient(() => json(200, refundAnswer));
@@ -439,7 +513,13 @@ describe('v3 refunds and trade bills (client side)', () => {
       notifyUrl: 'https://www.example.com/api/v1/payment/notify',
       reason: `重复购买\n${'退'.repeat(100)}`,
     });
-    expect(r).toMatchObject({ state: 'PROCESSING', refundNo: 'RF20240425180000ABCDEFGH', wxRefundId: '50000000382019052709732678859', refundFen: 500, totalFen: 990 });
+    expect(r).toMatchObject({
+      state: 'PROCESSING',
+      refundNo: 'RF20240425180000ABCDEFGH',
+      wxRefundId: '50000000382019052709732678859',
+      refundFen: 500,
+      totalFen: 990,
+    });
     expect(requests[0].url).toBe('http://127.0.0.1:9/v3/refund/domestic/refunds');
     const sent = JSON.parse(requests[0].data);
     expect(sent).toMatchObject({
@@ -454,7 +534,9 @@ describe('v3 refunds and trade bills (client side)', () => {
 
   it("WeChat's refusals keep their code; a query of an unknown refund is NOT_FOUND only when WeChat signed it", async () => {
     const refused = routedClient(() => json(400, { code: 'INVALID_REQUEST', message: '申请退款金额超过订单可退金额' }));
-    await expect(refused.client.refund({ orderNo: 'O', refundNo: 'R', totalFen: 990, refundFen: 500, notifyUrl: 'https://x/n' })).rejects.toMatchObject({
+    await expect(
+      refused.client.refund({ orderNo: 'O', refundNo: 'R', totalFen: 990, refundFen: 500, notifyUrl: 'https://x/n' }),
+    ).rejects.toMatchObject({
       name: 'PayApiError',
       code: 'INVALID_REQUEST',
     });
@@ -464,7 +546,10 @@ describe('v3 refunds and trade bills (client side)', () => {
     const bare = routedClient(() => ({ ...json(404, { code: 'RESOURCE_NOT_EXISTS' }), unsigned: true }));
     await expect(bare.client.queryRefund('RFNONE')).rejects.toMatchObject({ name: 'PayApiError' });
     const done = routedClient(() => json(200, { ...refundAnswer, status: 'SUCCESS', success_time: '2024-04-25T18:00:09+08:00' }));
-    await expect(done.client.queryRefund('RF20240425180000ABCDEFGH')).resolves.toMatchObject({ state: 'SUCCESS', successAt: new Date('2024-04-25T10:00:09Z') });
+    await expect(done.client.queryRefund('RF20240425180000ABCDEFGH')).resolves.toMatchObject({
+      state: 'SUCCESS',
+      successAt: new Date('2024-04-25T10:00:09Z'),
+    });
   });
 
   const BILL =
@@ -477,12 +562,19 @@ describe('v3 refunds and trade bills (client side)', () => {
     const { createHash } = await import('node:crypto');
     const { client, requests } = routedClient((_m, url) =>
       url.includes('/v3/bill/tradebill')
-        ? json(200, { hash_type: 'SHA1', hash_value: createHash('sha1').update(BILL).digest('hex'), download_url: 'http://127.0.0.1:9/v3/billdownload/file?token=abc' })
+        ? json(200, {
+            hash_type: 'SHA1',
+            hash_value: createHash('sha1').update(BILL).digest('hex'),
+            download_url: 'http://127.0.0.1:9/v3/billdownload/file?token=abc',
+          })
         : { status: 200, body: gzipSync(Buffer.from(BILL)), unsigned: true },
     );
     const rows = await client.downloadTradeBill('2024-04-25');
     expect(rows).toEqual([expect.objectContaining({ orderNo: 'ORD20240425171500XYZ789', tradeState: 'SUCCESS', totalFen: 990 })]);
-    expect(requests.map((r) => r.url)).toEqual(['http://127.0.0.1:9/v3/bill/tradebill?bill_date=2024-04-25&bill_type=ALL&tar_type=GZIP', 'http://127.0.0.1:9/v3/billdownload/file?token=abc']);
+    expect(requests.map((r) => r.url)).toEqual([
+      'http://127.0.0.1:9/v3/bill/tradebill?bill_date=2024-04-25&bill_type=ALL&tar_type=GZIP',
+      'http://127.0.0.1:9/v3/billdownload/file?token=abc',
+    ]);
     // The download is signed over its own path and query.
     const auth = /signature="([^"]+)",timestamp="(\d+)"/.exec(requests[1].headers.Authorization);
     const nonce = /nonce_str="(\w+)"/.exec(requests[1].headers.Authorization)![1];
@@ -497,7 +589,9 @@ describe('v3 refunds and trade bills (client side)', () => {
         : { status: 200, body: Buffer.from(BILL), unsigned: true },
     );
     await expect(wrongHash.client.downloadTradeBill('2024-04-25')).rejects.toMatchObject({ name: 'PayUnavailableError' });
-    const elsewhere = routedClient(() => json(200, { hash_type: 'SHA1', hash_value: 'f'.repeat(40), download_url: 'https://evil.example.com/file?token=abc' }));
+    const elsewhere = routedClient(() =>
+      json(200, { hash_type: 'SHA1', hash_value: 'f'.repeat(40), download_url: 'https://evil.example.com/file?token=abc' }),
+    );
     await expect(elsewhere.client.downloadTradeBill('2024-04-25')).rejects.toMatchObject({ name: 'PayResponseSignatureError' });
     expect(elsewhere.requests).toHaveLength(1);
     const none = routedClient(() => json(400, { code: 'NO_STATEMENT_EXIST', message: '账单文件不存在' }));
@@ -532,14 +626,26 @@ describe('platform certificate download (bootstrap)', () => {
       const json = JSON.parse(answer.body.toString());
       json.data[0].encrypt_certificate.ciphertext = encrypt(strangerCert.pem, '0123456789ab', 'certificate', 'c'.repeat(32));
       const body = Buffer.from(JSON.stringify(json));
-      return { ...answer, headers: Object.fromEntries(Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v])), body };
+      return {
+        ...answer,
+        headers: Object.fromEntries(
+          Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]),
+        ),
+        body,
+      };
     };
     await expect(setup(tampered).client.certificates.refresh()).rejects.toThrow(/auth_failed/);
 
     const lying = () => {
       const answer = certificatesAnswer([strangerCert], { key: wechatPay.privateKey, serial: PUB_KEY_ID });
       const body = Buffer.from(answer.body.toString().replace(strangerCert.serial, CERT_SERIAL));
-      return { ...answer, headers: Object.fromEntries(Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v])), body };
+      return {
+        ...answer,
+        headers: Object.fromEntries(
+          Object.entries(signHeaders(body, wechatPay.privateKey, PUB_KEY_ID)).map(([k, v]) => [k.toLowerCase(), v]),
+        ),
+        body,
+      };
     };
     await expect(setup(lying).client.certificates.refresh()).rejects.toThrow(/serial_no does not match/);
   });

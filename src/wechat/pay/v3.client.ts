@@ -62,7 +62,8 @@ export function parseV3Time(value: string | undefined): Date | null {
   const base = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
   const check = new Date(base);
   // Date.UTC rolls invalid fields over (Feb 30 → Mar 2); insist on the fields as written.
-  if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59) return null;
+  if (check.getUTCFullYear() !== +y || check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59)
+    return null;
   let offsetMinutes = 0;
   if (zone.toUpperCase() !== 'Z') {
     const [oh, om] = zone.slice(1).split(':').map(Number);
@@ -113,7 +114,13 @@ export class V3HttpTransport implements V3Transport {
     return this.sendTo(api, 'GET', url, undefined, MAX_BILL_BYTES);
   }
 
-  private async sendTo(api: string, method: 'GET' | 'POST', url: string, body?: unknown, maxBytes = MAX_RESPONSE_BYTES): Promise<V3RawResponse> {
+  private async sendTo(
+    api: string,
+    method: 'GET' | 'POST',
+    url: string,
+    body?: unknown,
+    maxBytes = MAX_RESPONSE_BYTES,
+  ): Promise<V3RawResponse> {
     const { mchId, certSerial } = this.config.pay;
     // The signed path is the one on the wire, base path included (the sandbox is mounted under a prefix).
     const parsed = new URL(url);
@@ -209,7 +216,13 @@ export class PayV3Client extends PayClient {
   }
 
   jsapiParams(prepayId: string): JsapiPaymentParams {
-    return buildJsapiPayParams(this.config.wechat.appId, prepayId, this.transport.merchantPrivateKey(), randomNonce(32), String(this.clock.nowSeconds()));
+    return buildJsapiPayParams(
+      this.config.wechat.appId,
+      prepayId,
+      this.transport.merchantPrivateKey(),
+      randomNonce(32),
+      String(this.clock.nowSeconds()),
+    );
   }
 
   async queryOrder(orderNo: string): Promise<OrderQueryResult> {
@@ -237,11 +250,18 @@ export class PayV3Client extends PayClient {
 
   async closeOrder(orderNo: string): Promise<void> {
     const api = 'v3/pay/transactions/out-trade-no/close';
-    const answer = await this.call(api, 'POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(orderNo)}/close`, { mchid: this.config.pay.mchId });
+    const answer = await this.call(api, 'POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(orderNo)}/close`, {
+      mchid: this.config.pay.mchId,
+    });
     if (answer.status < 300) return;
     const code = answer.json?.code;
     if (answer.signed && code === 'ORDER_CLOSED') return;
-    if (code === 'ORDERPAID' || code === 'ORDER_PAID') throw new PayApiError('ORDERPAID', `${api}: ${typeof answer.json?.message === 'string' ? answer.json.message : 'order already paid'}`, answer.status);
+    if (code === 'ORDERPAID' || code === 'ORDER_PAID')
+      throw new PayApiError(
+        'ORDERPAID',
+        `${api}: ${typeof answer.json?.message === 'string' ? answer.json.message : 'order already paid'}`,
+        answer.status,
+      );
     throw apiError(api, answer);
   }
 
@@ -336,7 +356,8 @@ export class PayV3Client extends PayClient {
   async queryRefund(refundNo: string): Promise<RefundResult> {
     const api = 'v3/refund/domestic/refunds/{out_refund_no}';
     const answer = await this.call(api, 'GET', `/v3/refund/domestic/refunds/${encodeURIComponent(refundNo)}`);
-    if (answer.status === 404 && answer.signed && answer.json?.code === 'RESOURCE_NOT_EXISTS') return { state: 'NOT_FOUND', refundNo, raw: answer.raw };
+    if (answer.status === 404 && answer.signed && answer.json?.code === 'RESOURCE_NOT_EXISTS')
+      return { state: 'NOT_FOUND', refundNo, raw: answer.raw };
     if (answer.status >= 400) throw apiError(api, answer);
     return this.refundResult(api, answer, refundNo);
   }
@@ -411,7 +432,8 @@ export class PayV3Client extends PayClient {
 
   /** The decrypted `refund` resource of a REFUND.* event; its mchid must be ours. */
   private refundNotification(status: RefundOutcome, data: Record<string, unknown>, plaintext: string): RefundNotification {
-    if (data.mchid !== this.config.pay.mchId) throw new PayNotificationError('wrong_merchant', 'refund notification mchid is not this merchant');
+    if (data.mchid !== this.config.pay.mchId)
+      throw new PayNotificationError('wrong_merchant', 'refund notification mchid is not this merchant');
     const amount = (data.amount ?? {}) as Record<string, unknown>;
     const orderNo = str(data.out_trade_no);
     const refundNo = str(data.out_refund_no);
