@@ -93,7 +93,8 @@ export class AppConfig {
   /** Operator console (docs/operator-guide.md): openids allowed to log in (empty = console off), session length. */
   console!: { adminOpenids: string[]; sessionMinutes: number };
   internal!: { transport: 'local' | 'http'; baseUrl: string; secret: string; timeoutMs: number };
-  ops!: { notifyDataRetentionDays: number };
+  /** jobsEnabled: the background jobs run on their timers (JOBS_ENABLED; default off under NODE_ENV=test). */
+  ops!: { notifyDataRetentionDays: number; jobsEnabled: boolean };
   /** What the service accepts from outside before any work (issue 12; docs/limits.md). */
   inbound!: {
     /** WECHAT_MESSAGE_MODE: compatible and safe refuse plaintext pushes. */

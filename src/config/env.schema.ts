@@ -357,6 +357,11 @@ export class EnvSchema {
   @Max(36500)
   NOTIFY_DATA_RETENTION_DAYS!: number;
 
+  /** Background jobs (expiry, refund sync, reconciliation, retention) on their timers; off by default under NODE_ENV=test. */
+  @Transform(toBool)
+  @IsBoolean()
+  JOBS_ENABLED!: boolean;
+
   // --- Callback and request-body hardening (issue 12; docs/limits.md) ---
   /** The account's message mode in the WeChat console: compatible/safe refuse plaintext pushes (403). */
   @IsIn(['plaintext', 'compatible', 'safe'])

@@ -120,6 +120,17 @@ describe('loadConfig — defaults and modes', () => {
   });
 });
 
+describe('loadConfig — background jobs', () => {
+  it('run on their timers in production and development, not under NODE_ENV=test unless JOBS_ENABLED says so', () => {
+    expect(loadConfig(prodEnv()).ops.jobsEnabled).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development' }, { cwd: tmp() }).ops.jobsEnabled).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }, { cwd: tmp() }).ops.jobsEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', JOBS_ENABLED: 'true' }, { cwd: tmp() }).ops.jobsEnabled).toBe(true);
+    expect(loadConfig(prodEnv({ JOBS_ENABLED: 'false' })).ops.jobsEnabled).toBe(false);
+    expectConfigError(prodEnv({ JOBS_ENABLED: 'sometimes' }), 'JOBS_ENABLED');
+  });
+});
+
 describe('loadConfig — legacy names and prices', () => {
   it('PORT is an alias of APP_PORT; APP_PORT wins', () => {
     expect(loadConfig({ PORT: '9001' }, { cwd: tmp() }).http.port).toBe(9001);

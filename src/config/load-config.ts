@@ -217,6 +217,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     ADMIN_AUTH_MAX_FAILURES: pick(source, 'ADMIN_AUTH_MAX_FAILURES') ?? '10',
     ADMIN_AUTH_WINDOW_SECONDS: pick(source, 'ADMIN_AUTH_WINDOW_SECONDS') ?? '900',
     NOTIFY_DATA_RETENTION_DAYS: pick(source, 'NOTIFY_DATA_RETENTION_DAYS') ?? '180',
+    // Tests run a job when they mean to (runOnce/runFor), never on a timer, unless they ask.
+    JOBS_ENABLED: pick(source, 'JOBS_ENABLED') ?? String(nodeEnv !== 'test'),
     // Callback and request-body hardening (issue 12; docs/limits.md).
     WECHAT_MESSAGE_MODE: (pick(source, 'WECHAT_MESSAGE_MODE') ?? 'plaintext').toLowerCase(),
     CALLBACK_BODY_LIMIT: pick(source, 'CALLBACK_BODY_LIMIT') ?? '16kb',
@@ -359,7 +361,7 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
       secret: env.INTERNAL_API_SECRET,
       timeoutMs: env.INTERNAL_API_TIMEOUT_MS,
     },
-    ops: { notifyDataRetentionDays: env.NOTIFY_DATA_RETENTION_DAYS },
+    ops: { notifyDataRetentionDays: env.NOTIFY_DATA_RETENTION_DAYS, jobsEnabled: env.JOBS_ENABLED },
     inbound: {
       messageMode: env.WECHAT_MESSAGE_MODE as MessageMode,
       callbackBodyLimitBytes: env.CALLBACK_BODY_LIMIT,

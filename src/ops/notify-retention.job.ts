@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { trackJobRun } from '../database/job-runs';
+import { PeriodicJob } from '../database/periodic-job';
 import { execute, select } from '../database/sql';
 
 const EVERY_MS = 6 * 3600_000;
@@ -14,41 +14,26 @@ const BATCH = 500;
  * id so no statement locks much; idempotent, so several processes may run it at once.
  */
 @Injectable()
-export class NotifyRetentionJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(NotifyRetentionJob.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
+export class NotifyRetentionJob extends PeriodicJob {
   constructor(
-    private readonly db: DatabaseService,
+    db: DatabaseService,
     private readonly config: AppConfig,
-    private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(
-      () => void this.runOnce().catch((e) => this.logger.warn(`retention run failed: ${(e as Error).message}`)),
-      EVERY_MS,
-    );
-    this.timer.unref();
+    clock: Clock,
+  ) {
+    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  protected tick(): Promise<number> {
+    return this.runOnce();
   }
 
   /** Clears what is older than the retention; returns how many rows were cleared. */
   runOnce(): Promise<number> {
-    this.running ??= trackJobRun(
-      this.db,
-      this.clock,
+    return this.once(
       'notify_retention',
       () => this.clear(),
       (n) => `${n} rows cleared`,
-    ).finally(() => (this.running = null));
-    return this.running;
+    );
   }
 
   private async clear(): Promise<number> {

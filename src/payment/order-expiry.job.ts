@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { trackJobRun } from '../database/job-runs';
+import { PeriodicJob } from '../database/periodic-job';
 import { select } from '../database/sql';
 import { OrderService } from './order.service';
 
@@ -17,42 +17,27 @@ const CLAIM_WINDOW_MS = 30_000;
  * and the final status change is conditional too. A payment that beat the close is applied.
  */
 @Injectable()
-export class OrderExpiryJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(OrderExpiryJob.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
+export class OrderExpiryJob extends PeriodicJob {
   constructor(
-    private readonly db: DatabaseService,
+    db: DatabaseService,
     private readonly orders: OrderService,
-    private readonly config: AppConfig,
-    private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(
-      () => void this.runOnce().catch((e) => this.logger.warn(`expiry run failed: ${(e as Error).message}`)),
-      EVERY_MS,
-    );
-    this.timer.unref();
+    config: AppConfig,
+    clock: Clock,
+  ) {
+    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  protected tick(): Promise<number> {
+    return this.runOnce();
   }
 
   /** Closes what has expired; returns how many orders this process handled. */
   runOnce(): Promise<number> {
-    this.running ??= trackJobRun(
-      this.db,
-      this.clock,
+    return this.once(
       'order_expiry',
       () => this.closeExpired(),
       (n) => `${n} expired orders closed`,
-    ).finally(() => (this.running = null));
-    return this.running;
+    );
   }
 
   private async closeExpired(): Promise<number> {

@@ -1,9 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { trackJobRun } from '../database/job-runs';
+import { PeriodicJob } from '../database/periodic-job';
 import { execute, insertIgnore } from '../database/sql';
 import { AnomalyService } from './anomaly.service';
 import { DIFFERENCE_ANOMALY, ReconcileReport, ReconciliationService, shanghaiDate } from './reconciliation.service';
@@ -24,39 +25,28 @@ export type DailyRunResult = { ran: false; reason: 'claimed_elsewhere' | 'databa
  * written in one transaction that only the claim holder can commit, so a date is recorded once.
  */
 @Injectable()
-export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(ReconciliationJob.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-
+export class ReconciliationJob extends PeriodicJob {
   constructor(
-    private readonly db: DatabaseService,
+    db: DatabaseService,
     private readonly reconciliation: ReconciliationService,
     private readonly anomalies: AnomalyService,
-    private readonly config: AppConfig,
-    private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.env === 'test') return; // tests call runFor() themselves
-    this.timer = setInterval(() => void this.tick(), EVERY_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+    config: AppConfig,
+    clock: Clock,
+  ) {
+    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
   /** Hourly: once the bill is ready, yesterday (Asia/Shanghai) is reconciled by one process. */
-  private async tick(): Promise<void> {
+  protected async tick(): Promise<void> {
     const now = this.clock.now();
     const hour = new Date(now.getTime() + 8 * 3600_000).getUTCHours();
-    if (hour < BILL_READY_HOUR_SHANGHAI || this.running) return;
-    this.running = this.runFor(shanghaiDate(now, -1))
-      .catch((e) => this.logger.warn(`daily reconciliation failed: ${(e as Error).message}`))
-      .finally(() => (this.running = null));
-    await this.running;
+    if (hour < BILL_READY_HOUR_SHANGHAI || this.busy) return;
+    const date = shanghaiDate(now, -1);
+    await this.once(
+      'reconciliation',
+      () => this.run(date),
+      (r) => describeRun(date, r),
+    );
   }
 
   /** Reconciles `date` once across processes; the outcome is recorded in `job_runs` (console "Jobs"). */
@@ -66,8 +56,7 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
       this.clock,
       'reconciliation',
       () => this.run(date),
-      (r) =>
-        r.ran ? `${date}: ${r.report.differences.length} differences, ${r.report.matched} matched` : `${date}: skipped (${r.reason})`,
+      (r) => describeRun(date, r),
     );
   }
 
@@ -141,4 +130,8 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
     );
     return taken.affected === 1;
   }
+}
+
+function describeRun(date: string, r: DailyRunResult): string {
+  return r.ran ? `${date}: ${r.report.differences.length} differences, ${r.report.matched} matched` : `${date}: skipped (${r.reason})`;
 }

@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { trackJobRun } from '../database/job-runs';
+import { PeriodicJob } from '../database/periodic-job';
 import { RefundService } from './refund.service';
 
 const EVERY_MS = 5 * 60_000;
@@ -18,41 +18,26 @@ const BATCH = 20;
  * conditional update of `last_queried_at`. Results go through RefundService.apply like notifications.
  */
 @Injectable()
-export class RefundSyncJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(RefundSyncJob.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
+export class RefundSyncJob extends PeriodicJob {
   constructor(
-    private readonly db: DatabaseService,
+    db: DatabaseService,
     private readonly refunds: RefundService,
-    private readonly config: AppConfig,
-    private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.env === 'test') return; // tests call runOnce() themselves
-    this.timer = setInterval(
-      () => void this.runOnce().catch((e) => this.logger.warn(`refund sync failed: ${(e as Error).message}`)),
-      EVERY_MS,
-    );
-    this.timer.unref();
+    config: AppConfig,
+    clock: Clock,
+  ) {
+    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  protected tick(): Promise<number> {
+    return this.runOnce();
   }
 
   runOnce(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    this.running ??= trackJobRun(
-      this.db,
-      this.clock,
+    return this.once(
       'refund_sync',
       () => this.syncStale(staleAfterMs),
       (n) => `${n} refunds moved on`,
-    ).finally(() => (this.running = null));
-    return this.running;
+    );
   }
 
   private async syncStale(staleAfterMs: number): Promise<number> {
