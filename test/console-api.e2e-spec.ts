@@ -3,7 +3,7 @@ import { consoleKey, csrfTokenFor, signConsoleSession } from '../src/console/con
 import { InternalApi } from '../src/internal/internal-api';
 import { OrderExpiryJob } from '../src/payment/order-expiry.job';
 import { ReconciliationJob } from '../src/payment/reconciliation.job';
-import { shanghaiDate, shanghaiDay } from '../src/payment/reconciliation.service';
+import { shanghaiDate, shanghaiDay } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
 import { Json } from './support/api-client';

@@ -1,7 +1,7 @@
 import { DatabaseService } from '../src/database/database.service';
 import { PaymentApplyService } from '../src/payment/payment-apply.service';
 import { ReconciliationJob } from '../src/payment/reconciliation.job';
-import { shanghaiDate } from '../src/payment/reconciliation.service';
+import { shanghaiDate } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { call, Json, login } from './support/api-client';

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { DatabaseService } from '../src/database/database.service';
-import { shanghaiDate } from '../src/payment/reconciliation.service';
+import { shanghaiDate } from '../src/common/time-format';
 import { randomNonce } from '../src/wechat/nonce';
 import { PayApiError } from '../src/wechat/pay/pay-errors';
 import { PayClient, RefundInput } from '../src/wechat/pay/pay.client';

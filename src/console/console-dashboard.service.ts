@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
 import { select, type SqlDateTime, toDate } from '../database/sql';
-import { shanghaiDate, shanghaiDay } from '../payment/reconciliation.service';
+import { shanghaiDate, shanghaiDay } from '../common/time-format';
 
 /** One number per Asia/Shanghai day, oldest first; the last is today. */
 export type Series = number[];

@@ -7,7 +7,8 @@ import { trackJobRun } from '../database/job-runs';
 import { PeriodicJob } from '../database/periodic-job';
 import { execute, insertIgnore } from '../database/sql';
 import { AnomalyService } from './anomaly.service';
-import { DIFFERENCE_ANOMALY, ReconcileReport, ReconciliationService, shanghaiDate } from './reconciliation.service';
+import { DIFFERENCE_ANOMALY, ReconcileReport, ReconciliationService } from './reconciliation.service';
+import { shanghaiDate, shanghaiHour } from '../common/time-format';
 
 const EVERY_MS = 3600_000;
 /** WeChat Pay publishes the previous day's bill around 10:00 Beijing time. */
@@ -39,8 +40,7 @@ export class ReconciliationJob extends PeriodicJob {
   /** Hourly: once the bill is ready, yesterday (Asia/Shanghai) is reconciled by one process. */
   protected async tick(): Promise<void> {
     const now = this.clock.now();
-    const hour = new Date(now.getTime() + 8 * 3600_000).getUTCHours();
-    if (hour < BILL_READY_HOUR_SHANGHAI || this.busy) return;
+    if (shanghaiHour(now) < BILL_READY_HOUR_SHANGHAI || this.busy) return;
     const date = shanghaiDate(now, -1);
     await this.once(
       'reconciliation',

@@ -10,6 +10,7 @@ import { isBillDate, PayClient, TradeBillRow } from '../wechat/pay/pay.client';
 import type { AnomalyKind } from './entities/payment-anomaly.entity';
 import type { OrderStatus } from './entities/payment-order.entity';
 import { PaymentApplyService } from './payment-apply.service';
+import { shanghaiDate, shanghaiDay } from '../common/time-format';
 
 /**
  * - `paid_not_here`: WeChat has a successful payment the order here does not show (lost notification,
@@ -64,17 +65,6 @@ export const DIFFERENCE_ANOMALY: Record<ReconcileDifferenceKind, AnomalyKind> = 
   amount_mismatch: 'bill_amount_mismatch',
   refund_not_here: 'bill_refund_not_here',
 };
-
-/** The Asia/Shanghai day `YYYY-MM-DD` as an instant range [start, end). */
-export function shanghaiDay(date: string): { start: Date; end: Date } {
-  const start = new Date(`${date}T00:00:00+08:00`);
-  return { start, end: new Date(start.getTime() + 86400_000) };
-}
-
-/** The Asia/Shanghai calendar date of an instant, shifted by `days`. */
-export function shanghaiDate(at: Date, days = 0): string {
-  return new Date(at.getTime() + 8 * 3600_000 + days * 86400_000).toISOString().slice(0, 10);
-}
 
 /**
  * Reconciliation (docs/ops.md): WeChat Pay's trade bill for a day against our orders. Payments WeChat

@@ -15,6 +15,7 @@ import { AnomalyService } from './anomaly.service';
 import type { OrderStatus } from './entities/payment-order.entity';
 import type { RefundStatus } from './entities/payment-refund.entity';
 import { OrderNotFoundError } from './payment.errors';
+import { shanghaiCompact } from '../common/time-format';
 
 export class RefundNotFoundError extends DomainError {
   constructor() {
@@ -126,7 +127,7 @@ const MAX_REFUND_NO_TRIES = 3;
 
 /** `RF` + YYYYMMDDHHmmss (Asia/Shanghai) + 8 CSPRNG chars: WeChat's out_refund_no allows 64 of [A-Za-z0-9_-|*@]. */
 export function newRefundNo(now: Date): string {
-  const stamp = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+  const stamp = shanghaiCompact(now);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   let suffix = '';
   for (let i = 0; i < 8; i++) suffix += alphabet[randomInt(alphabet.length)];

@@ -2,15 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { formatTradeBill, TradeBillLine } from '../wechat/pay/trade-bill';
 import { SandboxStore } from './sandbox.store';
+import { shanghaiDate } from '../common/time-format';
 
 export type BillType = 'ALL' | 'SUCCESS' | 'REFUND';
 export const BILL_TYPES: readonly string[] = ['ALL', 'SUCCESS', 'REFUND', 'RECHARGE_REFUND'];
 
-const SHANGHAI_MS = 8 * 3600_000;
-
 /** `YYYY-MM-DD` (Asia/Shanghai) of an instant. */
 export function shanghaiDateOf(ms: number): string {
-  return new Date(ms + SHANGHAI_MS).toISOString().slice(0, 10);
+  return shanghaiDate(new Date(ms));
 }
 
 /**

@@ -1,3 +1,5 @@
+import { toLegacyDateTime } from '../common/time-format';
+
 /** Server-rendered HTML of the sandbox: every dynamic value goes through `esc`. */
 export function esc(value: string | number | null | undefined): string {
   return String(value ?? '')
@@ -42,5 +44,5 @@ export function errorPage(title: string, message: string, code?: number): string
 
 export function formatTime(ms: number | undefined | null): string {
   if (!ms) return '';
-  return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return toLegacyDateTime(new Date(ms)) ?? '';
 }

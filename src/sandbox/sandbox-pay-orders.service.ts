@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { maskId } from '../common/redact';
 import { PREPAY_TTL_SECONDS } from './sandbox.constants';
 import { SandboxOrder, SandboxStore, TradeState } from './sandbox.store';
+import { fromShanghaiWallClock, shanghaiCompact } from '../common/time-format';
 
 export type PlaceOrderInput = Omit<SandboxOrder, 'prepayId' | 'fingerprint' | 'state' | 'createdAt' | 'expiresAt'> & {
   /** ms; default: 2 hours after placement. */
@@ -22,18 +23,17 @@ export const TRADE_STATE_DESC: Record<TradeState, string> = {
 
 /** `YYYYMMDDHHmmss` in Asia/Shanghai (v2 `time_end`, prepay ids). */
 export function compactShanghaiTime(ms: number): string {
-  return new Date(ms + 8 * 3600 * 1000)
-    .toISOString()
-    .slice(0, 19)
-    .replace(/[^0-9]/g, '');
+  return shanghaiCompact(ms);
 }
 
 /** `20251119124629` (read as +08:00) → ms, or null. */
 export function parseCompactShanghaiTime(value: string): number | null {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value);
   if (!m) return null;
-  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`);
-  return Number.isFinite(ms) ? ms : null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  const at = fromShanghaiWallClock(y, mo, d, h, mi, s);
+  // Date.UTC rolls 20240231 over to March: only a round trip proves every field was in range.
+  return shanghaiCompact(at) === value ? at.getTime() : null;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { TradeBillRow } from './pay.client';
+import { fromShanghaiWallClock, toLegacyDateTime } from '../../common/time-format';
 
 /**
  * WeChat Pay's trade bill (交易账单), the same text for v2 `pay/downloadbill` and the file behind
@@ -60,19 +61,17 @@ export const TRADE_BILL_SUMMARY_HEADER = [
   '申请退款总金额',
 ];
 
-const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
-
 /** `2024-04-25 10:05:09` (Asia/Shanghai) → Date; null for anything else. */
 export function parseBillTime(value: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
   if (!m) return null;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s) - SHANGHAI_OFFSET_MS);
+  const date = fromShanghaiWallClock(y, mo, d, h, mi, s);
   return formatBillTime(date) === value ? date : null;
 }
 
 export function formatBillTime(date: Date): string {
-  return new Date(date.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  return toLegacyDateTime(date) as string;
 }
 
 /** `29.90`, `0.0`, `0` (yuan, at most two decimals) → fen; null for anything else. */

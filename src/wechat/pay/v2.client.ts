@@ -36,6 +36,7 @@ import { PayApiError, PayNotificationError, PayResponseSignatureError, PayUnavai
 import { parseBillTime, parseTradeBill, TradeBillFormatError } from './trade-bill';
 import { decryptV2RefundReqInfo } from './v2-refund-crypto';
 import { V2Params, v2Sign, V2SignType, v2Verify } from './v2-sign';
+import { fromShanghaiWallClock, shanghaiCompact } from '../../common/time-format';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 /** A busy merchant's day of trade lines; the bill is text without a signature. */
@@ -48,12 +49,10 @@ const V2_REFUND_STATE: Record<string, RefundState> = {
   CHANGE: 'ABNORMAL',
   REFUNDCLOSE: 'CLOSED',
 };
-const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
 
 /** `yyyyMMddHHmmss` in Asia/Shanghai (v2 `time_expire`, `time_start`). China has no DST: +08:00 is exact. */
 export function formatV2Time(date: Date): string {
-  const iso = new Date(date.getTime() + SHANGHAI_OFFSET_MS).toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
-  return iso.slice(0, 19).replace(/[-T:]/g, '');
+  return shanghaiCompact(date);
 }
 
 /** v2 `time_end` (`yyyyMMddHHmmss`, Asia/Shanghai) → Date; null for anything not a real time. */
@@ -61,7 +60,7 @@ export function parseV2Time(value: string | undefined): Date | null {
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value ?? '');
   if (!match) return null;
   const [y, mo, d, h, mi, s] = match.slice(1).map(Number);
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s) - SHANGHAI_OFFSET_MS);
+  const date = fromShanghaiWallClock(y, mo, d, h, mi, s);
   // Date.UTC rolls 20240231 over to March; a round trip catches every out-of-range field.
   return formatV2Time(date) === value ? date : null;
 }
