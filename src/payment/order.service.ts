@@ -11,7 +11,7 @@ import { execute, select, toDate } from '../database/sql';
 import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
 import { JsapiPaymentParams, PayClient } from '../wechat/pay/pay.client';
 import { WechatUser } from '../user/entities/wechat-user.entity';
-import { isActiveMember } from '../user/user.service';
+import { isActiveMember, UserService } from '../user/user.service';
 import { OrderType, OrderStatus, PaymentOrder } from './entities/payment-order.entity';
 import { newOrderNo } from './order-number';
 import { OrderNotFoundError } from './payment.errors';
@@ -57,6 +57,7 @@ export class OrderService {
     private readonly pay: PayClient,
     private readonly pricing: PricingService,
     private readonly payments: PaymentApplyService,
+    private readonly users: UserService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -100,7 +101,7 @@ export class OrderService {
    */
   private reserve(openid: string, orderType: OrderType, amountFen: number, credits: number | null): Promise<Reservation> {
     return this.db.transaction(async (em): Promise<Reservation> => {
-      await execute(em, 'UPDATE wechat_users SET updated_at = updated_at WHERE openid = ?', [openid]);
+      await this.users.lockIn(em, openid);
       const now = this.clock.now();
       if (orderType === 'member') {
         const user = await em.findOneBy(WechatUser, { openid });

@@ -5,8 +5,9 @@ import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
 import { fenToYuanString, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
-import { execute, isUniqueViolation, select, toDate } from '../database/sql';
+import { execute, isUniqueViolation, select } from '../database/sql';
 import { grant, LedgerService } from '../user/ledger.service';
+import { MembershipService } from '../user/membership.service';
 import { UserService } from '../user/user.service';
 import { AnomalyService } from './anomaly.service';
 import type { OrderStatus } from './entities/payment-order.entity';
@@ -66,6 +67,7 @@ export class PaymentApplyService {
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
     private readonly users: UserService,
+    private readonly membership: MembershipService,
     private readonly anomalies: AnomalyService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -212,34 +214,13 @@ export class PaymentApplyService {
   }
 
   /**
-   * Lifetime by default; timed membership extends from max(now, current expiry). A membership
-   * bought by someone already a lifetime member is still applied (money was taken) and flagged.
+   * Membership (MembershipService: lifetime, or timed and extended) with its bonus credits. A
+   * membership bought by someone already a lifetime member is still applied (money was taken) and flagged.
    */
   private async grantMembership(em: EntityManager, order: OrderRow, now: Date, paidYuan: string): Promise<void> {
-    const [u] = await select<{ is_member: number; member_lifetime: number; member_expire_at: unknown }>(
-      em,
-      'SELECT is_member, member_lifetime, member_expire_at FROM wechat_users WHERE openid = ?',
-      [order.openid],
-    );
-    const days = this.config.pricing.memberDurationDays;
-    if (Number(u.is_member) === 1 && Number(u.member_lifetime) === 1) {
+    const { wasLifetime } = await this.membership.grantIn(em, order.openid, now, paidYuan);
+    if (wasLifetime) {
       await this.anomalies.recordIn(em, order.order_no, 'duplicate_membership', 'membership bought by a lifetime member: refund candidate');
-    }
-    if (days === 0) {
-      await execute(
-        em,
-        'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
-        [paidYuan, now, order.openid],
-      );
-    } else {
-      const current = toDate(u.member_expire_at);
-      const from = current && current.getTime() > now.getTime() && Number(u.is_member) === 1 ? current : now;
-      const expiry = new Date(from.getTime() + days * 86400_000);
-      await execute(
-        em,
-        'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
-        [expiry, paidYuan, now, order.openid],
-      );
     }
     const bonus = this.config.pricing.memberBonusCredits;
     if (bonus > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'member_bonus', ref: order.order_no, change: grant(bonus) });

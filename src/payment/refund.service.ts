@@ -3,19 +3,20 @@ import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
-import { toIsoShanghai } from '../common/time-format';
+import { shanghaiCompact, toIsoShanghai } from '../common/time-format';
 import { AppConfig } from '../config/app-config';
 import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { LedgerService, takeBack } from '../user/ledger.service';
+import { MembershipService } from '../user/membership.service';
+import { UserService } from '../user/user.service';
 import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
 import { PayClient, RefundResult } from '../wechat/pay/pay.client';
 import { AnomalyService } from './anomaly.service';
 import type { OrderStatus } from './entities/payment-order.entity';
 import type { RefundStatus } from './entities/payment-refund.entity';
 import { OrderNotFoundError } from './payment.errors';
-import { shanghaiCompact } from '../common/time-format';
 
 export class RefundNotFoundError extends DomainError {
   constructor() {
@@ -162,6 +163,8 @@ export class RefundService {
     private readonly db: DatabaseService,
     private readonly pay: PayClient,
     private readonly ledger: LedgerService,
+    private readonly users: UserService,
+    private readonly membership: MembershipService,
     private readonly anomalies: AnomalyService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -356,11 +359,8 @@ export class RefundService {
       const due = creditsDue(Math.max(0, Number(granted ?? 0)), orderFen, Number(refunded ?? 0), Number(dueBefore ?? 0));
 
       // Lock the user's row, then read the balance it may take back (never below zero).
-      await execute(em, 'UPDATE wechat_users SET updated_at = ? WHERE openid = ?', [now, order.openid]);
-      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [
-        order.openid,
-      ]);
-      const taken = Math.min(due, Math.max(0, Number(user?.remaining_credits ?? 0)));
+      await this.users.lockIn(em, order.openid);
+      const taken = Math.min(due, Math.max(0, await this.ledger.balance(em, order.openid)));
       if (taken > 0)
         await this.ledger.apply(em, { openid: order.openid, reason: 'payment_refund', ref: row.refund_no, change: takeBack(taken) });
       if (due > taken) {
@@ -372,12 +372,8 @@ export class RefundService {
         );
       }
       await execute(em, 'UPDATE payment_refunds SET credits_due = ?, credits_taken = ? WHERE refund_no = ?', [due, taken, row.refund_no]);
-      // total_paid_amount is what the user paid net of refunds (an unsigned legacy column: never below 0).
-      await execute(
-        em,
-        'UPDATE wechat_users SET total_paid_amount = CASE WHEN total_paid_amount >= ? THEN ROUND(total_paid_amount - ?, 2) ELSE 0 END WHERE openid = ?',
-        [fenToYuanString(row.amount_fen), fenToYuanString(row.amount_fen), order.openid],
-      );
+      // total_paid_amount is what the user paid net of refunds.
+      await this.membership.refundPaidIn(em, order.openid, fenToYuanString(row.amount_fen));
 
       const fully = Number(refunded ?? 0) >= orderFen;
       let orderStatus = order.status;
@@ -395,32 +391,16 @@ export class RefundService {
     });
   }
 
-  /**
-   * A fully refunded membership ends — unless another paid membership order of the same user still
-   * stands (a duplicate purchase): then lifetime stays, and a timed one loses the refunded period.
-   */
+  /** A fully refunded membership order: MembershipService ends it, or keeps/shortens it when another paid one stands. */
   private async endMembership(em: EntityManager, order: OrderRow, now: Date): Promise<void> {
     const [{ n }] = await select<{ n: number | string }>(
       em,
       "SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND order_type = 'member' AND status = 'paid' AND order_no <> ?",
       [order.openid, order.order_no],
     );
-    if (Number(n) === 0) {
-      await execute(em, 'UPDATE wechat_users SET is_member = 0, member_lifetime = 0, updated_at = ? WHERE openid = ?', [now, order.openid]);
+    if ((await this.membership.refundIn(em, order.openid, now, Number(n) > 0)) === 'ended') {
       this.logger.log(`membership of order ${order.order_no} ended by its refund`);
-      return;
     }
-    const days = this.config.pricing.memberDurationDays;
-    if (days === 0) return;
-    const [u] = await select<{ member_expire_at: unknown; member_lifetime: number }>(
-      em,
-      'SELECT member_expire_at, member_lifetime FROM wechat_users WHERE openid = ?',
-      [order.openid],
-    );
-    const expiry = toDate(u?.member_expire_at);
-    if (!expiry || Number(u.member_lifetime) === 1) return;
-    const shortened = new Date(Math.max(now.getTime(), expiry.getTime() - days * 86400_000));
-    await execute(em, 'UPDATE wechat_users SET member_expire_at = ?, updated_at = ? WHERE openid = ?', [shortened, now, order.openid]);
   }
 
   /** CLOSED (final, nothing refunded) and ABNORMAL (refund to the payer's card failed): recorded for support. */
@@ -518,10 +498,7 @@ export class RefundService {
       );
       const due =
         amount > 0 ? creditsDue(Math.max(0, Number(granted ?? 0)), orderFen, Number(refunded ?? 0) + amount, Number(dueBefore ?? 0)) : 0;
-      const [user] = await select<{ remaining_credits: number }>(em, 'SELECT remaining_credits FROM wechat_users WHERE openid = ?', [
-        o.openid,
-      ]);
-      const balance = Math.max(0, Number(user?.remaining_credits ?? 0));
+      const balance = Math.max(0, await this.ledger.balance(em, o.openid));
       return {
         order_no: orderNo,
         openid: o.openid,

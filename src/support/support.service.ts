@@ -136,8 +136,7 @@ export class SupportService {
       const first = await this.ledger.find(em, 'admin_adjust', req.request_id);
       if (first && (first.openid !== req.openid || first.delta !== req.delta))
         throw new DomainError(409, 'request_id: already used for another adjustment');
-      const [now] = await select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [req.openid]);
-      return { applied: false, remaining_credits: Number(now.r) };
+      return { applied: false, remaining_credits: await this.ledger.balance(em, req.openid) };
     });
     if (result.applied) {
       this.logger.log(

@@ -5,13 +5,14 @@ import { CreditsService } from './credits.service';
 import { LedgerService } from './ledger.service';
 import { UserQueryService } from './user-query.service';
 import { UserController } from './user.controller';
+import { MembershipService } from './membership.service';
 import { UserService } from './user.service';
 
 /** Users, credits (the ledger), desktop bindings; the credits/membership endpoints for pages and the desktop app. */
 @Module({
   controllers: [UserController],
-  providers: [LedgerService, UserService, CreditsService, BindingService, CallerIdentityService, UserQueryService],
+  providers: [LedgerService, MembershipService, UserService, CreditsService, BindingService, CallerIdentityService, UserQueryService],
   // CallerIdentityService lets importing modules mark routes "caller required" with @RequireCaller (caller.ts).
-  exports: [LedgerService, UserService, CreditsService, BindingService, CallerIdentityService],
+  exports: [LedgerService, MembershipService, UserService, CreditsService, BindingService, CallerIdentityService],
 })
 export class UserModule {}

@@ -94,6 +94,15 @@ export class UserService {
   }
 
   /**
+   * Takes the user row's lock for the rest of the caller's transaction (a no-op update: an InnoDB
+   * row lock on MySQL; on SQLite the first write takes the database lock), so checks and writes
+   * about one user (order limits, a refund's take-back) are atomic across requests and processes.
+   */
+  async lockIn(em: EntityManager, openid: string): Promise<void> {
+    await execute(em, 'UPDATE wechat_users SET updated_at = updated_at WHERE openid = ?', [openid]);
+  }
+
+  /**
    * The user row of someone who pays without one (orders normally have a caller with a row; the
    * old service may differ), inside the caller's transaction. Not a follower until WeChat says so.
    */
