@@ -96,6 +96,12 @@ async function runPrimary(config: AppConfig): Promise<void> {
     }
   }
   // Workers run the file on disk at the time they are forked: a reload picks up a new build.
+  // Each worker accepts from the shared listening socket itself (SCHED_NONE) instead of the primary
+  // accepting and handing connections over (round-robin): a connection handed to a worker that
+  // exits before acknowledging it stays open in the primary and is never answered — seen as a
+  // request hanging 60 s in a rolling reload. With SCHED_NONE a retiring worker just stops
+  // accepting, and what waits in the kernel's queue is taken by the others.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: resolve(process.argv[1]) });
   const target = listenTarget(process.env, { pid: process.pid, ppid: process.ppid, isWorker: false }, config.http);
   const allLost = () => {
