@@ -586,34 +586,24 @@ describe('PayV2Client refunds over TLS with the merchant API client certificate'
     ]);
     sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', `/CN=${MCHID}`]);
     sh(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2']);
-    sh([
-      'pkcs12',
-      '-export',
-      '-in',
-      'client.pem',
-      '-inkey',
-      'client.key',
-      '-certfile',
-      'ca.pem',
-      '-passout',
-      `pass:${MCHID}`,
-      '-out',
-      'apiclient_cert.p12',
-    ]);
-    sh([
-      'pkcs12',
-      '-export',
-      '-in',
-      'client.pem',
-      '-inkey',
-      'client.key',
-      '-certfile',
-      'ca.pem',
-      '-passout',
-      'pass:not-the-mch-id',
-      '-out',
-      'wrong_password.p12',
-    ]);
+    // The client certificate as WeChat Pay hands it out (password = mch_id), and one with another password.
+    const p12 = (password: string, out: string) =>
+      sh([
+        'pkcs12',
+        '-export',
+        '-in',
+        'client.pem',
+        '-inkey',
+        'client.key',
+        '-certfile',
+        'ca.pem',
+        '-passout',
+        `pass:${password}`,
+        '-out',
+        out,
+      ]);
+    p12(MCHID, 'apiclient_cert.p12');
+    p12('not-the-mch-id', 'wrong_password.p12');
     const read = (f: string) => readFileSync(join(tlsDir, f), 'utf8');
     tlsFake = await FakeWechatPay.start({
       ...fake.options,

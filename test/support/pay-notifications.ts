@@ -30,16 +30,12 @@ function shanghaiCompact(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
 }
 
-export function v2Notification(
-  config: AppConfig,
-  f: PaidFacts,
-  tweak: Record<string, string> = {},
-  opts: { key?: string; signType?: 'MD5' | 'HMAC-SHA256' } = {},
-): BuiltNotification {
-  const fields: Record<string, string> = {
+/** The unsigned fields of a v2 payment notification, as WeChat Pay sends them. */
+export function v2PaidFields(config: AppConfig, f: PaidFacts, nonceStr = randomNonce(16)): Record<string, string> {
+  return {
     appid: config.wechat.appId,
     mch_id: config.pay.mchId,
-    nonce_str: randomNonce(16),
+    nonce_str: nonceStr,
     result_code: 'SUCCESS',
     return_code: 'SUCCESS',
     openid: f.openid,
@@ -51,8 +47,16 @@ export function v2Notification(
     bank_type: 'OTHERS',
     transaction_id: f.transactionId,
     time_end: shanghaiCompact(f.paidAt ?? new Date()),
-    ...tweak,
   };
+}
+
+export function v2Notification(
+  config: AppConfig,
+  f: PaidFacts,
+  tweak: Record<string, string> = {},
+  opts: { key?: string; signType?: 'MD5' | 'HMAC-SHA256' } = {},
+): BuiltNotification {
+  const fields: Record<string, string> = { ...v2PaidFields(config, f), ...tweak };
   const signType = opts.signType ?? 'MD5';
   if (signType === 'HMAC-SHA256') fields.sign_type = 'HMAC-SHA256';
   fields.sign = v2Sign(fields, opts.key ?? config.pay.apiKey, signType);

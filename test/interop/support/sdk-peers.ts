@@ -9,7 +9,7 @@ import type { IPayRequest, Output } from 'wechatpay-node-v3/dist/define';
 import type { AppConfig } from '../../../src/config/app-config';
 import { SANDBOX_KEY_FILES } from '../../../src/config/sandbox-defaults';
 import { PLATFORM_CERTIFICATE_FILE } from '../../../src/sandbox/sandbox.constants';
-import { v3TransactionResource } from '../../support/pay-notifications';
+import { v2PaidFields, v3TransactionResource } from '../../support/pay-notifications';
 import type { BuiltNotification, PaidFacts } from '../../support/pay-notifications';
 
 /**
@@ -155,25 +155,9 @@ export function nodeV3Verify(pay: WxPay, config: AppConfig, answer: WireAnswer):
 type V2Layout = 'tenpay' | 'axios-plugin';
 type V2SignType = 'MD5' | 'HMAC-SHA256';
 
-/** The fields of a v2 payment notification (unsigned). */
+/** The fields of a v2 payment notification (unsigned), with the nonce and `is_subscribe` the SDKs' layouts carry. */
 export function v2NotificationFields(config: AppConfig, f: PaidFacts): Record<string, string> {
-  return {
-    appid: config.wechat.appId,
-    mch_id: config.pay.mchId,
-    nonce_str: Formatter.nonce(32),
-    result_code: 'SUCCESS',
-    return_code: 'SUCCESS',
-    openid: f.openid,
-    out_trade_no: f.orderNo,
-    total_fee: String(f.totalFen),
-    cash_fee: String(f.totalFen),
-    fee_type: 'CNY',
-    trade_type: 'JSAPI',
-    bank_type: 'OTHERS',
-    is_subscribe: 'Y',
-    transaction_id: f.transactionId,
-    time_end: new Date((f.paidAt ?? new Date()).getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace(/[-T:]/g, ''),
-  };
+  return { ...v2PaidFields(config, f, Formatter.nonce(32)), is_subscribe: 'Y' };
 }
 
 /**
