@@ -16,7 +16,6 @@ import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
 import { OpsModule } from './ops/ops.module';
 import { PaymentModule } from './payment/payment.module';
-import { SandboxModule } from './sandbox/sandbox.module';
 import { SupportModule } from './support/support.module';
 import { StaticModule } from './static/static.module';
 import { UserModule } from './user/user.module';
@@ -81,7 +80,9 @@ export class AppModule {
       );
     }
     // Never in production: loadConfig refuses WECHAT_SANDBOX there, and the module refuses itself.
-    if (config.wechat.sandbox) imports.push(SandboxModule);
+    // Loaded only when on: production never loads the simulator's code (about 200 modules with its
+    // certificate library; docs/performance.md "Memory").
+    if (config.wechat.sandbox) imports.push(import('./sandbox/sandbox.module').then(({ SandboxModule }) => ({ module: SandboxModule })));
     return { module: AppModule, imports };
   }
 }
