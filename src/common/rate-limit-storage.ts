@@ -1,8 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -61,7 +60,13 @@ export class FailOpenRateLimitStorage implements ThrottlerStorage, OnApplication
  */
 export async function rateLimitStorage(config: AppConfig, metrics: MetricsService): Promise<ThrottlerStorage | undefined> {
   if (!config.redis.url) return undefined;
-  const redis = new Redis(config.redis.url, {
+  // Loaded only when configured: ioredis and its storage are ~40 modules a deployment without Redis
+  // would keep in memory for nothing (docs/performance.md "Memory").
+  const [{ default: RedisClient }, { ThrottlerStorageRedisService }] = await Promise.all([
+    import('ioredis'),
+    import('@nest-lab/throttler-storage-redis'),
+  ]);
+  const redis = new RedisClient(config.redis.url, {
     keyPrefix: config.redis.keyPrefix,
     // Fail fast instead of queueing: a request never waits for Redis to come back.
     enableOfflineQueue: false,
