@@ -14,6 +14,12 @@ import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
 
+/**
+ * The prefixes answered with `Cache-Control: no-store` (personal data, orders, sessions): matched as
+ * Express mounts them, case-insensitively, on a path segment boundary.
+ */
+const NO_STORE_PATHS = /^\/api\/v1\/(?:user|payment\/orders|auth)(?:\/|$)/i;
+
 /** JSON and form API bodies are capped at 64 KiB; callback bodies have their own, smaller cap (CALLBACK_BODY_LIMIT). */
 export const BODY_LIMIT = '64kb';
 
@@ -38,7 +44,9 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // Request durations by route pattern (never the raw URL: ids and tokens would become labels).
+  // One layer for what every request gets (each Express layer costs a match, closures and a call):
+  // its duration by route pattern (never the raw URL: ids and tokens would become labels), and
+  // no-store on personal data and sessions, never cached by WeChat's webview or a proxy (docs/api.md).
   const durations = app.get(MetricsService).httpDurations;
   app.use((req: Request, res: Response, next: NextFunction) => {
     const end = durations.startTimer();
@@ -48,14 +56,10 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
       const route = pattern ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
     });
+    if (NO_STORE_PATHS.test(req.path)) res.setHeader('Cache-Control', 'no-store');
     next();
   });
 
-  // docs/api.md: personal data and sessions are never cached by WeChat's webview or a proxy.
-  app.use(['/api/v1/user', '/api/v1/payment/orders', '/api/v1/auth'], (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
   // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike). WeChat's
   // bodies are a few KB: anything above CALLBACK_BODY_LIMIT is 413 before a byte is parsed.
   app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: config.inbound.callbackBodyLimitBytes }));
@@ -73,8 +77,14 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
     app.use('/sandbox', express.raw({ type: ['text/xml', 'application/xml'], limit: '1mb' }));
     app.use('/sandbox', express.json({ limit: '1mb', verify: keepRaw }));
   }
-  app.use(express.json({ limit: BODY_LIMIT, verify: keepRaw }));
-  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  // JSON and form bodies in one layer; a request without a body (every GET) skips both parsers — the
+  // same test body-parser makes first (type-is `hasBody`), without entering them.
+  const json = express.json({ limit: BODY_LIMIT, verify: keepRaw });
+  const form = express.urlencoded({ extended: false, limit: BODY_LIMIT });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.headers['transfer-encoding'] === undefined && isNaN(req.headers['content-length'] as unknown as number)) return next();
+    json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
+  });
   // Parser errors (too large, malformed JSON) get the API's error shape, not Express's HTML page.
   const bodyLogger = new NestLogger('RequestBody');
   app.use((err: { type?: string; status?: number; message?: string }, req: Request, res: Response, next: NextFunction) => {

@@ -537,6 +537,17 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
       expect(await res.json()).toEqual({ detail: 'Method Not Allowed' });
     });
 
+    it('personal data, orders and sessions are never cached (Cache-Control: no-store); prices may be', async () => {
+      const openid = await h.user();
+      const cc = async (path: string) => (await h.get(path, bearer(openid))).headers.get('cache-control');
+      expect(await cc('/api/v1/user/credits')).toBe('no-store');
+      expect(await cc('/API/V1/User/credits')).toBe('no-store'); // routes match case-insensitively, so does the header
+      expect(await cc('/api/v1/payment/orders')).toBe('no-store');
+      expect(await cc('/api/v1/auth/wechat/check-follow?client_id=x')).toBe('no-store');
+      expect(await cc('/api/v1/payment/prices')).toBeNull();
+      expect(await cc('/api/v1/userx')).toBeNull(); // a prefix is a whole path segment
+    });
+
     it('the OpenAPI document lists the user endpoints with bearer auth and their query parameters', async () => {
       const doc = (await (await fetch(`${h.t.url}/docs/openapi.json`)).json()) as {
         paths: Record<string, { get: { security?: unknown[]; parameters?: Array<{ name: string; in: string }> } }>;
