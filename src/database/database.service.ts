@@ -109,6 +109,20 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * One read outside a transaction. On MySQL it goes straight to the pool TypeORM opened — the same
+   * connections, session setup and type casting, so the same rows — without the query runner TypeORM
+   * builds around every statement (a pooled-connection promise, two event broadcasts, a result
+   * wrapper; docs/performance.md). Errors are mysql2's own (`code`, `errno`). SQLite: as `run`.
+   */
+  read<T>(sql: string, params: readonly unknown[] = []): Promise<T> {
+    const pool = this.isMysql ? (this.dataSource.driver as unknown as { pool?: CallbackPool }).pool : undefined;
+    if (!pool) return this.run((em) => em.query<T>(sql, params as unknown[]));
+    return this.guard(
+      () => new Promise<T>((resolve, reject) => pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T)))),
+    );
+  }
+
   /** Runs non-transactional work (reads, single conditional statements), serialised on SQLite. */
   run<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     return this.guard(() => work(this.dataSource.manager));
@@ -144,6 +158,11 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     this.ready = false;
   }
+}
+
+/** The part of mysql2's callback pool `read` uses. */
+interface CallbackPool {
+  query(sql: string, params: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void;
 }
 
 function isDeadlock(err: unknown): boolean {
