@@ -38,6 +38,22 @@ module.exports = {
       to: { path: `^${FEATURES}` },
     },
     {
+      name: 'pay-notify-does-not-call-wechat-pay',
+      severity: 'error',
+      comment:
+        'src/wechat/pay/notify/ verifies what WeChat Pay sends us; the API clients (client/) may use its verification, ' +
+        'never the other way (wechatpay-go core/notify vs core/client).',
+      from: { path: '^src/wechat/pay/notify/' },
+      to: { path: '^src/wechat/pay/client/' },
+    },
+    {
+      name: 'pay-crypto-and-wire-are-shared-leaves',
+      severity: 'error',
+      comment: 'Signing, crypto (crypto/) and WeChat Pay formats (wire/) serve both directions and know neither.',
+      from: { path: '^src/wechat/pay/(crypto|wire)/' },
+      to: { path: '^src/wechat/pay/(notify|client)/' },
+    },
+    {
       name: 'common-and-config-are-leaves',
       severity: 'error',
       comment: 'Shared plumbing and configuration are imported by everything and import no feature.',

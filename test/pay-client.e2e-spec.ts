@@ -14,8 +14,8 @@ import { loadConfig } from '../src/config/load-config';
 import { CreateJsapiOrderInput, PayClient } from '../src/wechat/pay/pay.client';
 import { WechatPayModule } from '../src/wechat/pay/pay.module';
 import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../src/wechat/pay/pay-errors';
-import { PayV2Client } from '../src/wechat/pay/v2.client';
-import { PayV3Client } from '../src/wechat/pay/v3.client';
+import { PayV2Client } from '../src/wechat/pay/client/v2.client';
+import { PayV3Client } from '../src/wechat/pay/client/v3.client';
 import { createPlatformCertificate, FakeWechatPay, PlatformCertificate } from './support/fake-wechat-pay';
 
 const APPID = 'wx5andb0x00000042';
@@ -419,7 +419,7 @@ describe('PayV3Client', () => {
   });
 });
 
-/** A trade bill in WeChat's current layout, written here independently of src/wechat/pay/trade-bill.ts. */
+/** A trade bill in WeChat's current layout, written here independently of src/wechat/pay/wire/trade-bill.ts. */
 function billText(
   lines: Array<{ time: string; orderNo: string; state: 'SUCCESS' | 'REFUND'; yuan: string; refundNo?: string; refundYuan?: string }>,
 ): string {

@@ -4,8 +4,8 @@ import { shanghaiDate } from '../src/common/time-format';
 import { randomNonce } from '../src/wechat/nonce';
 import { PayApiError } from '../src/wechat/pay/pay-errors';
 import { PayClient, RefundInput } from '../src/wechat/pay/pay.client';
-import { parseTradeBill } from '../src/wechat/pay/trade-bill';
-import { v2Sign } from '../src/wechat/pay/v2-sign';
+import { parseTradeBill } from '../src/wechat/pay/wire/trade-bill';
+import { v2Sign } from '../src/wechat/pay/crypto/v2-sign';
 import { buildXml, parseWechatXml } from '../src/wechat/xml';
 import { startApp, TestApp, TestDatabase } from './setup/test-app';
 

@@ -3,7 +3,7 @@ import { DatabaseService } from '../src/database/database.service';
 import { OfficialAccountClient } from '../src/wechat/official-account.client';
 import { PayResponseSignatureError } from '../src/wechat/pay/pay-errors';
 import { PayClient } from '../src/wechat/pay/pay.client';
-import { PayV3Client } from '../src/wechat/pay/v3.client';
+import { PayV3Client } from '../src/wechat/pay/client/v3.client';
 import { mysqlEnabled } from './setup/mysql';
 import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
 

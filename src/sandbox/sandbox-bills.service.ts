@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { formatTradeBill, TradeBillLine } from '../wechat/pay/trade-bill';
+import { formatTradeBill, TradeBillLine } from '../wechat/pay/wire/trade-bill';
 import { SandboxStore } from './sandbox.store';
 import { shanghaiDate } from '../common/time-format';
 

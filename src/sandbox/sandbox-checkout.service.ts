@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { v2Sign } from '../wechat/pay/v2-sign';
-import { jsapiPayMessage } from '../wechat/pay/v3-sign';
+import { v2Sign } from '../wechat/pay/crypto/v2-sign';
+import { jsapiPayMessage } from '../wechat/pay/crypto/v3-sign';
 import { safeEqual } from '../wechat/signature';
 import { PayActionDto, RenotifyActionDto } from './dto/sandbox-actions.dto';
 import { json, SandboxReply } from './sandbox-reply';

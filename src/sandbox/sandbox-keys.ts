@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
 import { SANDBOX_KEY_FILES } from '../config/sandbox-defaults';
-import { rsaPrivateKey, rsaPublicKey } from '../wechat/pay/v3-sign';
+import { rsaPrivateKey, rsaPublicKey } from '../wechat/pay/crypto/v3-sign';
 import { PLATFORM_CERTIFICATE_FILE } from './sandbox.constants';
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { Clock } from '../common/clock';
-import type { V2SignType } from '../wechat/pay/v2-sign';
+import type { V2SignType } from '../wechat/pay/crypto/v2-sign';
 import { REFUND_AUTO_COMPLETE_MS } from './sandbox.constants';
 import { compactShanghaiTime } from './sandbox-pay-orders.service';
 import { RefundState, SandboxOrder, SandboxRefund, SandboxStore } from './sandbox.store';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { V2SignType } from '../wechat/pay/v2-sign';
+import type { V2SignType } from '../wechat/pay/crypto/v2-sign';
 import { assertSandboxAllowed, DEFAULT_SLOW_MS } from './sandbox.constants';
 
 export type PushMode = 'plain' | 'compatible' | 'safe';

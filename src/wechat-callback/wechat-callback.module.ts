@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WechatPayModule } from '../wechat/pay/pay.module';
 import { CallbackCrypto } from './callback-crypto';
+import { PayNotificationHandler } from './pay-notification.handler';
 import { PayNotifyController } from './pay-notify.controller';
 import { PushEventHandler } from './push-event.handler';
 import { PushReplyBuilder } from './push-reply.builder';
@@ -16,6 +17,6 @@ import { WechatVerifyController } from './wechat-verify.controller';
 @Module({
   imports: [WechatPayModule],
   controllers: [WechatVerifyController, PayNotifyController, RefundNotifyController],
-  providers: [CallbackCrypto, PushVerifier, PushEventHandler, PushReplyBuilder],
+  providers: [CallbackCrypto, PushVerifier, PushEventHandler, PushReplyBuilder, PayNotificationHandler],
 })
 export class WechatCallbackModule {}

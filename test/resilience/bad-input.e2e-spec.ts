@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mysql2/promise';
 import { randomNonce } from '../../src/wechat/nonce';
-import { v3ResponseMessage, v3SignRsa } from '../../src/wechat/pay/v3-sign';
+import { v3ResponseMessage, v3SignRsa } from '../../src/wechat/pay/crypto/v3-sign';
 import { sha1Signature } from '../../src/wechat/signature';
 import { expectInvariants } from '../setup/invariants';
 import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { AppConfig } from '../../src/config/app-config';
 import { SANDBOX_KEY_FILES } from '../../src/config/sandbox-defaults';
 import { randomNonce } from '../../src/wechat/nonce';
-import { aesGcmEncrypt } from '../../src/wechat/pay/aes-gcm';
-import { v2Sign } from '../../src/wechat/pay/v2-sign';
-import { v3ResponseMessage, v3SignRsa } from '../../src/wechat/pay/v3-sign';
+import { aesGcmEncrypt } from '../../src/wechat/pay/crypto/aes-gcm';
+import { v2Sign } from '../../src/wechat/pay/crypto/v2-sign';
+import { v3ResponseMessage, v3SignRsa } from '../../src/wechat/pay/crypto/v3-sign';
 import { buildXml } from '../../src/wechat/xml';
 
 /**
@@ -150,7 +150,7 @@ const V2_REFUND_STATUS = { SUCCESS: 'SUCCESS', CLOSED: 'REFUNDCLOSE', ABNORMAL: 
 
 /**
  * A v2 refund notification (`req_info` = AES-256-ECB of the `<root>` document under the lowercase
- * hex MD5 of the API key), written independently of src/wechat/pay/v2-refund-crypto.ts.
+ * hex MD5 of the API key), written independently of src/wechat/pay/crypto/v2-refund-crypto.ts.
  */
 export function v2RefundNotification(
   config: AppConfig,

@@ -1,6 +1,8 @@
 /**
  * The port the payment module uses for WeChat Pay. `PayV2Client` (XML, MD5/HMAC-SHA256) and
- * `PayV3Client` (JSON, RSA) implement it; `WechatPayModule` picks one from `WECHAT_PAY_VERSION`.
+ * `PayV3Client` (JSON, RSA) in client/ implement it; `WechatPayModule` picks one from
+ * `WECHAT_PAY_VERSION`. The API calls are in client/, the verification of what WeChat Pay sends us
+ * in notify/, the signing and crypto both use in crypto/, WeChat's formats in wire/.
  * Amounts are integer fen, times are Dates; nothing here touches the database.
  */
 
@@ -199,40 +201,6 @@ export function refundReason(reason: string | undefined): string | undefined {
   // eslint-disable-next-line no-control-regex -- control characters are what this line removes
   const text = (reason ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return text ? [...text].slice(0, 80).join('') : undefined;
-}
-
-/**
- * A header by name, case-insensitively. A header sent twice (array of several) is ambiguous and
- * counts as absent: picking one copy would let a request say two things.
- */
-export function headerValue(headers: NotificationHeaders | Record<string, unknown>, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  let found: string | undefined;
-  let count = 0;
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== wanted || value === undefined || value === null) continue;
-    const values = Array.isArray(value) ? value : [value];
-    for (const v of values) {
-      count++;
-      found = String(v);
-    }
-  }
-  return count === 1 ? found : undefined;
-}
-
-/** The first significant character of a body: '<' for XML (v2), '{' for JSON (v3). */
-export function bodyShape(rawBody: Buffer | string): 'xml' | 'json' | 'other' {
-  const text = (typeof rawBody === 'string' ? rawBody : rawBody.subarray(0, 64).toString('utf8')).replace(/^\uFEFF/, '').trimStart();
-  if (text.startsWith('<')) return 'xml';
-  if (text.startsWith('{') || text.startsWith('[')) return 'json';
-  return 'other';
-}
-
-/** Non-negative integer fen from WeChat's string or number; null otherwise. */
-export function parseFen(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null;
-  if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return Number(value);
-  return null;
 }
 
 export function isTradeState(value: unknown): value is TradeState {

@@ -3,8 +3,8 @@ import { Module } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import { DEFAULT_PAY_TIMEOUT_MS, PayClient } from './pay.client';
-import { PayV2Client } from './v2.client';
-import { PayV3Client } from './v3.client';
+import { PayV2Client } from './client/v2.client';
+import { PayV3Client } from './client/v3.client';
 
 /**
  * WeChat Pay behind the `PayClient` port: v2 or v3 from `WECHAT_PAY_VERSION`. Needs the global

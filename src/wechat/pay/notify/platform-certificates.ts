@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
-import { Clock } from '../../common/clock';
-import { AppConfig } from '../../config/app-config';
-import { WechatPayCryptoError } from '../errors';
-import { aesGcmDecrypt } from './aes-gcm';
-import { PayApiError, PayResponseSignatureError, PayUnavailableError } from './pay-errors';
-import { V3SignatureVerifier, V3VerifyInput, V3VerifyResult } from './v3-verifier';
+import { Clock } from '../../../common/clock';
+import { AppConfig } from '../../../config/app-config';
+import { WechatPayCryptoError } from '../../errors';
+import { aesGcmDecrypt } from '../crypto/aes-gcm';
+import { V3SignatureVerifier, V3VerifyInput, V3VerifyResult } from '../crypto/v3-verifier';
+import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../pay-errors';
+import { parseObject } from '../wire/fields';
 
 /** A v3 answer exactly as received: the signature covers the raw body bytes. Header names lower-case. */
 export interface V3RawResponse {
@@ -14,7 +15,7 @@ export interface V3RawResponse {
   body: Buffer;
 }
 
-/** Sends one signed APIv3 request (implemented by PayV3Client's HTTP transport). */
+/** Sends one signed APIv3 request (implemented by client/v3-transport.ts). */
 export interface V3Transport {
   send(api: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<V3RawResponse>;
 }
@@ -36,7 +37,8 @@ interface CertificateItem {
 }
 
 /**
- * The keys that verify WeChat Pay's APIv3 answers and notifications, held in one shared
+ * The keys that verify WeChat Pay's APIv3 notifications (notify/) and the answers to our calls
+ * (client/ asks here before using one), held in one shared
  * V3SignatureVerifier: the WeChat Pay public key (`WECHAT_PAY_PUBLIC_KEY_ID`/`_PATH`, read lazily
  * because the sandbox may write the file after boot) and the platform certificates downloaded from
  * `GET /v3/certificates`, side by side.
@@ -168,14 +170,14 @@ export class PlatformCertificates {
     const res = await this.transport.send(api, 'GET', '/v3/certificates');
     const text = res.body.toString('utf8');
     if (res.status < 200 || res.status >= 300) {
-      const answer = parseJson(text);
+      const answer = parseObject(text);
       const code = answer?.code;
       if (res.status >= 400 && res.status < 500 && typeof code === 'string') {
         throw new PayApiError(code, `${api}: ${typeof answer?.message === 'string' ? answer.message : ''}`, res.status);
       }
       throw new PayUnavailableError(`${api}: HTTP ${res.status}`);
     }
-    const data = parseJson(text)?.data;
+    const data = parseObject(text)?.data;
     if (!Array.isArray(data) || data.length === 0) throw new PayUnavailableError(`${api}: answer without certificates`);
 
     const candidate = new V3SignatureVerifier();
@@ -225,14 +227,5 @@ export class PlatformCertificates {
         );
     }
     this.lastAttemptOk = true;
-  }
-}
-
-function parseJson(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }

@@ -1,4 +1,5 @@
-import { v2Sign, v2SignString, v2Verify } from './v2-sign';
+import { createHash, createHmac } from 'node:crypto';
+import { buildV2JsapiPaymentParams, v2Sign, v2SignString, v2Verify, verifyV2ResponseSign } from './v2-sign';
 
 // docs/test-vectors.md, "WeChat Pay v2 signature"
 const KEY = '192006250b4c09247ec02edce69f6a2d';
@@ -89,5 +90,80 @@ describe('v2Verify', () => {
   it('rejects unknown sign types instead of falling back to MD5', () => {
     const params = { ...PARAMS, sign_type: 'SHA1' };
     expect(v2Verify({ ...params, sign: v2Sign(params, KEY, 'MD5') }, KEY)).toBe(false);
+  });
+});
+
+// ---- the helpers built on v2Sign, checked against WeChat's algorithm written out independently ----
+
+const APPID = PARAMS.appid;
+const MCHID = PARAMS.mch_id;
+
+function independentSign(fields: Record<string, string>, signType: 'MD5' | 'HMAC-SHA256', key = KEY): string {
+  const text = `${Object.keys(fields)
+    .filter((k) => k !== 'sign' && fields[k] !== '')
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&')}&key=${key}`;
+  return (signType === 'MD5' ? createHash('md5').update(text) : createHmac('sha256', key).update(text)).digest('hex').toUpperCase();
+}
+
+describe('v2 JSAPI payment parameters', () => {
+  it('MD5: paySign over appId, nonceStr, package, signType, timeStamp with the API key', () => {
+    const params = buildV2JsapiPaymentParams(
+      APPID,
+      'wx2017033010242291fcfe0db70013231072',
+      KEY,
+      'MD5',
+      '1490840662',
+      '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+    );
+    const expected = createHash('md5')
+      .update(
+        `appId=${APPID}&nonceStr=5K8264ILTKCH16CQ2502SI8ZNMTM67VS&package=prepay_id=wx2017033010242291fcfe0db70013231072&signType=MD5&timeStamp=1490840662&key=${KEY}`,
+      )
+      .digest('hex')
+      .toUpperCase();
+    expect(params).toEqual({
+      appId: APPID,
+      timeStamp: '1490840662',
+      nonceStr: '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+      package: 'prepay_id=wx2017033010242291fcfe0db70013231072',
+      signType: 'MD5',
+      paySign: expected,
+    });
+  });
+
+  it('HMAC-SHA256: the same fields, HMAC keyed with the API key, upper hex', () => {
+    const params = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'HMAC-SHA256', '1490840662', 'abc');
+    const text = `appId=${APPID}&nonceStr=abc&package=prepay_id=wx01&signType=HMAC-SHA256&timeStamp=1490840662&key=${KEY}`;
+    expect(params.signType).toBe('HMAC-SHA256');
+    expect(params.paySign).toBe(createHmac('sha256', KEY).update(text).digest('hex').toUpperCase());
+    expect(params.paySign).toMatch(/^[0-9A-F]{64}$/);
+  });
+
+  it('every value is a string and the nonce is random when not given', () => {
+    const a = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'MD5', '1');
+    const b = buildV2JsapiPaymentParams(APPID, 'wx01', KEY, 'MD5', '1');
+    for (const value of Object.values(a)) expect(typeof value).toBe('string');
+    expect(a.nonceStr).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(a.nonceStr).not.toBe(b.nonceStr);
+  });
+});
+
+describe('v2 answer signatures', () => {
+  const answer = { return_code: 'SUCCESS', appid: APPID, mch_id: MCHID, nonce_str: 'n', result_code: 'SUCCESS', prepay_id: 'wx01' };
+
+  it('an answer without sign_type is checked with the type of the request', () => {
+    const hmac = { ...answer, sign: independentSign(answer, 'HMAC-SHA256') };
+    expect(verifyV2ResponseSign(hmac, KEY, 'HMAC-SHA256')).toBe(true);
+    expect(verifyV2ResponseSign(hmac, KEY, 'MD5')).toBe(false);
+    const md5 = { ...answer, sign: independentSign(answer, 'MD5') };
+    expect(verifyV2ResponseSign(md5, KEY, 'MD5')).toBe(true);
+  });
+
+  it('a missing, altered or foreign-key sign fails', () => {
+    expect(verifyV2ResponseSign(answer, KEY, 'MD5')).toBe(false);
+    expect(verifyV2ResponseSign({ ...answer, prepay_id: 'wx02', sign: independentSign(answer, 'MD5') }, KEY, 'MD5')).toBe(false);
+    expect(verifyV2ResponseSign({ ...answer, sign: independentSign(answer, 'MD5', 'f'.repeat(32)) }, KEY, 'MD5')).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, KeyObject, sign, verify } from 'node:crypto';
-import { decodeBase64Strict } from '../encoding';
-import { randomNonce } from '../nonce';
+import { decodeBase64Strict } from '../../encoding';
+import { randomNonce } from '../../nonce';
 
 /** PEM text or an already-loaded key. */
 export type PrivateKeyInput = string | KeyObject;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { decodeBase64Strict, decodeUtf8Strict } from '../encoding';
-import { WechatPayCryptoError } from '../errors';
+import { decodeBase64Strict, decodeUtf8Strict } from '../../encoding';
+import { WechatPayCryptoError } from '../../errors';
 
 const TAG_LENGTH = 16;
 

@@ -1,5 +1,5 @@
-import type { TradeBillRow } from './pay.client';
-import { fromShanghaiWallClock, toLegacyDateTime } from '../../common/time-format';
+import type { TradeBillRow } from '../pay.client';
+import { fromShanghaiWallClock, toLegacyDateTime } from '../../../common/time-format';
 
 /**
  * WeChat Pay's trade bill (交易账单), the same text for v2 `pay/downloadbill` and the file behind

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { decodeBase64Strict, decodeUtf8Strict } from '../encoding';
-import { WechatPayCryptoError } from '../errors';
-import { parseWechatXml } from '../xml';
+import { decodeBase64Strict, decodeUtf8Strict } from '../../encoding';
+import { WechatPayCryptoError } from '../../errors';
+import { parseWechatXml } from '../../xml';
 
 /**
  * v2 refund notifications carry `req_info` = base64(AES-256-ECB(xml)) with key = lowercase hex MD5

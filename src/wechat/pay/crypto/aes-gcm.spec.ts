@@ -1,4 +1,4 @@
-import { WechatPayCryptoError } from '../errors';
+import { WechatPayCryptoError } from '../../errors';
 import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm';
 
 // docs/test-vectors.md, "WeChat Pay v3 — AES-256-GCM"

@@ -1,5 +1,5 @@
 import { KeyObject, X509Certificate } from 'node:crypto';
-import { isFreshTimestamp } from '../signature';
+import { isFreshTimestamp } from '../../signature';
 import { v3ResponseMessage, v3VerifyRsa, rsaPublicKey } from './v3-sign';
 
 export type V3VerifyFailure =

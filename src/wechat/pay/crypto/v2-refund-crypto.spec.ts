@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { WechatPayCryptoError } from '../errors';
+import { WechatPayCryptoError } from '../../errors';
 import { decryptV2RefundReqInfo, encryptV2RefundReqInfo, parseV2RefundReqInfo } from './v2-refund-crypto';
 
 const API_KEY = '192006250b4c09247ec02edce69f6a2d';

@@ -1,5 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
-import { safeEqual } from '../signature';
+import { randomNonce } from '../../nonce';
+import { safeEqual } from '../../signature';
+import type { JsapiPaymentParams } from '../pay.client';
 
 export type V2SignType = 'MD5' | 'HMAC-SHA256';
 /** Request or notification fields; numbers are stringified, empty/undefined/null are not signed. */
@@ -45,4 +47,33 @@ export function v2Verify(params: V2Params, key: string): boolean {
   const signType = declared === undefined || declared === null || declared === '' ? 'MD5' : String(declared);
   if (signType !== 'MD5' && signType !== 'HMAC-SHA256') return false;
   return safeEqual(v2Sign(params, key, signType), sign);
+}
+
+/**
+ * Verifies a v2 response's `sign`. WeChat does not echo `sign_type` in responses: it signs them
+ * with the type of the request, which is always the configured one. A `sign_type` in the response
+ * (signed like any field) wins.
+ */
+export function verifyV2ResponseSign(fields: Record<string, string>, apiKey: string, requestSignType: V2SignType): boolean {
+  const sign = fields.sign;
+  if (!sign) return false;
+  const declared = fields.sign_type || requestSignType;
+  if (declared !== 'MD5' && declared !== 'HMAC-SHA256') return false;
+  return safeEqual(v2Sign(fields, apiKey, declared), sign);
+}
+
+/**
+ * The v2 JSAPI parameters: `paySign` over appId, timeStamp, nonceStr, package, signType with the
+ * API key, in the configured sign type (the same type the order was placed with).
+ */
+export function buildV2JsapiPaymentParams(
+  appId: string,
+  prepayId: string,
+  apiKey: string,
+  signType: V2SignType,
+  timeStamp: string,
+  nonceStr: string = randomNonce(32),
+): JsapiPaymentParams {
+  const unsigned = { appId, timeStamp, nonceStr, package: `prepay_id=${prepayId}`, signType };
+  return { ...unsigned, paySign: v2Sign(unsigned, apiKey, signType) };
 }
