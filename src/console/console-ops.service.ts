@@ -4,7 +4,7 @@ import { DomainError } from '../common/errors';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
 import { execute, select, type SqlDateTime, toDate } from '../database/sql';
-import { DIFFERENCE_ANOMALY } from '../payment/reconciliation.service';
+import { DIFFERENCE_ANOMALY } from '../payment/reconciliation/reconciliation.service';
 
 const BILL_KINDS = Object.values(DIFFERENCE_ANOMALY);
 

@@ -2,15 +2,16 @@ import { Module } from '@nestjs/common';
 import { UserModule } from '../user/user.module';
 import { WechatPayModule } from '../wechat/pay/pay.module';
 import { AnomalyService } from './anomaly.service';
-import { OrderExpiryJob } from './order-expiry.job';
-import { OrderService } from './order.service';
+import { NotifyRetentionJob } from './notify-retention.job';
+import { OrderExpiryJob } from './orders/order-expiry.job';
+import { OrderService } from './orders/order.service';
 import { PaymentController } from './payment.controller';
-import { PaymentApplyService } from './payment-apply.service';
+import { PaymentApplyService } from './orders/payment-apply.service';
 import { PricingService } from './pricing.service';
-import { ReconciliationJob } from './reconciliation.job';
-import { ReconciliationService } from './reconciliation.service';
-import { RefundSyncJob } from './refund-sync.job';
-import { RefundService } from './refund.service';
+import { ReconciliationJob } from './reconciliation/reconciliation.job';
+import { ReconciliationService } from './reconciliation/reconciliation.service';
+import { RefundSyncJob } from './refunds/refund-sync.job';
+import { RefundService } from './refunds/refund-request.service';
 
 /** Orders, WeChat Pay v2/v3, order status and expiry; applying payments and refunds exactly once; reconciliation. */
 @Module({
@@ -26,6 +27,7 @@ import { RefundService } from './refund.service';
     RefundSyncJob,
     ReconciliationService,
     ReconciliationJob,
+    NotifyRetentionJob,
   ],
   exports: [
     PricingService,

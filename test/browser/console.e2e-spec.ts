@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { signSessionToken } from '../../src/common/session-token';
 import { consoleKey, signConsoleSession } from '../../src/console/console-session';
-import { RefundService } from '../../src/payment/refund.service';
+import { RefundService } from '../../src/payment/refunds/refund-request.service';
 import { shanghaiDate, shanghaiDay } from '../../src/common/time-format';
 import { CreditsService } from '../../src/user/credits.service';
 import { call, login } from '../support/api-client';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
-import { DatabaseService } from '../database/database.service';
-import { PeriodicJob } from '../database/periodic-job';
-import { RefundService } from './refund.service';
+import { Clock } from '../../common/clock';
+import { AppConfig } from '../../config/app-config';
+import { DatabaseService } from '../../database/database.service';
+import { PeriodicJob } from '../../database/periodic-job';
+import { RefundService } from './refund-request.service';
 
 const EVERY_MS = 5 * 60_000;
 /** A refund without a final result after this is asked about (its notification may be lost). */

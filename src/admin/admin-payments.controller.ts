@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminKeyGuard } from '../auth/admin-key.guard';
+import { AdminKeyGuard } from '../common/admin-key.guard';
 import { DomainError } from '../common/errors';
-import { ReconciliationService } from '../payment/reconciliation.service';
-import { RefundService } from '../payment/refund.service';
+import { ReconciliationService } from '../payment/reconciliation/reconciliation.service';
+import { RefundService } from '../payment/refunds/refund-request.service';
 import { auditLog } from './admin-audit';
 import { AdminRefundDto, ReconcileQueryDto } from './dto/admin-refund.dto';
 

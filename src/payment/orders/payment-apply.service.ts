@@ -1,18 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { Clock } from '../common/clock';
-import { maskId } from '../common/redact';
-import { AppConfig } from '../config/app-config';
-import { fenToYuanString, yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
-import { execute, isUniqueViolation, select } from '../database/sql';
-import { grant, LedgerService } from '../user/ledger.service';
-import { MembershipService } from '../user/membership.service';
-import { UserService } from '../user/user.service';
-import { AnomalyService } from './anomaly.service';
-import type { OrderStatus } from './entities/payment-order.entity';
-import { DomainError } from '../common/errors';
-import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from './payment.errors';
+import { Clock } from '../../common/clock';
+import { maskId } from '../../common/redact';
+import { AppConfig } from '../../config/app-config';
+import { fenToYuanString, yuanToFen } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
+import { execute, isUniqueViolation, select } from '../../database/sql';
+import { grant, LedgerService } from '../../user/ledger.service';
+import { MembershipService } from '../../user/membership.service';
+import { UserService } from '../../user/user.service';
+import { AnomalyService } from '../anomaly.service';
+import type { OrderStatus } from '../entities/payment-order.entity';
+import { DomainError } from '../../common/errors';
+import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from '../payment.errors';
 
 export interface ApplyPaymentInput {
   orderNo: string;

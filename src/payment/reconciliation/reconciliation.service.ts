@@ -1,16 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
-import { yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
-import { select, toDate } from '../database/sql';
-import { PayApiError } from '../wechat/pay/pay-errors';
-import { isBillDate, PayClient, TradeBillRow } from '../wechat/pay/pay.client';
-import type { AnomalyKind } from './entities/payment-anomaly.entity';
-import type { OrderStatus } from './entities/payment-order.entity';
-import { PaymentApplyService } from './payment-apply.service';
-import { shanghaiDate, shanghaiDay } from '../common/time-format';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors';
+import { maskId } from '../../common/redact';
+import { yuanToFen } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
+import { select, toDate } from '../../database/sql';
+import { PayApiError } from '../../wechat/pay/pay-errors';
+import { isBillDate, PayClient, TradeBillRow } from '../../wechat/pay/pay.client';
+import type { AnomalyKind } from '../entities/payment-anomaly.entity';
+import type { OrderStatus } from '../entities/payment-order.entity';
+import { PaymentApplyService } from '../orders/payment-apply.service';
+import { shanghaiDate, shanghaiDay } from '../../common/time-format';
 
 /**
  * - `paid_not_here`: WeChat has a successful payment the order here does not show (lost notification,

@@ -1,22 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
-import { toIsoShanghai } from '../common/time-format';
-import { AppConfig } from '../config/app-config';
-import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors';
+import { maskId } from '../../common/redact';
+import { toIsoShanghai } from '../../common/time-format';
+import { AppConfig } from '../../config/app-config';
+import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
 import type { EntityManager } from 'typeorm';
-import { execute, select, toDate } from '../database/sql';
-import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
-import { JsapiPaymentParams, PayClient } from '../wechat/pay/pay.client';
-import { WechatUser } from '../user/entities/wechat-user.entity';
-import { isActiveMember, UserService } from '../user/user.service';
-import { OrderType, OrderStatus, PaymentOrder } from './entities/payment-order.entity';
-import { newOrderNo } from './order-number';
-import { OrderNotFoundError } from './payment.errors';
+import { execute, select, toDate } from '../../database/sql';
+import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../../wechat/pay/pay-errors';
+import { JsapiPaymentParams, PayClient } from '../../wechat/pay/pay.client';
+import { WechatUser } from '../../user/entities/wechat-user.entity';
+import { isActiveMember, UserService } from '../../user/user.service';
+import { OrderType, OrderStatus, PaymentOrder } from '../entities/payment-order.entity';
+import { newOrderNo } from '../numbers';
+import { OrderNotFoundError } from '../payment.errors';
 import { PaymentApplyService } from './payment-apply.service';
-import { PricingService } from './pricing.service';
+import { PricingService } from '../pricing.service';
 
 /** An order is actively queried at WeChat Pay at most this often, across all processes. */
 export const ACTIVE_QUERY_INTERVAL_MS = 3000;

@@ -1,22 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
-import { shanghaiCompact, toIsoShanghai } from '../common/time-format';
-import { AppConfig } from '../config/app-config';
-import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
-import { execute, insertIgnore, select, toDate } from '../database/sql';
-import { LedgerService, takeBack } from '../user/ledger.service';
-import { MembershipService } from '../user/membership.service';
-import { UserService } from '../user/user.service';
-import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
-import { PayClient, RefundResult } from '../wechat/pay/pay.client';
-import { AnomalyService } from './anomaly.service';
-import type { OrderStatus } from './entities/payment-order.entity';
-import type { RefundStatus } from './entities/payment-refund.entity';
-import { OrderNotFoundError } from './payment.errors';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors';
+import { shanghaiCompact, toIsoShanghai } from '../../common/time-format';
+import { AppConfig } from '../../config/app-config';
+import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
+import { execute, insertIgnore, select, toDate } from '../../database/sql';
+import { LedgerService, takeBack } from '../../user/ledger.service';
+import { MembershipService } from '../../user/membership.service';
+import { UserService } from '../../user/user.service';
+import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../../wechat/pay/pay-errors';
+import { PayClient, RefundResult } from '../../wechat/pay/pay.client';
+import { AnomalyService } from '../anomaly.service';
+import type { OrderStatus } from '../entities/payment-order.entity';
+import type { RefundStatus } from '../entities/payment-refund.entity';
+import { OrderNotFoundError } from '../payment.errors';
 
 export class RefundNotFoundError extends DomainError {
   constructor() {
