@@ -3,9 +3,9 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { toIsoShanghai } from '../common/time-format';
-import { fenToYuanNumber, yuanToFen } from '../config/money';
 import { DatabaseService } from '../database/database.service';
 import { select, toDate } from '../database/sql';
+import { AnomalyView, PaymentQueryService } from '../payment/payment-query.service';
 import { displayRef, grant, LedgerService, takeBack } from '../user/ledger.service';
 import { isActiveMember } from '../user/user.service';
 import { WechatUser } from '../user/entities/wechat-user.entity';
@@ -23,25 +23,14 @@ export class SupportService {
   constructor(
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
+    private readonly payments: PaymentQueryService,
     private readonly clock: Clock,
   ) {}
 
   async lookup(by: { openid?: string; client_id?: string; order_no?: string }) {
-    const openid = await this.db.run(async (em) => {
-      if (by.openid) return by.openid;
-      if (by.client_id)
-        return (
-          (await select<{ openid: string | null }>(em, 'SELECT openid FROM wechat_qrcode_bindings WHERE client_id = ?', [by.client_id]))[0]
-            ?.openid ?? null
-        );
-      if (by.order_no)
-        return (
-          (await select<{ openid: string }>(em, 'SELECT openid FROM payment_orders WHERE order_no = ?', [by.order_no]))[0]?.openid ?? null
-        );
-      throw new DomainError(400, 'openid: one of openid, client_id, order_no is required');
-    });
+    const openid = await this.ownerOf(by);
     if (!openid) throw new DomainError(404, '用户不存在');
-    return this.db.run(async (em) => {
+    const { user, bindings, ledger } = await this.db.run(async (em) => {
       const user = await em.findOneBy(WechatUser, { openid });
       if (!user) throw new DomainError(404, '用户不存在');
       const bindings = await select<Row>(
@@ -49,70 +38,61 @@ export class SupportService {
         'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC',
         [openid],
       );
-      const orders = await select<Row>(
-        em,
-        'SELECT order_no, order_type, amount, amount_fen, credits_amount, status, pay_version, wx_transaction_id, failure_reason, created_at, paid_at, closed_at FROM payment_orders WHERE openid = ? ORDER BY id DESC LIMIT 20',
-        [openid],
-      );
       const ledger = await select<Row>(
         em,
         'SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50',
         [openid],
       );
-      const orderNos = orders.map((o) => String(o.order_no));
-      const anomalies = orderNos.length
-        ? await select<Row>(
-            em,
-            `SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE order_no IN (${orderNos.map(() => '?').join(',')}) ORDER BY id DESC`,
-            orderNos,
-          )
-        : [];
-      return {
-        success: true,
-        user: {
-          openid: user.openid,
-          is_member: isActiveMember(user, this.clock.now()),
-          member_lifetime: user.memberLifetime,
-          member_expire_at: toIsoShanghai(user.memberExpireAt),
-          subscribed: user.subscribed,
-          total_credits: user.totalCredits,
-          used_credits: user.usedCredits,
-          remaining_credits: user.remainingCredits,
-          total_paid_amount: Number(user.totalPaidAmount),
-          created_at: toIsoShanghai(user.createdAt),
-          last_active_time: toIsoShanghai(user.lastActiveTime),
-        },
-        bindings: bindings.map((b) => ({
-          id: Number(b.id),
-          client_id: b.client_id,
-          status: b.status,
-          legacy_scene: Number(b.legacy_scene) === 1,
-          completed_at: iso(b.completed_at),
-        })),
-        orders: orders.map((o) => ({
-          order_no: o.order_no,
-          order_type: o.order_type,
-          amount: fenToYuanNumber(o.amount_fen === null ? yuanToFen(String(o.amount)) : Number(o.amount_fen)),
-          credits_amount: o.credits_amount === null ? null : Number(o.credits_amount),
-          status: o.status,
-          pay_version: o.pay_version,
-          transaction_id: o.wx_transaction_id,
-          failure_reason: o.failure_reason,
-          created_at: iso(o.created_at),
-          paid_at: iso(o.paid_at),
-          closed_at: iso(o.closed_at),
-        })),
-        ledger: ledger.map((l) => ({
-          id: Number(l.id),
-          delta: Number(l.delta),
-          balance_after: Number(l.balance_after),
-          reason: l.reason,
-          ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }),
-          created_at: iso(l.created_at),
-        })),
-        anomalies: anomalies.map(anomalyView),
-      };
+      return { user, bindings, ledger };
     });
+    const orders = await this.payments.latestOrders(openid);
+    const anomalies = await this.payments.anomaliesOfOrders(orders.map((o) => o.order_no));
+    return {
+      success: true,
+      user: {
+        openid: user.openid,
+        is_member: isActiveMember(user, this.clock.now()),
+        member_lifetime: user.memberLifetime,
+        member_expire_at: toIsoShanghai(user.memberExpireAt),
+        subscribed: user.subscribed,
+        total_credits: user.totalCredits,
+        used_credits: user.usedCredits,
+        remaining_credits: user.remainingCredits,
+        total_paid_amount: Number(user.totalPaidAmount),
+        created_at: toIsoShanghai(user.createdAt),
+        last_active_time: toIsoShanghai(user.lastActiveTime),
+      },
+      bindings: bindings.map((b) => ({
+        id: Number(b.id),
+        client_id: b.client_id,
+        status: b.status,
+        legacy_scene: Number(b.legacy_scene) === 1,
+        completed_at: iso(b.completed_at),
+      })),
+      orders,
+      ledger: ledger.map((l) => ({
+        id: Number(l.id),
+        delta: Number(l.delta),
+        balance_after: Number(l.balance_after),
+        reason: l.reason,
+        ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }),
+        created_at: iso(l.created_at),
+      })),
+      anomalies: anomalies.map(supportAnomaly),
+    };
+  }
+
+  /** The openid a lookup names: itself, the user bound to a client_id, or an order's owner (null: none). */
+  private async ownerOf(by: { openid?: string; client_id?: string; order_no?: string }): Promise<string | null> {
+    if (by.openid) return by.openid;
+    if (by.client_id)
+      return this.db.run(
+        async (em) =>
+          (await select<{ openid: string | null }>(em, 'SELECT openid FROM wechat_qrcode_bindings WHERE client_id = ?', [by.client_id]))[0]
+            ?.openid ?? null,
+      );
+    if (by.order_no) return this.payments.orderOwner(by.order_no);
+    throw new DomainError(400, 'openid: one of openid, client_id, order_no is required');
   }
 
   /** An `admin_adjust` ledger entry keyed by request_id: a retried request applies once; never below zero (400). */
@@ -148,14 +128,7 @@ export class SupportService {
 
   async anomalies(since?: string) {
     const from = since ? new Date(since) : new Date(this.clock.nowMs() - 30 * 86400_000);
-    const rows = await this.db.run((em) =>
-      select<Row>(
-        em,
-        'SELECT id, order_no, kind, detail, created_at FROM payment_anomalies WHERE created_at >= ? ORDER BY id DESC LIMIT 500',
-        [from],
-      ),
-    );
-    return { success: true, anomalies: rows.map(anomalyView) };
+    return { success: true, anomalies: (await this.payments.anomalies({ status: 'all', since: from })).map(supportAnomaly) };
   }
 }
 
@@ -163,6 +136,7 @@ function iso(v: unknown): string | null {
   return toIsoShanghai(toDate(v));
 }
 
-function anomalyView(a: Row) {
-  return { id: Number(a.id), order_no: a.order_no, kind: a.kind, detail: a.detail, created_at: iso(a.created_at) };
+/** What support shows of an anomaly (the console shows its resolution too). */
+function supportAnomaly(a: AnomalyView) {
+  return { id: a.id, order_no: a.order_no, kind: a.kind, detail: a.detail, created_at: a.created_at };
 }
