@@ -59,6 +59,25 @@ module.exports = {
       to: { path: '^src/(payment|auth|internal|admin|wechat-callback)/' },
     },
     {
+      name: 'admin-routes-are-a-leaf',
+      severity: 'error',
+      comment:
+        'admin/ mounts the api/v1/admin routes over the feature services; only the root module and the console ' +
+        '(which shares its support service) import it.',
+      from: { path: '^src/', pathNot: ['^src/admin/', '^src/console/', '^src/app\\.module\\.ts$'] },
+      to: { path: '^src/admin/' },
+    },
+    {
+      name: 'payment-tables-belong-to-payment',
+      severity: 'error',
+      comment:
+        "payment_* tables and reconciliation_runs are payment's (docs/data.md): other modules call its services " +
+        '(PaymentQueryService, AnomalyService, the refund services); database/entities.ts registers the entities. ' +
+        'Raw SQL naming the tables outside payment/ is caught by src/payment/table-ownership.spec.ts.',
+      from: { path: '^src/', pathNot: ['^src/payment/', '^src/database/'] },
+      to: { path: '^src/payment/entities/' },
+    },
+    {
       name: 'src-does-not-import-tests',
       severity: 'error',
       from: { path: '^src/' },
