@@ -2,7 +2,7 @@
  * The module dependency rules of docs/architecture.md, checked by `npm run lint` (so a wrong import
  * fails CI). Paths are relative to the repository root.
  */
-const FEATURES = 'src/(auth|payment|user|support|ops|internal|wechat-callback|health|static|sandbox|console)/';
+const FEATURES = 'src/(auth|payment|user|admin|internal|wechat-callback|health|static|sandbox|console)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -21,7 +21,7 @@ module.exports = {
         'The URLs WeChat calls never touch the database: they reach the services only through the InternalApi port ' +
         '(in process or over signed HTTP in the split plan).',
       from: { path: '^src/wechat-callback/' },
-      to: { path: ['^src/(auth|payment|user|support|ops|database|console)/', '^node_modules/typeorm/'] },
+      to: { path: ['^src/(auth|payment|user|admin|database|console)/', '^node_modules/typeorm/'] },
     },
     {
       name: 'sandbox-only-from-the-root-module',
@@ -72,7 +72,26 @@ module.exports = {
       severity: 'error',
       comment: 'payment → user and auth → user, never the other way.',
       from: { path: '^src/user/' },
-      to: { path: '^src/(payment|auth|internal|support|ops|wechat-callback)/' },
+      to: { path: '^src/(payment|auth|internal|admin|wechat-callback)/' },
+    },
+    {
+      name: 'admin-routes-are-a-leaf',
+      severity: 'error',
+      comment:
+        'admin/ mounts the api/v1/admin routes over the feature services; only the root module and the console ' +
+        '(which shares its support service) import it.',
+      from: { path: '^src/', pathNot: ['^src/admin/', '^src/console/', '^src/app\\.module\\.ts$'] },
+      to: { path: '^src/admin/' },
+    },
+    {
+      name: 'payment-tables-belong-to-payment',
+      severity: 'error',
+      comment:
+        "payment_* tables and reconciliation_runs are payment's (docs/data.md): other modules call its services " +
+        '(PaymentQueryService, AnomalyService, the refund services); database/entities.ts registers the entities. ' +
+        'Raw SQL naming the tables outside payment/ is caught by src/payment/table-ownership.spec.ts.',
+      from: { path: '^src/', pathNot: ['^src/payment/', '^src/database/'] },
+      to: { path: '^src/payment/entities/' },
     },
     {
       name: 'src-does-not-import-tests',

@@ -252,7 +252,7 @@ function parseTimeEnd(s) {
 }
 
 const PAYABLE = ['pending', 'failed', 'closed'];
-/** The app's one pre-read (src/payment/payment-apply.service.ts ORDER_READ): order, owner's row, transaction reuse. */
+/** The app's one pre-read (src/payment/orders/payment-apply.service.ts ORDER_READ): order, owner's row, transaction reuse. */
 const ORDER_READ = `SELECT o.order_no, o.openid, o.order_type, o.amount, o.amount_fen, o.credits_amount, o.status,
   (SELECT 1 FROM wechat_users u WHERE u.openid = o.openid) AS has_user,
   (SELECT r.order_no FROM payment_records r WHERE r.transaction_id = ? AND r.order_no <> o.order_no LIMIT 1) AS reused_by

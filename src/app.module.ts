@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
@@ -14,9 +15,7 @@ import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
-import { OpsModule } from './ops/ops.module';
 import { PaymentModule } from './payment/payment.module';
-import { SupportModule } from './support/support.module';
 import { StaticModule } from './static/static.module';
 import { UserModule } from './user/user.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
@@ -70,9 +69,9 @@ export class AppModule {
         DatabaseModule,
         AuthModule,
         PaymentModule,
-        OpsModule,
         UserModule,
-        SupportModule,
+        // Every api/v1/admin/* route (X-Admin-Key).
+        AdminModule,
         // The operator console at /admin/ (docs/operator-guide.md).
         ConsoleModule,
         // The member pages and public/ (docs/api.md "Static pages"); role web serves none of them.

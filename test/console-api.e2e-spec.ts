@@ -1,8 +1,8 @@
 import { DatabaseService } from '../src/database/database.service';
 import { consoleKey, csrfTokenFor, signConsoleSession } from '../src/console/console-session';
 import { InternalApi } from '../src/internal/internal-api';
-import { OrderExpiryJob } from '../src/payment/order-expiry.job';
-import { ReconciliationJob } from '../src/payment/reconciliation.job';
+import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
+import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
 import { shanghaiDate, shanghaiDay } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';

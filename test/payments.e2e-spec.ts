@@ -1,6 +1,6 @@
 import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
 import { DatabaseService } from '../src/database/database.service';
-import { OrderExpiryJob } from '../src/payment/order-expiry.job';
+import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';

@@ -1,6 +1,6 @@
 import { DatabaseService } from '../src/database/database.service';
-import { PaymentApplyService } from '../src/payment/payment-apply.service';
-import { ReconciliationJob } from '../src/payment/reconciliation.job';
+import { PaymentApplyService } from '../src/payment/orders/payment-apply.service';
+import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
 import { shanghaiDate } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';

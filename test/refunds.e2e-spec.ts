@@ -1,7 +1,7 @@
 import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
-import { NotifyRetentionJob } from '../src/ops/notify-retention.job';
-import { RefundSyncJob } from '../src/payment/refund-sync.job';
+import { NotifyRetentionJob } from '../src/payment/notify-retention.job';
+import { RefundSyncJob } from '../src/payment/refunds/refund-sync.job';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
 import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';

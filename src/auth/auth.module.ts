@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { UserModule } from '../user/user.module';
 import { WechatModule } from '../wechat/wechat.module';
-import { AdminKeyGuard } from './admin-key.guard';
+import { AdminKeyGuard } from '../common/admin-key.guard';
 import { AuthController } from './auth.controller';
 import { MenuController } from './menu.controller';
 import { MenuService } from './menu.service';
@@ -13,7 +13,6 @@ import { WechatOAuthService } from './wechat-oauth.service';
   imports: [WechatModule, UserModule],
   controllers: [AuthController, MenuController],
   providers: [WechatOAuthService, QrBindingService, MenuService, AdminKeyGuard],
-  // The admin-key check is shared with the ops endpoints.
-  exports: [AdminKeyGuard, MenuService],
+  exports: [MenuService],
 })
 export class AuthModule {}

@@ -9,7 +9,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
-import { ADMIN_KEY_HEADER, AdminKeyGuard } from './admin-key.guard';
+import { ADMIN_KEY_HEADER, AdminKeyGuard } from '../common/admin-key.guard';
 import { CreateMenuDto, CreateMenuResponseDto, GetMenuResponseDto } from './dto/menu.dto';
 import { CreateMenuView, GetMenuView, MenuService } from './menu.service';
 

@@ -3,10 +3,14 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import { MenuService } from '../auth/menu.service';
 import { DomainError } from '../common/errors';
-import { ReconcileQueryDto } from '../ops/dto/admin-refund.dto';
-import { ReconciliationService } from '../payment/reconciliation.service';
-import { RefundService } from '../payment/refund.service';
-import { SupportService } from '../support/support.service';
+import { ReconcileQueryDto } from '../admin/dto/admin-refund.dto';
+import { ReconciliationService } from '../payment/reconciliation/reconciliation.service';
+import { AnomalyService } from '../payment/anomaly.service';
+import { PaymentQueryService } from '../payment/payment-query.service';
+import { AnomalyNotFoundError, OrderNotFoundError } from '../payment/payment.errors';
+import { RefundQueryService } from '../payment/refunds/refund-query.service';
+import { RefundRequestService } from '../payment/refunds/refund-request.service';
+import { SupportService } from '../admin/support.service';
 import { BindingService } from '../user/binding.service';
 import { ConsoleAuditService } from './console-audit.service';
 import { ConsoleAuthGuard, ConsoleRequest } from './console-auth.guard';
@@ -40,8 +44,11 @@ export class ConsoleController {
     private readonly dashboards: ConsoleDashboardService,
     private readonly support: SupportService,
     private readonly bindings: BindingService,
-    private readonly refunds: RefundService,
+    private readonly refunds: RefundRequestService,
+    private readonly refundViews: RefundQueryService,
     private readonly reconciliation: ReconciliationService,
+    private readonly payments: PaymentQueryService,
+    private readonly anomalyResolutions: AnomalyService,
     private readonly menus: MenuService,
     private readonly ops: ConsoleOpsService,
     private readonly audit: ConsoleAuditService,
@@ -59,7 +66,7 @@ export class ConsoleController {
     const orders = await Promise.all(
       found.orders.map(async (o) => ({
         ...o,
-        refunds: o.status === 'paid' || o.status === 'refunded' ? await this.refunds.listForOrder(String(o.order_no)) : [],
+        refunds: o.status === 'paid' || o.status === 'refunded' ? await this.refundViews.listForOrder(o.order_no) : [],
       })),
     );
     return { ...found, orders, audit: await this.audit.list({ target: `user:${found.user.openid}`, limit: 50 }) };
@@ -97,15 +104,15 @@ export class ConsoleController {
 
   @Get('orders/:order_no/refund-preview')
   async refundPreview(@Param('order_no') orderNo: string, @Query() q: RefundPreviewQueryDto) {
-    if (!ORDER_NO.test(orderNo)) throw new DomainError(404, '订单不存在');
-    return { success: true, ...(await this.refunds.preview(orderNo, q.amount_fen)) };
+    if (!ORDER_NO.test(orderNo)) throw new OrderNotFoundError();
+    return { success: true, ...(await this.refundViews.preview(orderNo, q.amount_fen)) };
   }
 
   @Post('orders/:order_no/refund')
   @HttpCode(200)
   async refund(@Req() req: ConsoleRequest, @Param('order_no') orderNo: string, @Body() dto: ConsoleRefundDto) {
-    if (!ORDER_NO.test(orderNo)) throw new DomainError(404, '订单不存在');
-    const before = await this.refunds.preview(orderNo, dto.amount_fen);
+    if (!ORDER_NO.test(orderNo)) throw new OrderNotFoundError();
+    const before = await this.refundViews.preview(orderNo, dto.amount_fen);
     const target = `order:${orderNo}`;
     const facts = {
       order_status: before.order_status,
@@ -143,28 +150,32 @@ export class ConsoleController {
 
   @Get('anomalies')
   async anomalies(@Query() q: AnomalyListQueryDto) {
-    return { success: true, anomalies: await this.ops.anomalies(q) };
+    return {
+      success: true,
+      anomalies: await this.payments.anomalies({ ...q, since: q.since === undefined ? undefined : new Date(q.since) }),
+    };
   }
 
   @Post('anomalies/:id/resolve')
   @HttpCode(200)
   async resolve(@Req() req: ConsoleRequest, @Param('id') id: string, @Body() dto: ResolveAnomalyDto) {
-    if (!/^\d{1,18}$/.test(id)) throw new DomainError(404, '异常不存在');
-    const before = await this.ops.anomaly(Number(id));
+    if (!/^\d{1,18}$/.test(id)) throw new AnomalyNotFoundError();
+    const before = await this.payments.anomaly(Number(id));
     return this.audited(req, 'resolve_anomaly', `anomaly:${id}`, before, async () => {
-      const after = await this.ops.resolve(Number(id), req.consoleCaller!.openid, dto.note);
+      await this.anomalyResolutions.resolve(Number(id), req.consoleCaller!.openid, dto.note);
+      const after = await this.payments.anomaly(Number(id));
       return { result: { success: true, anomaly: after }, after };
     });
   }
 
   @Get('reconciliation')
   async reconciliationRuns() {
-    return { success: true, runs: await this.ops.reconciliationRuns() };
+    return { success: true, runs: await this.payments.reconciliationRuns() };
   }
 
   @Get('reconciliation/:date')
   async reconciliationDay(@Param() p: ReconcileQueryDto) {
-    return { success: true, date: p.date, differences: await this.ops.reconciliationDifferences(p.date) };
+    return { success: true, date: p.date, differences: await this.payments.reconciliationDifferences(p.date) };
   }
 
   /** Re-runs a date: the same comparison as the daily job and `GET /admin/reconcile` (lost payments applied once). */

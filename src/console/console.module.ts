@@ -1,10 +1,10 @@
 import { Controller, Get, MiddlewareConsumer, Module, NestModule, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AdminModule } from '../admin/admin.module';
 import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
 import { PaymentModule } from '../payment/payment.module';
-import { SupportModule } from '../support/support.module';
 import { UserModule } from '../user/user.module';
 import { ConsoleAuthGuard } from './console-auth.guard';
 import { ConsoleCoreModule } from './console-core.module';
@@ -30,7 +30,7 @@ export class ConsoleEntryController {
  * /api/v1/console/*, login by QR code, a session cookie of its own, an audit table. Data roles only.
  */
 @Module({
-  imports: [ConsoleCoreModule, AuthModule, PaymentModule, SupportModule, UserModule],
+  imports: [ConsoleCoreModule, AdminModule, AuthModule, PaymentModule, UserModule],
   controllers: [ConsoleLoginController, ConsoleController, ConsoleEntryController],
   providers: [ConsoleAuthGuard, ConsoleDashboardService, ConsoleOpsService],
 })

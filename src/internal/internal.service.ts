@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/errors';
 import { ConsoleLoginService } from '../console/console-login.service';
 import { DatabaseService } from '../database/database.service';
-import { PaymentApplyService } from '../payment/payment-apply.service';
-import { RefundService } from '../payment/refund.service';
+import { PaymentApplyService } from '../payment/orders/payment-apply.service';
+import { RefundApplyService } from '../payment/refunds/refund-apply.service';
 import { BindingService } from '../user/binding.service';
 import { CreditsService } from '../user/credits.service';
 import { NotFollowedError } from '../user/user.errors';
@@ -44,7 +44,7 @@ export class InternalService {
     private readonly credits: CreditsService,
     private readonly nonces: NonceService,
     private readonly payments: PaymentApplyService,
-    private readonly refunds: RefundService,
+    private readonly refunds: RefundApplyService,
     private readonly consoleLogins: ConsoleLoginService,
   ) {}
 

@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import { CurrentCaller, RequireCaller } from '../user/caller';
 import type { Caller } from '../user/caller-identity.service';
 import { CreateOrderDto } from './dto/create-order.dto';
-import { OrderService } from './order.service';
+import { OrderService } from './orders/order.service';
 import { PricingService } from './pricing.service';
 
 @ApiTags('payment')

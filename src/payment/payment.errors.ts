@@ -24,3 +24,15 @@ export class TransactionReusedError extends DomainError {
     super(409, '微信支付单号已用于其他订单');
   }
 }
+
+export class AnomalyNotFoundError extends DomainError {
+  constructor() {
+    super(404, '异常不存在');
+  }
+}
+
+export class AnomalyResolvedError extends DomainError {
+  constructor() {
+    super(409, '异常已处理');
+  }
+}

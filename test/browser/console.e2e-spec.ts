@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { signSessionToken } from '../../src/common/session-token';
 import { consoleKey, signConsoleSession } from '../../src/console/console-session';
-import { RefundService } from '../../src/payment/refund.service';
+import { RefundRequestService } from '../../src/payment/refunds/refund-request.service';
 import { shanghaiDate, shanghaiDay } from '../../src/common/time-format';
 import { CreditsService } from '../../src/user/credits.service';
 import { call, login } from '../support/api-client';
@@ -180,7 +180,7 @@ describe('operator console [sqlite]', () => {
     await h.sandbox('/actions/scan', { openid: b.openid, ticket: qr.body.ticket });
     await t.app.get(CreditsService).consume({ openid: a.openid, taskId: 'dash-task-1', taskType: 'image_edit', amount: 3 });
     await t.app
-      .get(RefundService)
+      .get(RefundRequestService)
       .requestRefund({ orderNo: a.orderNo, amountFen: 600, note: 'dashboard test', requestId: 'dash-refund-1' });
     await eventually(
       async () => (await h.query("SELECT status FROM payment_refunds WHERE request_id = 'dash-refund-1'"))[0]?.status === 'success',

@@ -69,7 +69,7 @@ export async function insertOrder(
   );
 }
 
-/** A refund as RefundService records it once WeChat accepted it (status `processing`). */
+/** A refund as RefundRequestService records it once WeChat accepted it (status `processing`). */
 export async function insertRefund(
   ds: DataSource,
   r: { refundNo: string; orderNo: string; openid: string; amountFen: number; totalFen: number; status?: string; requestId?: string },

@@ -1,26 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
-import { toIsoShanghai } from '../common/time-format';
-import { AppConfig } from '../config/app-config';
-import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors';
+import { maskId } from '../../common/redact';
+import { toIsoShanghai } from '../../common/time-format';
+import { AppConfig } from '../../config/app-config';
+import { fenToYuanNumber, fenToYuanString, yuanToFen } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
 import type { EntityManager } from 'typeorm';
-import { execute, select, toDate } from '../database/sql';
-import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../wechat/pay/pay-errors';
-import { JsapiPaymentParams, PayClient } from '../wechat/pay/pay.client';
-import { WechatUser } from '../user/entities/wechat-user.entity';
-import { isActiveMember, UserService } from '../user/user.service';
-import { OrderType, OrderStatus, PaymentOrder } from './entities/payment-order.entity';
-import { newOrderNo } from './order-number';
-import { OrderNotFoundError } from './payment.errors';
+import { execute, select, toDate } from '../../database/sql';
+import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../../wechat/pay/pay-errors';
+import { JsapiPaymentParams, PayClient } from '../../wechat/pay/pay.client';
+import { WechatUser } from '../../user/entities/wechat-user.entity';
+import { isActiveMember, UserService } from '../../user/user.service';
+import { OrderType, OrderStatus, PaymentOrder } from '../entities/payment-order.entity';
+import { isDuplicateNumber, newOrderNo, NUMBER_TRIES } from '../numbers';
+import { OrderRow, orderFen } from './order-row';
+import { OrderNotFoundError } from '../payment.errors';
 import { PaymentApplyService } from './payment-apply.service';
-import { PricingService } from './pricing.service';
+import { PricingService } from '../pricing.service';
 
 /** An order is actively queried at WeChat Pay at most this often, across all processes. */
 export const ACTIVE_QUERY_INTERVAL_MS = 3000;
-const MAX_ORDER_NO_TRIES = 3;
 /** A pending order's prepay_id is handed out again while younger than this (WeChat keeps it 2 hours). */
 const PREPAY_REUSE_MS = 110 * 60_000;
 /** A pending order still without prepay_id after this was never placed (placement times out far sooner). */
@@ -109,14 +109,7 @@ export class OrderService {
           throw new DomainError(400, '您已经是会员，无需重复开通');
         }
       }
-      const pending = await select<{
-        order_no: string;
-        order_type: OrderType;
-        amount: string;
-        amount_fen: number | null;
-        prepay_id: string | null;
-        created_at: unknown;
-      }>(
+      const pending = await select<Pick<OrderRow, 'order_no' | 'order_type' | 'amount' | 'amount_fen' | 'prepay_id' | 'created_at'>>(
         em,
         "SELECT order_no, order_type, amount, amount_fen, prepay_id, created_at FROM payment_orders WHERE openid = ? AND status = 'pending' AND expire_at > ? ORDER BY id DESC",
         [openid, now],
@@ -125,8 +118,7 @@ export class OrderService {
       if (member) {
         const age = now.getTime() - (toDate(member.created_at)?.getTime() ?? 0);
         if (member.prepay_id && age < PREPAY_REUSE_MS) {
-          const fen = member.amount_fen === null ? yuanToFen(String(member.amount)) : Number(member.amount_fen);
-          return { kind: 'pending', orderNo: member.order_no, amountFen: fen, prepayId: member.prepay_id };
+          return { kind: 'pending', orderNo: member.order_no, amountFen: orderFen(member), prepayId: member.prepay_id };
         }
         if (!member.prepay_id && age < PLACEMENT_GRACE_MS) throw new DomainError(409, MEMBER_ORDER_PENDING_DETAIL);
         return { kind: 'stale', orderNo: member.order_no };
@@ -261,7 +253,7 @@ export class OrderService {
         );
         return orderNo;
       } catch (err) {
-        if (attempt >= MAX_ORDER_NO_TRIES || !/duplicate|unique/i.test(String((err as Error).message))) throw err;
+        if (attempt >= NUMBER_TRIES || !isDuplicateNumber(err)) throw err;
       }
     }
   }

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminKeyGuard } from '../auth/admin-key.guard';
+import { AdminKeyGuard } from '../common/admin-key.guard';
 import { DomainError } from '../common/errors';
-import { ReconciliationService } from '../payment/reconciliation.service';
-import { RefundService } from '../payment/refund.service';
+import { OrderNotFoundError } from '../payment/payment.errors';
+import { ReconciliationService } from '../payment/reconciliation/reconciliation.service';
+import { RefundRequestService } from '../payment/refunds/refund-request.service';
 import { auditLog } from './admin-audit';
 import { AdminRefundDto, ReconcileQueryDto } from './dto/admin-refund.dto';
 
@@ -17,7 +18,7 @@ import { AdminRefundDto, ReconcileQueryDto } from './dto/admin-refund.dto';
 @Controller('api/v1/admin')
 export class AdminPaymentsController {
   constructor(
-    private readonly refunds: RefundService,
+    private readonly refunds: RefundRequestService,
     private readonly reconciliation: ReconciliationService,
   ) {}
 
@@ -27,7 +28,7 @@ export class AdminPaymentsController {
     summary: 'Refund (part of) a paid order at WeChat Pay; idempotent per request_id. The order stays paid until WeChat confirms.',
   })
   async refund(@Param('order_no') orderNo: string, @Body() dto: AdminRefundDto) {
-    if (!/^[A-Za-z0-9_\-|*@]{1,64}$/.test(orderNo)) throw new DomainError(404, '订单不存在');
+    if (!/^[A-Za-z0-9_\-|*@]{1,64}$/.test(orderNo)) throw new OrderNotFoundError();
     try {
       const r = await this.refunds.requestRefund({ orderNo, amountFen: dto.amount_fen, note: dto.note, requestId: dto.request_id });
       auditLog('refund', {

@@ -1,16 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
-import { yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
-import { select, toDate } from '../database/sql';
-import { PayApiError } from '../wechat/pay/pay-errors';
-import { isBillDate, PayClient, TradeBillRow } from '../wechat/pay/pay.client';
-import type { AnomalyKind } from './entities/payment-anomaly.entity';
-import type { OrderStatus } from './entities/payment-order.entity';
-import { PaymentApplyService } from './payment-apply.service';
-import { shanghaiDate, shanghaiDay } from '../common/time-format';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors';
+import { maskId } from '../../common/redact';
+import { toDate } from '../../database/sql';
+import { PayApiError } from '../../wechat/pay/pay-errors';
+import { isBillDate, PayClient, TradeBillRow } from '../../wechat/pay/pay.client';
+import type { AnomalyKind } from '../entities/payment-anomaly.entity';
+import { orderFen } from '../orders/order-row';
+import { OrderRepository } from '../orders/order.repository';
+import { RefundRepository } from '../refunds/refund.repository';
+import { PaymentApplyService } from '../orders/payment-apply.service';
+import { shanghaiDate, shanghaiDay } from '../../common/time-format';
 
 /**
  * - `paid_not_here`: WeChat has a successful payment the order here does not show (lost notification,
@@ -46,18 +46,6 @@ export interface ReconcileReport {
   differences: ReconcileDifference[];
 }
 
-interface OrderRow {
-  order_no: string;
-  openid: string;
-  amount: string | number;
-  amount_fen: number | null;
-  status: OrderStatus;
-  wx_transaction_id: string | null;
-  paid_at: unknown;
-}
-
-const CHUNK = 500;
-
 /** The anomaly a difference is recorded as by the daily job. */
 export const DIFFERENCE_ANOMALY: Record<ReconcileDifferenceKind, AnomalyKind> = {
   paid_not_here: 'bill_paid_not_here',
@@ -76,7 +64,8 @@ export class ReconciliationService {
   private readonly logger = new Logger(ReconciliationService.name);
 
   constructor(
-    private readonly db: DatabaseService,
+    private readonly orders: OrderRepository,
+    private readonly refunds: RefundRepository,
     private readonly pay: PayClient,
     private readonly payments: PaymentApplyService,
     private readonly clock: Clock,
@@ -97,14 +86,8 @@ export class ReconciliationService {
     const { start, end } = shanghaiDay(date);
     const paidLines = bill.filter((l) => l.tradeState === 'SUCCESS');
     const refundLines = bill.filter((l) => l.tradeState === 'REFUND' && (l.refundStatus === '' || l.refundStatus === 'SUCCESS'));
-    const ours = await this.db.run((em) =>
-      select<OrderRow>(
-        em,
-        "SELECT order_no, openid, amount, amount_fen, status, wx_transaction_id, paid_at FROM payment_orders WHERE status IN ('paid', 'refunded') AND paid_at >= ? AND paid_at < ? ORDER BY id",
-        [start, end],
-      ),
-    );
-    const known = await this.ordersByNo(paidLines.map((l) => l.orderNo));
+    const ours = await this.orders.paidBetween(start, end);
+    const known = await this.orders.byNumbers(paidLines.map((l) => l.orderNo));
     for (const o of ours) known.set(o.order_no, o);
 
     const differences: ReconcileDifference[] = [];
@@ -125,7 +108,7 @@ export class ReconciliationService {
         });
         continue;
       }
-      const ourFen = order.amount_fen ?? yuanToFen(String(order.amount));
+      const ourFen = orderFen(order);
       const mine = { our_amount_fen: ourFen, our_status: order.status };
       if (ourFen !== line.totalFen) {
         differences.push({ kind: 'amount_mismatch', ...base, ...mine });
@@ -146,12 +129,12 @@ export class ReconciliationService {
         order_no: o.order_no,
         transaction_id: o.wx_transaction_id,
         wechat_amount_fen: null,
-        our_amount_fen: o.amount_fen ?? yuanToFen(String(o.amount)),
+        our_amount_fen: orderFen(o),
         our_status: o.status,
         note: `paid here at ${toDate(o.paid_at)?.toISOString() ?? '?'}`,
       });
     }
-    const refunds = await this.refundsByNo(refundLines.map((l) => l.refundNo).filter((n) => n !== ''));
+    const refunds = await this.refunds.byNumbers(refundLines.map((l) => l.refundNo).filter((n) => n !== ''));
     for (const line of refundLines) {
       const ours = refunds.get(line.refundNo);
       if (ours?.status === 'success') continue;
@@ -200,39 +183,5 @@ export class ReconciliationService {
       diff.note = err instanceof DomainError ? `refused: ${err.detail}` : `not applied: ${(err as Error).message}`;
       this.logger.warn(`order ${line.orderNo} from the trade bill of ${date} not applied: ${diff.note}`);
     }
-  }
-
-  private async ordersByNo(orderNos: string[]): Promise<Map<string, OrderRow>> {
-    const out = new Map<string, OrderRow>();
-    const unique = [...new Set(orderNos)];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const part = unique.slice(i, i + CHUNK);
-      const rows = await this.db.run((em) =>
-        select<OrderRow>(
-          em,
-          `SELECT order_no, openid, amount, amount_fen, status, wx_transaction_id, paid_at FROM payment_orders WHERE order_no IN (${part.map(() => '?').join(', ')})`,
-          part,
-        ),
-      );
-      for (const r of rows) out.set(r.order_no, r);
-    }
-    return out;
-  }
-
-  private async refundsByNo(refundNos: string[]): Promise<Map<string, { status: string; amount_fen: number }>> {
-    const out = new Map<string, { status: string; amount_fen: number }>();
-    const unique = [...new Set(refundNos)];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const part = unique.slice(i, i + CHUNK);
-      const rows = await this.db.run((em) =>
-        select<{ refund_no: string; status: string; amount_fen: number }>(
-          em,
-          `SELECT refund_no, status, amount_fen FROM payment_refunds WHERE refund_no IN (${part.map(() => '?').join(', ')})`,
-          part,
-        ),
-      );
-      for (const r of rows) out.set(r.refund_no, r);
-    }
-    return out;
   }
 }

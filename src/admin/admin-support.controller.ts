@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminKeyGuard } from '../auth/admin-key.guard';
+import { AdminKeyGuard } from '../common/admin-key.guard';
 import { AnomaliesQueryDto, CreditsAdjustDto, UserLookupQueryDto } from './dto/support.dto';
 import { SupportService } from './support.service';
 
@@ -9,7 +9,7 @@ import { SupportService } from './support.service';
 @ApiHeader({ name: 'X-Admin-Key', required: true })
 @UseGuards(AdminKeyGuard)
 @Controller('api/v1/admin')
-export class SupportController {
+export class AdminSupportController {
   constructor(private readonly support: SupportService) {}
 
   @Get('users')

@@ -1,18 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { Clock } from '../common/clock';
-import { maskId } from '../common/redact';
-import { AppConfig } from '../config/app-config';
-import { fenToYuanString, yuanToFen } from '../config/money';
-import { DatabaseService } from '../database/database.service';
-import { execute, isUniqueViolation, select } from '../database/sql';
-import { grant, LedgerService } from '../user/ledger.service';
-import { MembershipService } from '../user/membership.service';
-import { UserService } from '../user/user.service';
-import { AnomalyService } from './anomaly.service';
-import type { OrderStatus } from './entities/payment-order.entity';
-import { DomainError } from '../common/errors';
-import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from './payment.errors';
+import { Clock } from '../../common/clock';
+import { maskId } from '../../common/redact';
+import { AppConfig } from '../../config/app-config';
+import { fenToYuanString } from '../../config/money';
+import { DatabaseService } from '../../database/database.service';
+import { execute, isUniqueViolation, select } from '../../database/sql';
+import { grant, LedgerService } from '../../user/ledger.service';
+import { MembershipService } from '../../user/membership.service';
+import { UserService } from '../../user/user.service';
+import { AnomalyService } from '../anomaly.service';
+import type { OrderStatus } from '../entities/payment-order.entity';
+import { creditsGranted } from './order-grants';
+import { OrderRow, orderFen } from './order-row';
+import { DomainError } from '../../common/errors';
+import { AmountMismatchError, OrderNotFoundError, PayerMismatchError, TransactionReusedError } from '../payment.errors';
 
 export interface ApplyPaymentInput {
   orderNo: string;
@@ -31,19 +33,13 @@ export interface ApplyPaymentOutcome {
   orderStatus: OrderStatus;
 }
 
-interface OrderRow {
-  order_no: string;
-  openid: string;
-  order_type: 'member' | 'credits';
-  amount: string | number;
-  amount_fen: number | null;
-  credits_amount: number | null;
-  status: OrderStatus;
+/** The order as ORDER_READ reads it, with what deciding a result needs besides. */
+type OrderToApply = Pick<OrderRow, 'order_no' | 'openid' | 'order_type' | 'amount' | 'amount_fen' | 'credits_amount' | 'status'> & {
   /** 1 when the owner has a user row (orders normally have one; the old service may differ). */
   has_user: number | null;
   /** Another order already paid by the transaction this result names, if any. */
   reused_by: string | null;
-}
+};
 
 /** The statuses a verified payment may still move to `paid`; every other one is final for it. */
 const PAYABLE: readonly OrderStatus[] = ['pending', 'failed', 'closed'];
@@ -75,7 +71,7 @@ export class PaymentApplyService {
 
   async apply(input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
     const order = await this.db.run(
-      async (em) => (await select<OrderRow>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]))[0],
+      async (em) => (await select<OrderToApply>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]))[0],
     );
     if (!order) {
       if (input.status === 'paid')
@@ -88,7 +84,7 @@ export class PaymentApplyService {
     }
     if (input.status !== 'paid') return this.applyUnpaid(order, input);
 
-    const amountFen = order.amount_fen ?? yuanToFen(String(order.amount));
+    const amountFen = orderFen(order);
     if (input.totalFen !== amountFen) {
       await this.anomalies.record(
         order.order_no,
@@ -124,7 +120,12 @@ export class PaymentApplyService {
       });
   }
 
-  private async applyPaid(em: EntityManager, order: OrderRow, input: ApplyPaymentInput, amountFen: number): Promise<ApplyPaymentOutcome> {
+  private async applyPaid(
+    em: EntityManager,
+    order: OrderToApply,
+    input: ApplyPaymentInput,
+    amountFen: number,
+  ): Promise<ApplyPaymentOutcome> {
     const now = this.clock.now();
     // The gate names the status just read, so `before` is exact without a second read; when it
     // moved meanwhile (a close, a concurrent notification), read it again and decide once more.
@@ -145,16 +146,19 @@ export class PaymentApplyService {
       throw isUniqueViolation(err) ? new TransactionReusedError() : err;
     });
     if (!order.has_user) await this.users.ensureIn(em, order.openid);
-    const paid = { paidYuan: fenToYuanString(amountFen) };
-    if (order.order_type === 'member') await this.grantMembership(em, order, now, paid.paidYuan);
-    else
+    const paidYuan = fenToYuanString(amountFen);
+    if (order.order_type === 'member') await this.grantMembership(em, order, now, paidYuan);
+    const credits = creditsGranted(order, this.config.pricing.memberBonusCredits);
+    if (credits) {
       await this.ledger.apply(em, {
         openid: order.openid,
-        reason: 'purchase',
+        reason: credits.reason,
         ref: order.order_no,
-        change: grant(order.credits_amount ?? 0),
-        ...paid,
+        change: grant(credits.credits),
+        // A purchase moves the paid total with its entry; a membership's money moved with the membership.
+        ...(credits.reason === 'purchase' ? { paidYuan } : {}),
       });
+    }
     if (before === 'closed') {
       await this.anomalies.recordIn(
         em,
@@ -195,7 +199,7 @@ export class PaymentApplyService {
   }
 
   /** failed / closed only move a pending order; anything else is already decided. */
-  private async applyUnpaid(order: OrderRow, input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
+  private async applyUnpaid(order: OrderToApply, input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
     return this.db.transaction(async (em) => {
       const now = this.clock.now();
       const res =
@@ -214,15 +218,14 @@ export class PaymentApplyService {
   }
 
   /**
-   * Membership (MembershipService: lifetime, or timed and extended) with its bonus credits. A
-   * membership bought by someone already a lifetime member is still applied (money was taken) and flagged.
+   * Membership (MembershipService: lifetime, or timed and extended); its bonus credits follow
+   * (`creditsGranted`). A membership bought by someone already a lifetime member is still applied
+   * (money was taken) and flagged.
    */
-  private async grantMembership(em: EntityManager, order: OrderRow, now: Date, paidYuan: string): Promise<void> {
+  private async grantMembership(em: EntityManager, order: OrderToApply, now: Date, paidYuan: string): Promise<void> {
     const { wasLifetime } = await this.membership.grantIn(em, order.openid, now, paidYuan);
     if (wasLifetime) {
       await this.anomalies.recordIn(em, order.order_no, 'duplicate_membership', 'membership bought by a lifetime member: refund candidate');
     }
-    const bonus = this.config.pricing.memberBonusCredits;
-    if (bonus > 0) await this.ledger.apply(em, { openid: order.openid, reason: 'member_bonus', ref: order.order_no, change: grant(bonus) });
   }
 }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
-import { DatabaseService } from '../database/database.service';
-import { PeriodicJob } from '../database/periodic-job';
-import { select } from '../database/sql';
+import { Clock } from '../../common/clock';
+import { AppConfig } from '../../config/app-config';
+import { DatabaseService } from '../../database/database.service';
+import { PeriodicJob } from '../../database/periodic-job';
+import { select } from '../../database/sql';
 import { OrderService } from './order.service';
 
 const EVERY_MS = 60_000;

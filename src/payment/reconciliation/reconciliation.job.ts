@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
-import { DatabaseService } from '../database/database.service';
-import { trackJobRun } from '../database/job-runs';
-import { PeriodicJob } from '../database/periodic-job';
-import { execute, insertIgnore } from '../database/sql';
-import { AnomalyService } from './anomaly.service';
+import { Clock } from '../../common/clock';
+import { AppConfig } from '../../config/app-config';
+import { DatabaseService } from '../../database/database.service';
+import { trackJobRun } from '../../database/job-runs';
+import { PeriodicJob } from '../../database/periodic-job';
+import { execute, insertIgnore } from '../../database/sql';
+import { AnomalyService } from '../anomaly.service';
 import { DIFFERENCE_ANOMALY, ReconcileReport, ReconciliationService } from './reconciliation.service';
-import { shanghaiDate, shanghaiHour } from '../common/time-format';
+import { shanghaiDate, shanghaiHour } from '../../common/time-format';
 
 const EVERY_MS = 3600_000;
 /** WeChat Pay publishes the previous day's bill around 10:00 Beijing time. */

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { DomainError } from '../common/errors';
-import { SecretFailureLimiter } from '../common/secret-failure-limiter';
+import { DomainError } from './errors';
+import { SecretFailureLimiter } from './secret-failure-limiter';
 import { AppConfig } from '../config/app-config';
 import { AdminKeyGuard } from './admin-key.guard';
 

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError } from '../common/errors';
-import { sameSecret } from '../common/same-secret';
-import { SecretFailureLimiter } from '../common/secret-failure-limiter';
+import { DomainError } from './errors';
+import { sameSecret } from './same-secret';
+import { SecretFailureLimiter } from './secret-failure-limiter';
 import { AppConfig } from '../config/app-config';
 
 export const ADMIN_KEY_HEADER = 'X-Admin-Key';
