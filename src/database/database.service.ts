@@ -5,6 +5,7 @@ import { isDatabaseUnavailable, ServiceUnavailableError } from '../common/errors
 import { SerialQueue } from '../common/serial-queue';
 import { buildDataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
+import { select } from './sql';
 
 const MAX_BACKOFF_MS = 15_000;
 const DEADLOCK_RETRIES = 8;
@@ -113,13 +114,13 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
    * One read outside a transaction. On MySQL it goes straight to the pool TypeORM opened — the same
    * connections, session setup and type casting, so the same rows — without the query runner TypeORM
    * builds around every statement (a pooled-connection promise, two event broadcasts, a result
-   * wrapper; docs/performance.md). Errors are mysql2's own (`code`, `errno`). SQLite: as `run`.
+   * wrapper; docs/performance.md). Errors are mysql2's own (`code`, `errno`). SQLite: `select` in `run`.
    */
-  read<T>(sql: string, params: readonly unknown[] = []): Promise<T> {
+  read<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const pool = this.isMysql ? (this.dataSource.driver as unknown as { pool?: CallbackPool }).pool : undefined;
-    if (!pool) return this.run((em) => em.query<T>(sql, params as unknown[]));
+    if (!pool) return this.run((em) => select<T>(em, sql, params));
     return this.guard(
-      () => new Promise<T>((resolve, reject) => pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T)))),
+      () => new Promise<T[]>((resolve, reject) => pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
     );
   }
 
