@@ -2,7 +2,7 @@
  * The module dependency rules of docs/architecture.md, checked by `npm run lint` (so a wrong import
  * fails CI). Paths are relative to the repository root.
  */
-const FEATURES = 'src/(auth|payment|user|support|ops|internal|wechat-callback|health|static|sandbox|console)/';
+const FEATURES = 'src/(auth|binding|payment|user|support|ops|internal|wechat-callback|health|static|sandbox|console)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -21,7 +21,7 @@ module.exports = {
         'The URLs WeChat calls never touch the database: they reach the services only through the InternalApi port ' +
         '(in process or over signed HTTP in the split plan).',
       from: { path: '^src/wechat-callback/' },
-      to: { path: ['^src/(auth|payment|user|support|ops|database|console)/', '^node_modules/typeorm/'] },
+      to: { path: ['^src/(auth|binding|payment|user|support|ops|database|console)/', '^node_modules/typeorm/'] },
     },
     {
       name: 'sandbox-only-from-the-root-module',
@@ -54,9 +54,18 @@ module.exports = {
     {
       name: 'user-does-not-know-payment-or-auth',
       severity: 'error',
-      comment: 'payment → user and auth → user, never the other way.',
+      comment: 'payment → user, auth → user and binding → user, never the other way.',
       from: { path: '^src/user/' },
-      to: { path: '^src/(payment|auth|internal|support|ops|wechat-callback)/' },
+      to: { path: '^src/(payment|auth|binding|internal|support|ops|wechat-callback)/' },
+    },
+    {
+      name: 'binding-knows-only-user',
+      severity: 'error',
+      comment:
+        'binding/ (QR scenes, desktop bindings, check-follow) builds on user/ and nothing else of the features: ' +
+        'the push path (internal) and the console call it, it calls none of them.',
+      from: { path: '^src/binding/' },
+      to: { path: `^${FEATURES}`, pathNot: '^src/(binding|user)/' },
     },
     {
       name: 'src-does-not-import-tests',

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
+import { BindingModule } from './binding/binding.module';
 import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
@@ -70,6 +71,7 @@ export class AppModule {
       imports.push(
         DatabaseModule,
         AuthModule,
+        BindingModule,
         PaymentModule,
         OpsModule,
         UserModule,

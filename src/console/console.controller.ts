@@ -2,12 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } f
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import { MenuService } from '../auth/menu.service';
+import { BindingService } from '../binding/binding.service';
 import { DomainError } from '../common/errors';
 import { ReconcileQueryDto } from '../ops/dto/admin-refund.dto';
 import { ReconciliationService } from '../payment/reconciliation.service';
 import { RefundService } from '../payment/refund.service';
 import { SupportService } from '../support/support.service';
-import { BindingService } from '../user/binding.service';
 import { ConsoleAuditService } from './console-audit.service';
 import { ConsoleAuthGuard, ConsoleRequest } from './console-auth.guard';
 import { ConsoleDashboardService } from './console-dashboard.service';

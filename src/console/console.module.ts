@@ -2,6 +2,7 @@ import { Controller, Get, MiddlewareConsumer, Module, NestModule, Res } from '@n
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthModule } from '../auth/auth.module';
+import { BindingModule } from '../binding/binding.module';
 import { AppConfig } from '../config/app-config';
 import { PaymentModule } from '../payment/payment.module';
 import { SupportModule } from '../support/support.module';
@@ -30,7 +31,7 @@ export class ConsoleEntryController {
  * /api/v1/console/*, login by QR code, a session cookie of its own, an audit table. Data roles only.
  */
 @Module({
-  imports: [ConsoleCoreModule, AuthModule, PaymentModule, SupportModule, UserModule],
+  imports: [ConsoleCoreModule, AuthModule, BindingModule, PaymentModule, SupportModule, UserModule],
   controllers: [ConsoleLoginController, ConsoleController, ConsoleEntryController],
   providers: [ConsoleAuthGuard, ConsoleDashboardService, ConsoleOpsService],
 })

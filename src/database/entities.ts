@@ -1,5 +1,5 @@
-import { QrScene } from '../user/entities/qr-scene.entity';
-import { QrcodeBinding } from '../user/entities/qrcode-binding.entity';
+import { QrScene } from '../binding/entities/qr-scene.entity';
+import { QrcodeBinding } from '../binding/entities/qrcode-binding.entity';
 import { CallbackNonce } from '../internal/entities/callback-nonce.entity';
 import { PaymentAnomaly } from '../payment/entities/payment-anomaly.entity';
 import { PaymentOrder } from '../payment/entities/payment-order.entity';
