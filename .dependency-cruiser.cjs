@@ -45,6 +45,15 @@ module.exports = {
       to: { path: [`^${FEATURES}`, '^src/(wechat|database)/'] },
     },
     {
+      name: 'database-is-plumbing',
+      severity: 'error',
+      comment:
+        'database/ (connection, migrations, SQL helpers) knows no feature: the entity list is composed in ' +
+        'src/entities.ts and handed to DatabaseModule.forRoot by app.module.ts.',
+      from: { path: '^src/database/' },
+      to: { path: [`^${FEATURES}`, '^src/(wechat|metrics|process)/', '^src/[^/]+\\.ts$'] },
+    },
+    {
       name: 'metrics-is-plumbing',
       severity: 'error',
       comment: 'Metrics are recorded by every layer (protocol clients included), so they depend on no feature.',

@@ -11,6 +11,7 @@ import { SecretFailureModule } from './common/secret-failure-limiter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -69,7 +70,7 @@ export class AppModule {
     ];
     if (config.role !== 'web') {
       imports.push(
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuthModule,
         BindingModule,
         PaymentModule,

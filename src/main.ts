@@ -8,6 +8,7 @@ import { defaultNodeEnv, readEnvironment } from './config/env-source';
 import { ConfigError, loadConfig } from './config/load-config';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
+import { ENTITIES } from './entities';
 import { describeTarget, listenTarget } from './process/listen-target';
 import { WorkerPool } from './process/worker-pool';
 
@@ -80,7 +81,7 @@ async function runPrimary(config: AppConfig): Promise<void> {
   // Registered first: SIGHUP's default action would end the primary (and its socket).
   process.on('SIGHUP', () => void pool?.reload());
   if (config.role !== 'web' && config.db.migrateOnStart) {
-    const ds = new DataSource(buildDataSourceOptions(config));
+    const ds = new DataSource(buildDataSourceOptions(config, ENTITIES));
     for (let attempt = 0; ; attempt++) {
       try {
         await ds.initialize();
