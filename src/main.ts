@@ -5,10 +5,12 @@ import { DataSource } from 'typeorm';
 import { createApp } from './app.setup';
 import { AppConfig } from './config/app-config';
 import { defaultNodeEnv, readEnvironment } from './config/env-source';
-import { ConfigError, loadConfig } from './config/load-config';
+import { ConfigError } from './config/config-error';
+import { loadConfig } from './config/load-config';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
 import { ENTITIES } from './entities';
+import { creditPackagesOf } from './payment/price-list';
 import { describeTarget, listenTarget } from './process/listen-target';
 import { WorkerPool } from './process/worker-pool';
 
@@ -16,7 +18,10 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 function loadOrExit(): AppConfig {
   try {
-    return loadConfig(readEnvironment());
+    const config = loadConfig(readEnvironment());
+    // The credit price lists are payment's to read; a bad one stops every role here (docs/config.md).
+    creditPackagesOf(config.pricing);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
