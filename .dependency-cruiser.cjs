@@ -2,7 +2,7 @@
  * The module dependency rules of docs/architecture.md, checked by `npm run lint` (so a wrong import
  * fails CI). Paths are relative to the repository root.
  */
-const FEATURES = 'src/(auth|payment|user|admin|internal|wechat-callback|health|static|sandbox|console)/';
+const FEATURES = 'src/(auth|binding|payment|user|admin|internal|wechat-callback|health|static|sandbox|console)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -21,7 +21,7 @@ module.exports = {
         'The URLs WeChat calls never touch the database: they reach the services only through the InternalApi port ' +
         '(in process or over signed HTTP in the split plan).',
       from: { path: '^src/wechat-callback/' },
-      to: { path: ['^src/(auth|payment|user|admin|database|console)/', '^node_modules/typeorm/'] },
+      to: { path: ['^src/(auth|binding|payment|user|admin|database|console)/', '^node_modules/typeorm/'] },
     },
     {
       name: 'sandbox-only-from-the-root-module',
@@ -61,6 +61,15 @@ module.exports = {
       to: { path: [`^${FEATURES}`, '^src/(wechat|database)/'] },
     },
     {
+      name: 'database-is-plumbing',
+      severity: 'error',
+      comment:
+        'database/ (connection, migrations, SQL helpers) knows no feature: the entity list is composed in ' +
+        'src/entities.ts and handed to DatabaseModule.forRoot by app.module.ts.',
+      from: { path: '^src/database/' },
+      to: { path: [`^${FEATURES}`, '^src/(wechat|metrics|process)/', '^src/[^/]+\\.ts$'] },
+    },
+    {
       name: 'metrics-is-plumbing',
       severity: 'error',
       comment: 'Metrics are recorded by every layer (protocol clients included), so they depend on no feature.',
@@ -70,9 +79,9 @@ module.exports = {
     {
       name: 'user-does-not-know-payment-or-auth',
       severity: 'error',
-      comment: 'payment → user and auth → user, never the other way.',
+      comment: 'payment → user, auth → user and binding → user, never the other way.',
       from: { path: '^src/user/' },
-      to: { path: '^src/(payment|auth|internal|admin|wechat-callback)/' },
+      to: { path: '^src/(payment|auth|binding|internal|admin|wechat-callback)/' },
     },
     {
       name: 'admin-routes-are-a-leaf',
@@ -88,10 +97,19 @@ module.exports = {
       severity: 'error',
       comment:
         "payment_* tables and reconciliation_runs are payment's (docs/data.md): other modules call its services " +
-        '(PaymentQueryService, AnomalyService, the refund services); database/entities.ts registers the entities. ' +
+        '(PaymentQueryService, AnomalyService, the refund services); src/entities.ts registers the entities. ' +
         'Raw SQL naming the tables outside payment/ is caught by src/payment/table-ownership.spec.ts.',
-      from: { path: '^src/', pathNot: ['^src/payment/', '^src/database/'] },
+      from: { path: '^src/', pathNot: ['^src/payment/', '^src/entities\\.ts$'] },
       to: { path: '^src/payment/entities/' },
+    },
+    {
+      name: 'binding-knows-only-user',
+      severity: 'error',
+      comment:
+        'binding/ (QR scenes, desktop bindings, check-follow) builds on user/ and nothing else of the features: ' +
+        'the push path (internal) and the console call it, it calls none of them.',
+      from: { path: '^src/binding/' },
+      to: { path: `^${FEATURES}`, pathNot: '^src/(binding|user)/' },
     },
     {
       name: 'src-does-not-import-tests',

@@ -7,5 +7,6 @@ import { DataSource } from 'typeorm';
 import { readEnvironment } from './src/config/env-source';
 import { loadConfig } from './src/config/load-config';
 import { buildDataSourceOptions } from './src/database/data-source-options';
+import { ENTITIES } from './src/entities';
 
-export default new DataSource(buildDataSourceOptions(loadConfig(readEnvironment())));
+export default new DataSource(buildDataSourceOptions(loadConfig(readEnvironment()), ENTITIES));

@@ -3,6 +3,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { BindingModule } from './binding/binding.module';
 import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
@@ -11,6 +12,7 @@ import { SecretFailureModule } from './common/secret-failure-limiter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ENTITIES } from './entities';
 import { HealthModule } from './health/health.module';
 import { InternalModule } from './internal/internal.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -66,8 +68,9 @@ export class AppModule {
     ];
     if (config.role !== 'web') {
       imports.push(
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuthModule,
+        BindingModule,
         PaymentModule,
         UserModule,
         // Every api/v1/admin/* route (X-Admin-Key).

@@ -5,9 +5,12 @@ import { DataSource } from 'typeorm';
 import { createApp } from './app.setup';
 import { AppConfig } from './config/app-config';
 import { defaultNodeEnv, readEnvironment } from './config/env-source';
-import { ConfigError, loadConfig } from './config/load-config';
+import { ConfigError } from './config/config-error';
+import { loadConfig } from './config/load-config';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
+import { ENTITIES } from './entities';
+import { creditPackagesOf } from './payment/price-list';
 import { describeTarget, listenTarget } from './process/listen-target';
 import { WorkerPool } from './process/worker-pool';
 
@@ -15,7 +18,10 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 function loadOrExit(): AppConfig {
   try {
-    return loadConfig(readEnvironment());
+    const config = loadConfig(readEnvironment());
+    // The credit price lists are payment's to read; a bad one stops every role here (docs/config.md).
+    creditPackagesOf(config.pricing);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -80,7 +86,7 @@ async function runPrimary(config: AppConfig): Promise<void> {
   // Registered first: SIGHUP's default action would end the primary (and its socket).
   process.on('SIGHUP', () => void pool?.reload());
   if (config.role !== 'web' && config.db.migrateOnStart) {
-    const ds = new DataSource(buildDataSourceOptions(config));
+    const ds = new DataSource(buildDataSourceOptions(config, ENTITIES));
     for (let attempt = 0; ; attempt++) {
       try {
         await ds.initialize();

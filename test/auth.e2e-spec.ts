@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { QrBindingService } from '../src/auth/qr-binding.service';
+import { QrBindingService } from '../src/binding/qr-binding.service';
 import { Clock, SystemClock } from '../src/common/clock';
 import { verifySessionToken } from '../src/common/session-token';
 import { DatabaseService } from '../src/database/database.service';
-import { BindingService } from '../src/user/binding.service';
+import { BindingService } from '../src/binding/binding.service';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, freePort, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
 

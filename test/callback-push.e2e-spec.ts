@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ServiceUnavailableError } from '../src/common/errors';
 import { DatabaseService } from '../src/database/database.service';
-import { BindingService } from '../src/user/binding.service';
+import { BindingService } from '../src/binding/binding.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { signSessionToken } from '../src/common/session-token';
 import { DatabaseService } from '../src/database/database.service';
-import { BindingService } from '../src/user/binding.service';
+import { BindingService } from '../src/binding/binding.service';
 import { CreditsService } from '../src/user/credits.service';
 import { CreditsUsage } from '../src/user/entities/credits-usage.entity';
-import { QrScene } from '../src/user/entities/qr-scene.entity';
+import { QrScene } from '../src/binding/entities/qr-scene.entity';
 import { WechatUser } from '../src/user/entities/wechat-user.entity';
 import { UserService } from '../src/user/user.service';
 import { expectInvariants } from './setup/invariants';

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -11,21 +11,16 @@ import {
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { OAuthStartQueryDto, SessionResponseDto, WechatOAuthQueryDto } from './dto/oauth.dto';
-import { CheckFollowQueryDto, FollowStatusResponseDto, QrCodeRequestDto, QrCodeResponseDto } from './dto/qrcode.dto';
-import { FollowStatusView, QrBindingService, QrCodeView } from './qr-binding.service';
 import { SessionView, WechatOAuthService } from './wechat-oauth.service';
 
-/** Page login through WeChat OAuth and the desktop app's QR binding. Limited per IP. */
+/** Page login through WeChat OAuth (the desktop's QR binding is binding/qr-binding.controller.ts). Limited per IP. */
 @ApiTags('auth')
 @Controller('api/v1/auth/wechat')
 @UseGuards(ThrottlerGuard)
 @SkipThrottle({ qrPerClient: true })
 @ApiTooManyRequestsResponse({ description: '{"detail":"请求过于频繁，请稍后再试"}' })
 export class AuthController {
-  constructor(
-    private readonly oauth: WechatOAuthService,
-    private readonly qr: QrBindingService,
-  ) {}
+  constructor(private readonly oauth: WechatOAuthService) {}
 
   @Get()
   @ApiOperation({ summary: 'Exchange a WeChat OAuth code (snsapi_base) for a session token' })
@@ -45,27 +40,5 @@ export class AuthController {
   authorize(@Query() query: OAuthStartQueryDto, @Res() res: Response): void {
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(302, this.oauth.authorizeUrl(query.page, query.state));
-  }
-
-  @Post('qrcode')
-  @HttpCode(200)
-  @SkipThrottle({ qrPerClient: false })
-  @ApiOperation({
-    summary:
-      "The desktop's binding QR code: its current one while more than half its lifetime is left, else a new one (10/min per client_id)",
-  })
-  @ApiOkResponse({ type: QrCodeResponseDto })
-  @ApiBadRequestResponse({ description: '{"detail":"client_id格式错误"}' })
-  @ApiBadGatewayResponse({ description: '{"detail":"生成二维码失败"}' })
-  qrcode(@Body() body: QrCodeRequestDto): Promise<QrCodeView> {
-    return this.qr.qrCodeFor(body.client_id);
-  }
-
-  @Get('check-follow')
-  @ApiOperation({ summary: "Whether the desktop's binding belongs to a user who follows the account now" })
-  @ApiOkResponse({ type: FollowStatusResponseDto })
-  @ApiBadRequestResponse({ description: '{"detail":"client_id格式错误"}' })
-  checkFollow(@Query() query: CheckFollowQueryDto): Promise<FollowStatusView> {
-    return this.qr.followStatus(query.client_id);
   }
 }

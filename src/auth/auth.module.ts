@@ -5,14 +5,13 @@ import { AdminKeyGuard } from '../common/admin-key.guard';
 import { AuthController } from './auth.controller';
 import { MenuController } from './menu.controller';
 import { MenuService } from './menu.service';
-import { QrBindingService } from './qr-binding.service';
 import { WechatOAuthService } from './wechat-oauth.service';
 
-/** Web OAuth (code → session token), QR binding of the desktop app, admin menu. */
+/** Web OAuth (code → session token) and the admin menu. The desktop's QR binding is binding/. */
 @Module({
   imports: [WechatModule, UserModule],
   controllers: [AuthController, MenuController],
-  providers: [WechatOAuthService, QrBindingService, MenuService, AdminKeyGuard],
+  providers: [WechatOAuthService, MenuService, AdminKeyGuard],
   exports: [MenuService],
 })
 export class AuthModule {}

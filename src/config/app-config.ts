@@ -1,9 +1,15 @@
 export type NodeEnv = 'development' | 'test' | 'production';
 export type AppRole = 'all' | 'web' | 'app';
 
-export interface CreditPackage {
-  credits: number;
-  priceFen: number;
+/**
+ * One credit price list as configured: `CREDITS_PACKAGES_*`, or the legacy pair `CREDITS_AMOUNTS_*` ×
+ * `CREDITS_PRICE_*` (unset = undefined). The schema checks the syntax; what the list means and which
+ * lists are refused is payment's (payment/price-list.ts).
+ */
+export interface PriceListVariables {
+  packages?: string;
+  amounts?: string;
+  unitPrice?: string;
 }
 
 export interface ReplyTexts {
@@ -75,7 +81,8 @@ export class AppConfig {
   pricing!: {
     useTestPrice: boolean;
     memberPriceFen: number;
-    creditPackages: CreditPackage[];
+    /** Both lists are checked at start whichever USE_TEST_PRICE picks (payment/price-list.ts). */
+    priceLists: { PROD: PriceListVariables; TEST: PriceListVariables };
     initialCredits: number;
     memberBonusCredits: number;
     memberDurationDays: number;

@@ -1,5 +1,18 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  getMetadataStorage,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 /** Parses "true/false/1/0/yes/no/on/off"; anything else is left as-is so validation names it. */
 const toBool = ({ value }: { value: unknown }) => {
@@ -24,8 +37,12 @@ const YUAN = /^\d+(\.\d{1,2})?$/;
 const PACKAGES = /^\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*([;,]\s*\d+\s*:\s*\d+(\.\d{1,2})?\s*)*[;,]?\s*$/;
 
 /**
- * The raw environment after aliases and mode defaults are applied (see docs/config.md).
- * Every property is a variable name; the validator's messages name them.
+ * Long by nature (one declaration and its checks per variable, about 80 of them); the defaults are in
+ * env-defaults.ts, the reading in load-config.ts.
+ *
+ * The one declaration of every variable (docs/config.md; `.env.example` lists the same names): the
+ * raw environment after aliases and defaults (env-defaults.ts) are applied. Every property is a
+ * variable name; the validator's messages name them.
  */
 export class EnvSchema {
   @IsIn(['development', 'test', 'production'])
@@ -61,6 +78,11 @@ export class EnvSchema {
 
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   HOMEPAGE_URL!: string;
+
+  /** Development state: the generated session secret, the sandbox keys (relative to the working directory). */
+  @IsString()
+  @MinLength(1)
+  DATA_DIR!: string;
 
   @IsIn(['sqlite', 'mysql'])
   DB_TYPE!: 'sqlite' | 'mysql';
@@ -393,4 +415,10 @@ export class EnvSchema {
 
   @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' })
   REDIS_KEY_PREFIX!: string;
+}
+
+/** The declared variables, in declaration order (every property carries a validation decorator). */
+export function envVariableNames(): Array<keyof EnvSchema> {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(EnvSchema, '', true, false);
+  return [...new Set(metadata.map((m) => m.propertyName as keyof EnvSchema))];
 }

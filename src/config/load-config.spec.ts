@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './load-config';
+import { ConfigError } from './config-error';
+import { loadConfig } from './load-config';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'cfg-'));
 
@@ -70,12 +71,7 @@ describe('loadConfig — defaults and modes', () => {
       memberDurationDays: 0,
       orderTtlMinutes: 30,
     });
-    expect(c.pricing.creditPackages).toEqual([
-      { credits: 10, priceFen: 990 },
-      { credits: 20, priceFen: 1800 },
-      { credits: 50, priceFen: 3900 },
-      { credits: 100, priceFen: 6900 },
-    ]);
+    expect(c.pricing.priceLists).toEqual({ PROD: {}, TEST: {} }); // payment's defaults apply (price-list.spec.ts)
     expect(c.wechat.texts.welcome).toBe('欢迎关注！您已获得{credits}张图片编辑额度。');
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -137,39 +133,21 @@ describe('loadConfig — legacy names and prices', () => {
     expect(loadConfig({ PORT: '9001', APP_PORT: '9002' }, { cwd: tmp() }).http.port).toBe(9002);
   });
 
-  it('USE_TEST_PRICE switches member price and packages to the _TEST values', () => {
+  it('USE_TEST_PRICE switches the member price to the _TEST value', () => {
     const c = loadConfig({ USE_TEST_PRICE: 'true' }, { cwd: tmp() });
     expect(c.pricing.memberPriceFen).toBe(10);
-    expect(c.pricing.creditPackages).toEqual([
-      { credits: 1, priceFen: 1 },
-      { credits: 5, priceFen: 5 },
-      { credits: 10, priceFen: 10 },
-    ]);
+    expect(c.pricing.useTestPrice).toBe(true);
   });
 
-  it('CREDITS_PACKAGES accepts "," as separator and decimals', () => {
-    const c = loadConfig({ CREDITS_PACKAGES_PROD: '10:9.90, 30:25' }, { cwd: tmp() });
-    expect(c.pricing.creditPackages).toEqual([
-      { credits: 10, priceFen: 990 },
-      { credits: 30, priceFen: 2500 },
-    ]);
-  });
-
-  it('legacy CREDITS_AMOUNTS_* × CREDITS_PRICE_* build packages exactly in fen', () => {
-    const c = loadConfig({ CREDITS_AMOUNTS_PROD: '10,20,50', CREDITS_PRICE_PROD: '0.99' }, { cwd: tmp() });
-    expect(c.pricing.creditPackages).toEqual([
-      { credits: 10, priceFen: 990 },
-      { credits: 20, priceFen: 1980 },
-      { credits: 50, priceFen: 4950 },
-    ]);
-  });
-
-  it('legacy amounts whose price is not a whole fen are refused', () => {
-    expectConfigError({ CREDITS_AMOUNTS_PROD: '3', CREDITS_PRICE_PROD: '0.333' }, 'CREDITS_AMOUNTS_PROD', /fen/);
-  });
-
-  it('a legacy amount without its unit price is refused', () => {
-    expectConfigError({ CREDITS_AMOUNTS_PROD: '10,20' }, 'CREDITS_PRICE_PROD');
+  it('the credit price lists are handed to payment as set (payment/price-list.ts reads them)', () => {
+    const c = loadConfig(
+      { CREDITS_PACKAGES_PROD: ' 10:9.90, 30:25 ', CREDITS_AMOUNTS_TEST: '1,5', CREDITS_PRICE_TEST: '0.01', CREDITS_PACKAGES_TEST: '' },
+      { cwd: tmp() },
+    );
+    expect(c.pricing.priceLists).toEqual({
+      PROD: { packages: '10:9.90, 30:25' },
+      TEST: { amounts: '1,5', unitPrice: '0.01' },
+    });
   });
 });
 
@@ -188,7 +166,6 @@ describe('loadConfig — each kind of invalid value names its variable', () => {
     ['negative price', { MEMBER_PRICE_PROD: '-1' }, 'MEMBER_PRICE_PROD'],
     ['zero member price', { MEMBER_PRICE_PROD: '0' }, 'MEMBER_PRICE_PROD'],
     ['malformed packages', { CREDITS_PACKAGES_PROD: '10=9.9' }, 'CREDITS_PACKAGES_PROD'],
-    ['duplicate package', { CREDITS_PACKAGES_PROD: '10:9.9;10:8' }, 'CREDITS_PACKAGES_PROD'],
     ['QR lifetime below 60 s', { QR_EXPIRE_SECONDS: '30' }, 'QR_EXPIRE_SECONDS'],
     ['float credits', { INITIAL_CREDITS: '1.5' }, 'INITIAL_CREDITS'],
     ['public URL without scheme', { PUBLIC_BASE_URL: 'www.example.com' }, 'PUBLIC_BASE_URL'],

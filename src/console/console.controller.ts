@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } f
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import { MenuService } from '../auth/menu.service';
+import { BindingService } from '../binding/binding.service';
 import { DomainError } from '../common/errors';
 import { ReconcileQueryDto } from '../admin/dto/admin-refund.dto';
 import { ReconciliationService } from '../payment/reconciliation/reconciliation.service';
@@ -11,7 +12,6 @@ import { AnomalyNotFoundError, OrderNotFoundError } from '../payment/payment.err
 import { RefundQueryService } from '../payment/refunds/refund-query.service';
 import { RefundRequestService } from '../payment/refunds/refund-request.service';
 import { SupportService } from '../admin/support.service';
-import { BindingService } from '../user/binding.service';
 import { ConsoleAuditService } from './console-audit.service';
 import { ConsoleAuthGuard, ConsoleRequest } from './console-auth.guard';
 import { ConsoleDashboardService } from './console-dashboard.service';

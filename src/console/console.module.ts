@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AdminModule } from '../admin/admin.module';
 import { AuthModule } from '../auth/auth.module';
+import { BindingModule } from '../binding/binding.module';
 import { AppConfig } from '../config/app-config';
 import { PaymentModule } from '../payment/payment.module';
 import { UserModule } from '../user/user.module';
@@ -30,7 +31,7 @@ export class ConsoleEntryController {
  * /api/v1/console/*, login by QR code, a session cookie of its own, an audit table. Data roles only.
  */
 @Module({
-  imports: [ConsoleCoreModule, AdminModule, AuthModule, PaymentModule, UserModule],
+  imports: [ConsoleCoreModule, AdminModule, AuthModule, BindingModule, PaymentModule, UserModule],
   controllers: [ConsoleLoginController, ConsoleController, ConsoleEntryController],
   providers: [ConsoleAuthGuard, ConsoleDashboardService, ConsoleOpsService],
 })

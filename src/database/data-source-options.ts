@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -27,13 +26,17 @@ const mysqlSessionDriver = {
   },
 };
 
+/** The mapped entity classes, as TypeORM takes them. */
+export type EntityList = NonNullable<DataSourceOptions['entities']>;
+
 /**
  * The one place database options are built; `ormconfig.ts` (the TypeORM CLI) and the app both
- * call it. `synchronize` is never on: the schema belongs to the migrations.
+ * call it. `synchronize` is never on: the schema belongs to the migrations. The entities come from
+ * the caller (`src/entities.ts`): database/ knows no feature module.
  */
-export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
+export function buildDataSourceOptions(config: AppConfig, entities: EntityList): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each' as const,

@@ -1,11 +1,14 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { isDatabaseUnavailable, ServiceUnavailableError } from '../common/errors';
 import { SerialQueue } from '../common/serial-queue';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, EntityList } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
 import { select } from './sql';
+
+/** Injection token of the entity list `DatabaseModule.forRoot` is given. */
+export const DATABASE_ENTITIES = Symbol('DATABASE_ENTITIES');
 
 const MAX_BACKOFF_MS = 15_000;
 const DEADLOCK_RETRIES = 8;
@@ -24,8 +27,11 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
   private stopped = false;
   private connecting: Promise<void> | null = null;
 
-  constructor(private readonly config: AppConfig) {
-    this.dataSource = new DataSource(buildDataSourceOptions(config));
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(DATABASE_ENTITIES) entities: EntityList,
+  ) {
+    this.dataSource = new DataSource(buildDataSourceOptions(config, entities));
     this.queue = config.db.type === 'sqlite' ? new SerialQueue() : null;
   }
 

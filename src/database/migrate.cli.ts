@@ -1,6 +1,7 @@
 /**
  * `npm run migration:run`: applies pending migrations with the same options and lock as the app
- * (built output, no ts-node). Prints what it applied; exit 1 with one line on failure.
+ * (built output, no ts-node). Prints what it applied; exit 1 with one line on failure. Maps no
+ * entity: the migrations are SQL (and database/ knows no feature's entities).
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
@@ -12,7 +13,7 @@ import { runMigrationsLocked } from './migrate';
 async function main(): Promise<void> {
   defaultNodeEnv('production');
   const config = loadConfig(readEnvironment());
-  const ds = new DataSource(buildDataSourceOptions(config));
+  const ds = new DataSource(buildDataSourceOptions(config, []));
   await ds.initialize();
   try {
     const applied = await runMigrationsLocked(ds);

@@ -1,5 +1,6 @@
 import { HttpModule } from '@nestjs/axios';
 import { DynamicModule, Module } from '@nestjs/common';
+import { BindingModule } from '../binding/binding.module';
 import { ConsoleCoreModule } from '../console/console-core.module';
 import { PaymentModule } from '../payment/payment.module';
 import { UserModule } from '../user/user.module';
@@ -31,7 +32,7 @@ export class InternalModule {
     return {
       module: InternalModule,
       global: true,
-      imports: [UserModule, PaymentModule, ConsoleCoreModule],
+      imports: [UserModule, BindingModule, PaymentModule, ConsoleCoreModule],
       controllers: [InternalController],
       providers: [InternalService, NonceService, InternalAuthGuard, { provide: InternalApi, useClass: LocalInternalApi }],
       exports: [InternalApi],

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { BindingService } from '../binding/binding.service';
 import { DomainError } from '../common/errors';
 import { ConsoleLoginService } from '../console/console-login.service';
 import { DatabaseService } from '../database/database.service';
 import { PaymentApplyService } from '../payment/orders/payment-apply.service';
 import { RefundApplyService } from '../payment/refunds/refund-apply.service';
-import { BindingService } from '../user/binding.service';
 import { CreditsService } from '../user/credits.service';
 import { NotFollowedError } from '../user/user.errors';
 import { UserService } from '../user/user.service';
@@ -33,7 +33,7 @@ import { NonceService } from './nonce.service';
 
 /**
  * The internal operations on the app side: what the local adapter calls directly and the internal
- * controller exposes over HTTP. Composes the user (and later payment) services; no rules of its own.
+ * controller exposes over HTTP. Composes the user, binding and payment services; no rules of its own.
  */
 @Injectable()
 export class InternalService {

@@ -173,7 +173,11 @@ export class CallerIdentityService {
     return row ? toCallerUser(row) : null;
   }
 
-  /** Binding and user in one round trip: no binding or no openid → 未关注; no user row → 不存在. */
+  /**
+   * Binding and user in one round trip: no binding or no openid → 未关注; no user row → 不存在.
+   * `wechat_qrcode_bindings` belongs to binding/ (its only writer); this hot-path read joins it
+   * directly because binding/ depends on user/, never the reverse (docs/data.md).
+   */
   private async userOfClient(em: EntityManager, clientId: string): Promise<CallerUser> {
     const cols = USER_COLUMNS.split(', ')
       .map((c) => `u.${c}`)

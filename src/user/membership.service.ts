@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { execute, select, toDate } from '../database/sql';
-
-const DAY_MS = 86400_000;
+import { expiryAfterRefund, termAfterPurchase } from './membership-term';
 
 /**
  * Membership and the money a user paid, as the user's row holds them (docs/data.md "Membership").
@@ -26,20 +25,22 @@ export class MembershipService {
       [openid],
     );
     const wasLifetime = Number(u.is_member) === 1 && Number(u.member_lifetime) === 1;
-    const days = this.config.pricing.memberDurationDays;
-    if (days === 0) {
+    const term = termAfterPurchase(
+      { isMember: Number(u.is_member) === 1, expireAt: toDate(u.member_expire_at) },
+      now,
+      this.config.pricing.memberDurationDays,
+    );
+    if (term.lifetime) {
       await execute(
         em,
         'UPDATE wechat_users SET is_member = 1, member_lifetime = 1, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
         [paidYuan, now, openid],
       );
     } else {
-      const current = toDate(u.member_expire_at);
-      const from = current && current.getTime() > now.getTime() && Number(u.is_member) === 1 ? current : now;
       await execute(
         em,
         'UPDATE wechat_users SET is_member = 1, member_expire_at = ?, total_paid_amount = ROUND(total_paid_amount + ?, 2), updated_at = ? WHERE openid = ?',
-        [new Date(from.getTime() + days * DAY_MS), paidYuan, now, openid],
+        [term.expireAt, paidYuan, now, openid],
       );
     }
     return { wasLifetime };
@@ -64,7 +65,7 @@ export class MembershipService {
     );
     const expiry = toDate(u?.member_expire_at);
     if (!expiry || Number(u.member_lifetime) === 1) return 'kept';
-    const shortened = new Date(Math.max(now.getTime(), expiry.getTime() - days * DAY_MS));
+    const shortened = expiryAfterRefund(expiry, now, days);
     await execute(em, 'UPDATE wechat_users SET member_expire_at = ?, updated_at = ? WHERE openid = ?', [shortened, now, openid]);
     return 'shortened';
   }

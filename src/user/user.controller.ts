@@ -1,14 +1,10 @@
-import { Controller, Delete, Get, Logger, Param, ParseIntPipe, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import type { Caller } from './caller-identity.service';
 import { CurrentCaller, RequireCaller } from './caller';
 import { CreditsLedgerQueryDto, CreditsUsageQueryDto } from './dto/user-query.dto';
 import { CreditsLedgerResponseDto, CreditsResponseDto, CreditsUsageResponseDto, MemberStatusResponseDto } from './dto/user-responses.dto';
-import { DomainError } from '../common/errors';
-import { maskId } from '../common/redact';
-import { toIsoShanghai } from '../common/time-format';
-import { BindingService } from './binding.service';
 import { UserQueryService } from './user-query.service';
 
 /**
@@ -21,12 +17,7 @@ import { UserQueryService } from './user-query.service';
 @SkipThrottle({ qrPerClient: true })
 @Controller('api/v1/user')
 export class UserController {
-  private readonly logger = new Logger(UserController.name);
-
-  constructor(
-    private readonly users: UserQueryService,
-    private readonly bindings: BindingService,
-  ) {}
+  constructor(private readonly users: UserQueryService) {}
 
   @Get('credits')
   @RequireCaller({ allowClientId: true })
@@ -61,33 +52,4 @@ export class UserController {
   creditsLedger(@CurrentCaller() caller: Caller, @Query() q: CreditsLedgerQueryDto): Promise<CreditsLedgerResponseDto> {
     return this.users.creditsLedger(caller.openid, { limit: q.limit, beforeId: q.before_id });
   }
-
-  @Get('devices')
-  @RequireCaller({ allowClientId: false })
-  @ApiOperation({ summary: "The caller's bound desktops (client ids shortened: they are bearer keys)" })
-  async devices(@CurrentCaller() caller: Caller) {
-    const rows = await this.bindings.listForOpenid(caller.openid);
-    return {
-      success: true,
-      devices: rows.map((b) => ({ id: b.id, client: shortClientId(b.clientId), bound_at: toIsoShanghai(b.completedAt) })),
-    };
-  }
-
-  @Delete('devices/:id')
-  @RequireCaller({ allowClientId: false })
-  @ApiOperation({ summary: "Unbind one of the caller's desktops; it must scan a new code to be used again" })
-  async unbind(
-    @CurrentCaller() caller: Caller,
-    @Param('id', new ParseIntPipe({ exceptionFactory: () => new DomainError(404, '设备不存在') })) id: number,
-  ) {
-    if (!(await this.bindings.unbind(caller.openid, id))) throw new DomainError(404, '设备不存在');
-    this.logger.log(`binding ${id} unbound by ${maskId(caller.openid)}`);
-    return { success: true };
-  }
-}
-
-/** "PC_1730000000000_legacy01" → "PC_1730…cy01" (docs/ops.md: first 7 and last 4 characters). */
-export function shortClientId(clientId: string): string {
-  // Short ids would be shown almost whole by that rule: keep less of them.
-  return clientId.length <= 11 ? `${clientId.slice(0, 2)}…${clientId.slice(-2)}` : `${clientId.slice(0, 7)}…${clientId.slice(-4)}`;
 }

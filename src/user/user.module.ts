@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { BindingService } from './binding.service';
 import { CallerIdentityService } from './caller-identity.service';
 import { CreditsService } from './credits.service';
 import { LedgerService } from './ledger.service';
@@ -8,11 +7,11 @@ import { UserController } from './user.controller';
 import { MembershipService } from './membership.service';
 import { UserService } from './user.service';
 
-/** Users, credits (the ledger), desktop bindings; the credits/membership endpoints for pages and the desktop app. */
+/** Users, credits (the ledger), membership, the caller's identity; the credits/membership endpoints for pages and the desktop app. */
 @Module({
   controllers: [UserController],
-  providers: [LedgerService, MembershipService, UserService, CreditsService, BindingService, CallerIdentityService, UserQueryService],
+  providers: [LedgerService, MembershipService, UserService, CreditsService, CallerIdentityService, UserQueryService],
   // CallerIdentityService lets importing modules mark routes "caller required" with @RequireCaller (caller.ts).
-  exports: [LedgerService, MembershipService, UserService, CreditsService, BindingService, CallerIdentityService],
+  exports: [LedgerService, MembershipService, UserService, CreditsService, CallerIdentityService],
 })
 export class UserModule {}

@@ -8,7 +8,7 @@ import { toIsoShanghai, toLegacyDateTime } from '../common/time-format';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { execute, select, toDate } from '../database/sql';
-import { BindingService, STRING_SCENE_PREFIX } from '../user/binding.service';
+import { BindingService, STRING_SCENE_PREFIX } from './binding.service';
 import { CreatedQr, OfficialAccountClient } from '../wechat/official-account.client';
 import { WechatApiError, WechatUnavailableError } from '../wechat/official-account.errors';
 

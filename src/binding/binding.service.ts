@@ -4,8 +4,8 @@ import { Clock } from '../common/clock';
 import { DatabaseService } from '../database/database.service';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { QrcodeBinding } from './entities/qrcode-binding.entity';
-import { WechatUser } from './entities/wechat-user.entity';
-import { isActiveMember } from './user.service';
+import { WechatUser } from '../user/entities/wechat-user.entity';
+import { isActiveMember } from '../user/user.service';
 
 export interface BindingView {
   id: number;
