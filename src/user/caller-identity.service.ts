@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { normalizeClientId } from '../common/client-id';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { verifySessionToken } from '../common/session-token';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { select, toDate } from '../database/sql';
+import { toDate } from '../database/sql';
 import { NotFollowedError, UserNotFoundError } from './user.errors';
 
 /** The 401 texts of docs/api.md "User identity"; pages match them to send users back through the menu. */
@@ -158,18 +157,18 @@ export class CallerIdentityService {
       nowSeconds: this.clock.nowSeconds(),
     });
     if (claim.via === 'client_id') {
-      const user = await this.db.run((em) => this.userOfClient(em, claim.clientId));
+      const user = await this.userOfClient(claim.clientId);
       return { openid: user.openid, via: 'client_id', user };
     }
     // A malformed header value cannot be anyone: no need to ask the database.
     if (!OPENID.test(claim.openid)) throw new UserNotFoundError();
-    const user = await this.db.run((em) => this.userByOpenid(em, claim.openid));
+    const user = await this.userByOpenid(claim.openid);
     if (!user) throw new UserNotFoundError();
     return { openid: user.openid, via: claim.via, user };
   }
 
-  private async userByOpenid(em: EntityManager, openid: string): Promise<CallerUser | null> {
-    const [row] = await select<UserRow>(em, `SELECT ${USER_COLUMNS} FROM wechat_users WHERE openid = ?`, [openid]);
+  private async userByOpenid(openid: string): Promise<CallerUser | null> {
+    const [row] = await this.db.read<UserRow>(USER_BY_OPENID, [openid]);
     return row ? toCallerUser(row) : null;
   }
 
@@ -178,22 +177,20 @@ export class CallerIdentityService {
    * `wechat_qrcode_bindings` belongs to binding/ (its only writer); this hot-path read joins it
    * directly because binding/ depends on user/, never the reverse (docs/data.md).
    */
-  private async userOfClient(em: EntityManager, clientId: string): Promise<CallerUser> {
-    const cols = USER_COLUMNS.split(', ')
-      .map((c) => `u.${c}`)
-      .join(', ');
-    const [row] = await select<UserRow & { bound_openid: string | null }>(
-      em,
-      `SELECT b.openid AS bound_openid, ${cols}
-         FROM wechat_qrcode_bindings b LEFT JOIN wechat_users u ON u.openid = b.openid
-        WHERE b.client_id = ?`,
-      [clientId],
-    );
+  private async userOfClient(clientId: string): Promise<CallerUser> {
+    const [row] = await this.db.read<UserRow & { bound_openid: string | null }>(USER_OF_CLIENT, [clientId]);
     if (!row?.bound_openid) throw new NotFollowedError();
     if (!row.openid) throw new UserNotFoundError();
     return toCallerUser(row);
   }
 }
+
+const USER_BY_OPENID = `SELECT ${USER_COLUMNS} FROM wechat_users WHERE openid = ?`;
+const USER_OF_CLIENT = `SELECT b.openid AS bound_openid, ${USER_COLUMNS.split(', ')
+  .map((c) => `u.${c}`)
+  .join(', ')}
+  FROM wechat_qrcode_bindings b LEFT JOIN wechat_users u ON u.openid = b.openid
+  WHERE b.client_id = ?`;
 
 function toCallerUser(r: UserRow): CallerUser {
   return {
