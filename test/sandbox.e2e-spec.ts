@@ -10,8 +10,8 @@ import { AppConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { loadConfig } from '../src/config/load-config';
 import { SandboxModule } from '../src/sandbox/sandbox.module';
-import { SandboxStore } from '../src/sandbox/sandbox.store';
-import { ensureSandboxKeys, sandboxKeyPaths } from '../src/sandbox/sandbox-keys';
+import { SandboxStore } from '../src/sandbox/core/sandbox.store';
+import { ensureSandboxKeys, sandboxKeyPaths } from '../src/sandbox/pay/sandbox-keys';
 import { WechatMessageCrypto } from '../src/wechat/message-crypto';
 import { randomNonce } from '../src/wechat/nonce';
 import { aesGcmDecrypt } from '../src/wechat/pay/aes-gcm';
@@ -301,7 +301,7 @@ describe('sandbox keys', () => {
       const ts = require('typescript'); const fs = require('fs'); const crypto = require('crypto');
       require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { fileName: f, compilerOptions: {
         module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, experimentalDecorators: true, emitDecoratorMetadata: true } }).outputText, f);
-      const k = require(${JSON.stringify(join(ROOT, 'src/sandbox/sandbox-keys.ts'))});
+      const k = require(${JSON.stringify(join(ROOT, 'src/sandbox/pay/sandbox-keys.ts'))});
       const paths = k.sandboxKeyPaths({ dataDir: ${JSON.stringify(dataDir)}, pay: { privateKeyPath: '', publicKeyPath: '' } });
       const keys = k.ensureSandboxKeys(paths);
       const h = (key) => crypto.createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
