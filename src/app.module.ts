@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
+import { SystemClock } from './common/clock';
 import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
@@ -16,6 +17,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
 import { OpsModule } from './ops/ops.module';
 import { PaymentModule } from './payment/payment.module';
+import { SandboxClock } from './sandbox/core/sandbox-clock';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { SupportModule } from './support/support.module';
 import { StaticModule } from './static/static.module';
@@ -37,7 +39,8 @@ export class AppModule {
     const imports: DynamicModule['imports'] = [
       ConfigModule.forRoot(config),
       LoggerModule.forRoot(loggerParams(config)),
-      CommonModule,
+      // The sandbox's clock can be moved by its time-travel endpoint (POST /sandbox/clock); production's cannot.
+      CommonModule.forRoot(config.wechat.sandbox ? SandboxClock : SystemClock),
       MetricsModule,
       InternalModule.forTransport(config.internal.transport),
       HealthModule,

@@ -1502,7 +1502,7 @@ describe('production', () => {
     expect(() => new SandboxModule(prod)).toThrow(/production/);
     expect(() => new SandboxStore(prod)).toThrow(/production/);
     await expect(
-      Test.createTestingModule({ imports: [ConfigModule.forRoot(prod), CommonModule, SandboxModule] }).compile(),
+      Test.createTestingModule({ imports: [ConfigModule.forRoot(prod), CommonModule.forRoot(), SandboxModule] }).compile(),
     ).rejects.toThrow(/production/);
     // And the configuration refuses to switch it on there in the first place.
     expect(() => loadConfig({ NODE_ENV: 'production', WECHAT_SANDBOX: 'true' }, { cwd: tempDir() })).toThrow(/WECHAT_SANDBOX/);

@@ -45,7 +45,8 @@ import { SandboxHomeController } from './ui/sandbox-home.controller';
  *
  * core/ is the simulator's state and plumbing; mp/ plays the official-account side of WeChat, pay/
  * WeChat Pay (v2/ and v3/ its two protocols); ui/ is the home page, the test user's actions and
- * the test controls, driving both sides.
+ * the test controls, driving both sides. The root module provides the sandbox's SandboxClock as
+ * the app's Clock when this module is mounted (app.module.ts).
  */
 @Module({
   controllers: [SandboxHomeController, SandboxWechatController, SandboxPayController, SandboxActionsController],

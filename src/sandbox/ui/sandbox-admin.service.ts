@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock, SystemClock } from '../../common/clock';
+import { Clock } from '../../common/clock';
 import { toIsoShanghai } from '../../common/time-format';
 import { AppConfig } from '../../config/app-config';
 import { randomNonce } from '../../wechat/nonce';
+import { SandboxClock } from '../core/sandbox-clock';
 import { SandboxOrder } from '../core/sandbox-records';
 import { html, json, SandboxReply } from '../core/sandbox-reply';
 import { SandboxTimers } from '../core/sandbox-timers.service';
@@ -177,7 +178,7 @@ export class SandboxAdminService {
   }
 
   private moveClock(ms: number): boolean {
-    if (!(this.clock instanceof SystemClock)) return false;
+    if (!(this.clock instanceof SandboxClock)) return false;
     this.clock.shift(ms);
     this.shiftedMs += ms;
     return true;
