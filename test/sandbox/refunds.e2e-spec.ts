@@ -1,13 +1,13 @@
 import { gunzipSync } from 'node:zlib';
-import { DatabaseService } from '../src/database/database.service';
-import { shanghaiDate } from '../src/common/time-format';
-import { randomNonce } from '../src/wechat/nonce';
-import { PayApiError } from '../src/wechat/pay/pay-errors';
-import { PayClient, RefundInput } from '../src/wechat/pay/pay.client';
-import { parseTradeBill } from '../src/wechat/pay/trade-bill';
-import { v2Sign } from '../src/wechat/pay/v2-sign';
-import { buildXml, parseWechatXml } from '../src/wechat/xml';
-import { startApp, TestApp, TestDatabase } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { shanghaiDate } from '../../src/common/time-format';
+import { randomNonce } from '../../src/wechat/nonce';
+import { PayApiError } from '../../src/wechat/pay/pay-errors';
+import { PayClient, RefundInput } from '../../src/wechat/pay/pay.client';
+import { parseTradeBill } from '../../src/wechat/pay/trade-bill';
+import { v2Sign } from '../../src/wechat/pay/v2-sign';
+import { buildXml, parseWechatXml } from '../../src/wechat/xml';
+import { startApp, TestApp, TestDatabase } from '../setup/test-app';
 
 type Json = Record<string, any>;
 

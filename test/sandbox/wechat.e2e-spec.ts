@@ -1,11 +1,11 @@
-import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
-import { DatabaseService } from '../src/database/database.service';
-import { OfficialAccountClient } from '../src/wechat/official-account.client';
-import { PayResponseSignatureError } from '../src/wechat/pay/pay-errors';
-import { PayClient } from '../src/wechat/pay/pay.client';
-import { PayV3Client } from '../src/wechat/pay/v3.client';
-import { mysqlEnabled } from './setup/mysql';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { SANDBOX_CREDENTIALS } from '../../src/config/sandbox-defaults';
+import { DatabaseService } from '../../src/database/database.service';
+import { OfficialAccountClient } from '../../src/wechat/official-account.client';
+import { PayResponseSignatureError } from '../../src/wechat/pay/pay-errors';
+import { PayClient } from '../../src/wechat/pay/pay.client';
+import { PayV3Client } from '../../src/wechat/pay/v3.client';
+import { mysqlEnabled } from '../setup/mysql';
+import { dbKinds, startApp, TestApp, TestDatabase } from '../setup/test-app';
 
 /**
  * The production client code against the sandbox over real HTTP (issue: protocol layer and
