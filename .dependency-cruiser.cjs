@@ -31,6 +31,14 @@ module.exports = {
       to: { path: '^src/sandbox/' },
     },
     {
+      name: 'sandbox-sides-stay-apart',
+      severity: 'error',
+      comment:
+        'Inside the simulator (docs/sandbox.md "Code layout"): core/ (state and plumbing) knows no side; mp/ (the official account) and pay/ (WeChat Pay) know neither each other nor ui/, the pages and controls that drive both.',
+      from: { path: '^src/sandbox/(core|mp|pay)/' },
+      to: { path: ['^src/sandbox/(mp|pay|ui)/', '^src/sandbox/sandbox\\.module\\.ts$'], pathNot: '^src/sandbox/$1/' },
+    },
+    {
       name: 'protocol-code-is-a-leaf',
       severity: 'error',
       comment: 'src/wechat/ is protocol code (signatures, crypto, XML, API clients): it knows no feature module.',

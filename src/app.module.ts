@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { BindingModule } from './binding/binding.module';
+import { SystemClock } from './common/clock';
 import { CommonModule } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { loggerParams } from './common/logger';
@@ -18,6 +19,7 @@ import { InternalModule } from './internal/internal.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsService } from './metrics/metrics.service';
 import { PaymentModule } from './payment/payment.module';
+import { SandboxClock } from './sandbox/core/sandbox-clock';
 import { StaticModule } from './static/static.module';
 import { UserModule } from './user/user.module';
 import { WechatCallbackModule } from './wechat-callback/wechat-callback.module';
@@ -37,7 +39,8 @@ export class AppModule {
     const imports: DynamicModule['imports'] = [
       ConfigModule.forRoot(config),
       LoggerModule.forRoot(loggerParams(config)),
-      CommonModule,
+      // The sandbox's clock can be moved by its time-travel endpoint (POST /sandbox/clock); production's cannot.
+      CommonModule.forRoot(config.wechat.sandbox ? SandboxClock : SystemClock),
       MetricsModule,
       InternalModule.forTransport(config.internal.transport),
       HealthModule,

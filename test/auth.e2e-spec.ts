@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { QrBindingService } from '../src/binding/qr-binding.service';
-import { Clock, SystemClock } from '../src/common/clock';
+import { Clock } from '../src/common/clock';
 import { verifySessionToken } from '../src/common/session-token';
 import { DatabaseService } from '../src/database/database.service';
+import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
 import { BindingService } from '../src/binding/binding.service';
 import { expectInvariants } from './setup/invariants';
 import { dbKinds, eventually, freePort, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
@@ -84,7 +85,7 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   const qr = (clientId: unknown, base = app.url) =>
     call(base, '/api/v1/auth/wechat/qrcode', { method: 'POST', body: { client_id: clientId } });
   const checkFollow = (clientId: string) => get(`/api/v1/auth/wechat/check-follow?client_id=${encodeURIComponent(clientId)}`);
-  const clock = () => app.app.get<Clock, SystemClock>(Clock);
+  const clock = () => app.app.get<Clock, SandboxClock>(Clock);
   const stats = async (): Promise<Record<string, number>> => {
     const res = await get('/sandbox/stats');
     expect(res.status).toBe(200);
@@ -645,7 +646,7 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
         });
         await second.app.get(DatabaseService).whenReady();
         // Both processes must agree on the time (the first one's clock was moved by earlier tests).
-        const secondClock = second.app.get<Clock, SystemClock>(Clock);
+        const secondClock = second.app.get<Clock, SandboxClock>(Clock);
         secondClock.shift(clock().nowMs() - secondClock.nowMs());
       });
 

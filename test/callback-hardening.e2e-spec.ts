@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@nestjs/common';
-import { Clock, SystemClock } from '../src/common/clock';
+import { Clock } from '../src/common/clock';
 import { ConfigError } from '../src/config/config-error';
 import { loadConfig } from '../src/config/load-config';
 import { DatabaseService } from '../src/database/database.service';
 import { internalSignature } from '../src/common/internal-signature';
+import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
 import * as xml from '../src/wechat/xml';
 import { expectInvariants } from './setup/invariants';
 import { baseEnv, dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
@@ -143,7 +144,7 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
   describe('item 5: replay-guard retention follows CALLBACK_MAX_SKEW_SECONDS', () => {
     it('with skew 3600, a signed query replayed with another body 16 minutes later is 403', async () => {
       const wide = await variant({ CALLBACK_MAX_SKEW_SECONDS: '3600' });
-      const clock = wide.app.get<Clock, SystemClock>(Clock);
+      const clock = wide.app.get<Clock, SandboxClock>(Clock);
       try {
         const first = signedPush(keys, 'plaintext', eventXml(uid('oFirst'), 'subscribe'));
         expect((await post(wide, first)).status).toBe(200);

@@ -707,7 +707,7 @@ describe('WechatPayModule', () => {
     ['v3', PayV3Client],
   ] as const)('provides PayClient for WECHAT_PAY_VERSION=%s', async (version, type) => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config({ WECHAT_PAY_VERSION: version })), CommonModule, WechatPayModule],
+      imports: [ConfigModule.forRoot(config({ WECHAT_PAY_VERSION: version })), CommonModule.forRoot(), WechatPayModule],
     }).compile();
     const pay = moduleRef.get(PayClient);
     expect(pay).toBeInstanceOf(type);

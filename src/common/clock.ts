@@ -15,15 +15,9 @@ export abstract class Clock {
   }
 }
 
+/** The system time. The sandbox, when mounted, provides its own clock that can travel (CommonModule.forRoot). */
 export class SystemClock extends Clock {
-  private offsetMs = 0;
-
   nowMs(): number {
-    return Date.now() + this.offsetMs;
-  }
-
-  /** Only the sandbox's test knob calls this (never mounted in production). */
-  shift(ms: number): void {
-    this.offsetMs += ms;
+    return Date.now();
   }
 }

@@ -1,44 +1,62 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { SandboxActionsController } from './sandbox-actions.controller';
-import { SandboxAdminService } from './sandbox-admin.service';
-import { SandboxCheckoutService } from './sandbox-checkout.service';
-import { assertSandboxAllowed } from './sandbox.constants';
-import { SandboxFaultsService } from './sandbox-faults.service';
-import { SandboxHomeController } from './sandbox-home.controller';
-import { SandboxHostsServer } from './sandbox-hosts.server';
-import { SandboxKeysService } from './sandbox-keys.service';
-import { SandboxMenuService } from './sandbox-menu.service';
-import { SandboxMpService } from './sandbox-mp.service';
-import { SandboxNotifyService } from './sandbox-notify.service';
-import { SandboxOAuthService } from './sandbox-oauth.service';
-import { SandboxPayController } from './sandbox-pay.controller';
-import { SandboxPayOrdersService } from './sandbox-pay-orders.service';
-import { SandboxPayV2Service } from './sandbox-pay-v2.service';
-import { SandboxPayV3Service } from './sandbox-pay-v3.service';
-import { SandboxPushService } from './sandbox-push.service';
-import { SandboxQrService } from './sandbox-qr.service';
-import { SandboxBillsService } from './sandbox-bills.service';
-import { SandboxRefundActionsService } from './sandbox-refund-actions.service';
-import { SandboxRefundsService } from './sandbox-refunds.service';
-import { SandboxStore } from './sandbox.store';
-import { SandboxTimers } from './sandbox-timers.service';
-import { SandboxTokenService } from './sandbox-token.service';
-import { SandboxUsersService } from './sandbox-users.service';
-import { SandboxWechatController } from './sandbox-wechat.controller';
+import { SandboxFaultsService } from './core/sandbox-faults.service';
+import { SandboxHostsServer } from './core/sandbox-hosts.server';
+import { SandboxTimers } from './core/sandbox-timers.service';
+import { assertSandboxAllowed } from './core/sandbox.constants';
+import { SandboxStore } from './core/sandbox.store';
+import { SandboxMenuService } from './mp/sandbox-menu.service';
+import { SandboxMpService } from './mp/sandbox-mp.service';
+import { SandboxOAuthService } from './mp/sandbox-oauth.service';
+import { SandboxPushService } from './mp/sandbox-push.service';
+import { SandboxQrService } from './mp/sandbox-qr.service';
+import { SandboxTokenService } from './mp/sandbox-token.service';
+import { SandboxUsersService } from './mp/sandbox-users.service';
+import { SandboxWechatController } from './mp/sandbox-wechat.controller';
+import { SandboxBillsService } from './pay/sandbox-bills.service';
+import { SandboxCheckoutService } from './pay/sandbox-checkout.service';
+import { SandboxKeysService } from './pay/sandbox-keys.service';
+import { SandboxNotifyService } from './pay/sandbox-notify.service';
+import { SandboxPayOrdersService } from './pay/sandbox-pay-orders.service';
+import { SandboxPayController } from './pay/sandbox-pay.controller';
+import { SandboxRefundActionsService } from './pay/sandbox-refund-actions.service';
+import { SandboxRefundsService } from './pay/sandbox-refunds.service';
+import { SandboxPayV2Service } from './pay/v2/sandbox-pay-v2.service';
+import { SandboxV2BillsService } from './pay/v2/sandbox-v2-bills.service';
+import { SandboxV2Documents } from './pay/v2/sandbox-v2-documents.service';
+import { SandboxV2OrdersService } from './pay/v2/sandbox-v2-orders.service';
+import { SandboxV2RefundsService } from './pay/v2/sandbox-v2-refunds.service';
+import { SandboxV2Replies } from './pay/v2/sandbox-v2-replies.service';
+import { SandboxV3AuthService } from './pay/v3/sandbox-v3-auth.service';
+import { SandboxV3BillsService } from './pay/v3/sandbox-v3-bills.service';
+import { SandboxV3CertificatesService } from './pay/v3/sandbox-v3-certificates.service';
+import { SandboxV3Documents } from './pay/v3/sandbox-v3-documents.service';
+import { SandboxV3RefundsService } from './pay/v3/sandbox-v3-refunds.service';
+import { SandboxV3Replies } from './pay/v3/sandbox-v3-replies.service';
+import { SandboxV3TransactionsService } from './pay/v3/sandbox-v3-transactions.service';
+import { SandboxActionsController } from './ui/sandbox-actions.controller';
+import { SandboxAdminService } from './ui/sandbox-admin.service';
+import { SandboxHomeController } from './ui/sandbox-home.controller';
 
 /**
  * The local WeChat simulator (docs/sandbox.md), mounted under /sandbox only when WECHAT_SANDBOX=true, and
  * with SANDBOX_HOSTS_PORT also served at `/` on that port as the real hosts are (docs/sandbox-sdk.md).
  * It refuses to be constructed in production, whatever the config says.
+ *
+ * core/ is the simulator's state and plumbing; mp/ plays the official-account side of WeChat, pay/
+ * WeChat Pay (v2/ and v3/ its two protocols); ui/ is the home page, the test user's actions and
+ * the test controls, driving both sides. The root module provides the sandbox's SandboxClock as
+ * the app's Clock when this module is mounted (app.module.ts).
  */
 @Module({
   controllers: [SandboxHomeController, SandboxWechatController, SandboxPayController, SandboxActionsController],
   providers: [
+    // core
     SandboxStore,
     SandboxTimers,
-    SandboxKeysService,
     SandboxFaultsService,
+    SandboxHostsServer,
+    // mp
     SandboxTokenService,
     SandboxOAuthService,
     SandboxQrService,
@@ -46,16 +64,29 @@ import { SandboxWechatController } from './sandbox-wechat.controller';
     SandboxMpService,
     SandboxPushService,
     SandboxUsersService,
+    // pay
+    SandboxKeysService,
     SandboxPayOrdersService,
     SandboxRefundsService,
     SandboxBillsService,
+    SandboxV2Replies,
+    SandboxV2Documents,
+    SandboxV2OrdersService,
+    SandboxV2RefundsService,
+    SandboxV2BillsService,
     SandboxPayV2Service,
-    SandboxPayV3Service,
+    SandboxV3Replies,
+    SandboxV3AuthService,
+    SandboxV3Documents,
+    SandboxV3TransactionsService,
+    SandboxV3RefundsService,
+    SandboxV3BillsService,
+    SandboxV3CertificatesService,
     SandboxNotifyService,
     SandboxCheckoutService,
     SandboxRefundActionsService,
+    // ui
     SandboxAdminService,
-    SandboxHostsServer,
   ],
 })
 export class SandboxModule {

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
 import { DatabaseService } from '../../src/database/database.service';
-import { SandboxHostsServer } from '../../src/sandbox/sandbox-hosts.server';
+import { SandboxHostsServer } from '../../src/sandbox/core/sandbox-hosts.server';
 import type { Json } from '../support/api-client';
 import { freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
 import { axiosPluginMerchant, nodeV3Merchant, nodeV3Verify, SandboxKeyFiles, sandboxKeyFiles, tenpayMerchant } from './support/sdk-peers';

@@ -8,7 +8,7 @@ import WxPay from 'wechatpay-node-v3';
 import type { IPayRequest, Output } from 'wechatpay-node-v3/dist/define';
 import type { AppConfig } from '../../../src/config/app-config';
 import { SANDBOX_KEY_FILES } from '../../../src/config/sandbox-defaults';
-import { PLATFORM_CERTIFICATE_FILE } from '../../../src/sandbox/sandbox.constants';
+import { PLATFORM_CERTIFICATE_FILE } from '../../../src/sandbox/core/sandbox.constants';
 import { v2PaidFields, v3TransactionResource } from '../../support/pay-notifications';
 import type { BuiltNotification, PaidFacts } from '../../support/pay-notifications';
 
