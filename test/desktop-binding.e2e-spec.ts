@@ -5,6 +5,12 @@ import { mysqlAdmin, mysqlEnabled } from './setup/mysql';
 import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startApp, TestDatabase } from './setup/test-app';
 import { eventXml, signedPush, WechatKeys } from './support/wechat-push';
 
+/**
+ * A desktop bound through a QR code scanned in the sandbox, then seeing its credits: in role all
+ * (one process), and in the two-process split (WeChat pushes to the web role, the app role owns
+ * the database), including the app process stopped under a push and WeChat's retry after it is back.
+ */
+
 type Json = Record<string, any>;
 
 const SANDBOX_KEYS: WechatKeys = {
