@@ -9,7 +9,7 @@ import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { dbKinds, DbKind, freePort, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, DbKind, freePort, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import {
   ACCOUNT_ID,
   eventXml,
@@ -71,23 +71,19 @@ function sqlTime(kind: DbKind, d: Date): Date | string {
 }
 
 describe.each(dbKinds())('wechat push [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   let ds: DataSource;
 
   const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
     // The internal endpoints are served too (INTERNAL_API_SECRET), for the split-plan tests below.
-    app = await startApp({ ...db.env, ...wechatEnv(), INTERNAL_API_SECRET: INTERNAL_SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind, { ...wechatEnv(), INTERNAL_API_SECRET: INTERNAL_SECRET });
     ds = app.app.get(DatabaseService).dataSource;
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   afterEach(async () => {
@@ -537,9 +533,8 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
         async (mode) => {
           const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
           await proxy.start();
-          const viaProxy = await startApp({ ...db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
+          const viaProxy = await startApp({ ...app.db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
           try {
-            await viaProxy.app.get(DatabaseService).whenReady();
             const { scene, clientId } = await seedScene(600_000);
             const openid = uid('oCut');
             const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));

@@ -1,6 +1,6 @@
 import { DatabaseService } from '../src/database/database.service';
 import { internalSignature } from '../src/common/internal-signature';
-import { startApp, TestApp, TestDatabase } from './setup/test-app';
+import { startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 const ADMIN_KEY = 'metrics-admin-key-0123456789';
 const SECRET = 'metrics-internal-secret-0123456789';
@@ -23,18 +23,14 @@ function value(text: string, series: string): number {
 }
 
 describe('metrics [sqlite]', () => {
-  let db: TestDatabase;
   let app: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('refuses readers without the admin key or the internal signature', async () => {

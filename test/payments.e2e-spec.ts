@@ -4,7 +4,7 @@ import { OrderExpiryJob } from '../src/payment/order-expiry.job';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { BuiltNotification, v2Notification, v3Notification } from './support/pay-notifications';
 import { call, Json, login, sendNotification } from './support/api-client';
 
@@ -30,8 +30,7 @@ function expectRejected(version: Version, r: { status: number; text: string }, v
 
 describe.each(dbKinds())('payments [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version) => {
-    let db: TestDatabase;
-    let app: TestApp;
+    let app: AppOnFreshDb;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const notification = (
       facts: Parameters<typeof v2Notification>[1],
@@ -58,14 +57,11 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -346,7 +342,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       it('split roles: a 50× storm sent to the web role credits once through the app role', async () => {
         const secret = 'split-payments-secret-0123456789';
         const appRole = await startApp({
-          ...db.env,
+          ...app.db.env,
           APP_ROLE: 'app',
           INTERNAL_API_SECRET: secret,
           WECHAT_PAY_VERSION: version,
@@ -378,14 +374,13 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
         await proxy.start();
         const viaProxy = await startApp({
-          ...db.env,
+          ...app.db.env,
           MYSQL_PORT: String(proxy.port),
           WECHAT_PAY_VERSION: version,
           DB_MIGRATE_ON_START: 'false',
           ...sandboxCredentialsOf(app),
         });
         try {
-          await viaProxy.app.get(DatabaseService).whenReady();
           const openid = uniq('oDbDown');
           const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
           const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });

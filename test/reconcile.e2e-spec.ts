@@ -3,7 +3,7 @@ import { PaymentApplyService } from '../src/payment/payment-apply.service';
 import { ReconciliationJob } from '../src/payment/reconciliation.job';
 import { shanghaiDate } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, eventually, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { call, Json, login } from './support/api-client';
 
 type Version = 'v2' | 'v3';
@@ -13,7 +13,6 @@ const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toStr
 
 describe.each(dbKinds())('reconciliation [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {
-    let db: TestDatabase;
     let app: TestApp;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const reconcile = (date: string, adminKey = ADMIN_KEY) => call(app, 'GET', `/api/v1/admin/reconcile?date=${date}`, { adminKey });
@@ -37,14 +36,11 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
     }
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {

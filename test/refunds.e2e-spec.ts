@@ -3,7 +3,7 @@ import { InternalApi } from '../src/internal/internal-api';
 import { NotifyRetentionJob } from '../src/ops/notify-retention.job';
 import { RefundSyncJob } from '../src/payment/refund-sync.job';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb } from './setup/test-app';
 import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';
 import { call, Json, login, sendNotification } from './support/api-client';
 
@@ -16,8 +16,7 @@ const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_m
 
 describe.each(dbKinds())('refunds [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {
-    let db: TestDatabase;
-    let app: TestApp;
+    let app: AppOnFreshDb;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const admin = (orderNo: string, body: unknown, adminKey: string | null = ADMIN_KEY) =>
       call(app, 'POST', `/api/v1/admin/orders/${orderNo}/refund`, { body, adminKey });
@@ -58,14 +57,11 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
     }
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -414,7 +410,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     if (kind === 'sqlite' && version === 'v2') {
       it('without ADMIN_API_KEY the admin endpoints are switched off (403)', async () => {
-        const bare = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false' });
+        const bare = await startApp({ ...app.db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false' });
         try {
           expect(
             await call(bare, 'POST', '/api/v1/admin/orders/ORD1/refund', { body: { note: 'x', request_id: 'r1' }, adminKey: 'anything' }),

@@ -3,8 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
-import { DatabaseService } from '../../src/database/database.service';
-import { eventually, freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { eventually, freePort, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json, login } from '../support/api-client';
 import { SandboxKeyFiles, sandboxKeyFiles } from './support/sdk-peers';
 
@@ -75,7 +74,6 @@ describe.each([
   ['v2', 'HMAC-SHA256'],
   ['v3', 'MD5'],
 ] as const)("the service's WeChat Pay %s requests (%s) checked with the SDKs, all base URLs on the hosts listener", (version, signType) => {
-  let db: TestDatabase;
   let app: TestApp;
   let keys: SandboxKeyFiles;
   let hosts: string;
@@ -85,9 +83,7 @@ describe.each([
     await recorder.start();
     const port = await freePort();
     hosts = `http://127.0.0.1:${port}`;
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({
-      ...db.env,
+    app = await startAppOnFreshDb('sqlite', {
       WECHAT_SANDBOX: 'true',
       SANDBOX_HOSTS_PORT: String(port),
       WECHAT_API_BASE: hosts,
@@ -97,14 +93,12 @@ describe.each([
       WECHAT_PAY_VERSION: version,
       WECHAT_PAY_SIGN_TYPE: signType,
     });
-    await app.app.get(DatabaseService).whenReady();
     keys = sandboxKeyFiles(app.config);
   });
 
   afterAll(async () => {
     await app?.close();
     await recorder.stop();
-    await db?.drop();
   });
 
   it('OAuth login, a desktop QR code, create-order, a pending query, the sandbox payment: all through the hosts listener', async () => {

@@ -2,7 +2,7 @@ import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa } from 'wechatpay-axios-plugin';
 import { DatabaseService } from '../../src/database/database.service';
 import { expectInvariants } from '../setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json, login, sendNotification } from '../support/api-client';
 import type { BuiltNotification, PaidFacts } from '../support/pay-notifications';
 import {
@@ -38,7 +38,6 @@ function expectFail(version: Version, r: { status: number; text: string }, v3: {
 
 describe.each(dbKinds())('notifications and pay parameters checked by published SDKs [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version) => {
-    let db: TestDatabase;
     let app: TestApp;
     let keys: SandboxKeyFiles;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
@@ -65,15 +64,12 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         : sdkV3Notification(app.config, keys, v3Transaction(app.config, facts));
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
       keys = sandboxKeyFiles(app.config);
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {

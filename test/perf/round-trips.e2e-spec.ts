@@ -1,7 +1,7 @@
 import { DatabaseService } from '../../src/database/database.service';
 import { MYSQL, mysqlEnabled } from '../setup/mysql';
 import { MysqlStatementRecorder, RecordedStatement } from '../setup/mysql-statement-recorder';
-import { startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json, login, sendNotification } from '../support/api-client';
 import { v2Notification } from '../support/pay-notifications';
 import { eventXml, signedPush, TEST_KEYS, wechatEnv } from '../support/wechat-push';
@@ -14,29 +14,24 @@ const describeMysql = mysqlEnabled() ? describe : describe.skip;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describeMysql('round trips per request [mysql]', () => {
-  let db: TestDatabase;
   let app: TestApp;
   let recorder: MysqlStatementRecorder;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
 
   beforeAll(async () => {
-    db = await TestDatabase.create('mysql');
     recorder = new MysqlStatementRecorder(MYSQL.host, MYSQL.port);
     await recorder.start();
-    app = await startApp({
-      ...db.env,
+    app = await startAppOnFreshDb('mysql', {
       ...wechatEnv(),
       MYSQL_PORT: String(recorder.port),
       WECHAT_SANDBOX: 'true',
       WECHAT_PAY_VERSION: 'v2',
     });
-    await app.app.get(DatabaseService).whenReady();
   });
 
   afterAll(async () => {
     await app?.close();
     await recorder?.stop();
-    await db?.drop();
   });
 
   /** The statements one request costs (the pool is warmed first, so no connection set-up counts). */
