@@ -7,6 +7,7 @@ import { TcpFaultProxy } from './setup/tcp-fault-proxy';
 import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { BuiltNotification, v2Notification, v3Notification } from './support/pay-notifications';
 import { call, Json, login, sendNotification } from './support/api-client';
+import { buy, payInSandbox, placeOrder, prepayIdOf } from './support/orders';
 
 type Version = 'v2' | 'v3';
 
@@ -36,21 +37,6 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       facts: Parameters<typeof v2Notification>[1],
       extra: { v2?: Record<string, string>; v3?: Parameters<typeof v3Notification>[2] } = {},
     ) => (version === 'v2' ? v2Notification(app.config, facts, extra.v2) : v3Notification(app.config, facts, extra.v3));
-
-    async function placeOrder(
-      openid: string,
-      body: unknown,
-    ): Promise<{ token: string; orderNo: string; prepayId: string; amount: number }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body });
-      expect(r.status).toBe(200);
-      return {
-        token,
-        orderNo: r.body.order_no,
-        prepayId: String(r.body.payment_params.package).replace('prepay_id=', ''),
-        amount: r.body.amount,
-      };
-    }
 
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
     const credits = async (openid: string) =>
@@ -93,13 +79,11 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('happy path, credits: create-order → sandbox pay → notify → paid, credited, recorded', async () => {
       const openid = uniq('oBuyC');
-      const { token, orderNo, prepayId, amount } = await placeOrder(openid, { order_type: 'credits', credits_amount: 20 });
+      const order = await placeOrder(app, openid, { order_type: 'credits', credits_amount: 20 });
+      const { token, orderNo } = order;
       expect(orderNo).toMatch(/^ORD\d{14}[A-Z0-9]{6}$/);
-      expect(amount).toBe(18);
-      expect(
-        await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } }),
-      ).toMatchObject({ status: 200 });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      expect(order.amount).toBe(18);
+      await payInSandbox(app, order);
       expect(await credits(openid)).toBe(30);
       expect(await q("SELECT delta, reason FROM credit_ledger WHERE openid = ? AND reason = 'purchase'", [openid])).toEqual([
         { delta: 20, reason: 'purchase' },
@@ -122,9 +106,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('happy path, membership: lifetime member with the bonus; buying again is refused', async () => {
       const openid = uniq('oBuyM');
-      const { token, orderNo, prepayId } = await placeOrder(openid, { order_type: 'member' });
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      const { token } = await buy(app, openid, { order_type: 'member' });
       const me = await call(app, 'GET', '/api/v1/user/member-status', { token });
       expect(me.body).toEqual({ success: true, is_member: true, member_expire_at: null });
       expect(await credits(openid)).toBe(20);
@@ -160,10 +142,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       expect(await q("SELECT status FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([
         { status: 'pending' },
       ]);
-      await call(app, 'POST', '/sandbox/actions/pay', {
-        body: { prepay_id: String(params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
-      });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      await payInSandbox(app, { orderNo, prepayId: prepayIdOf(params) });
       expect(await credits(openid)).toBe(20);
       expect(await create()).toEqual({ status: 400, body: { detail: '您已经是会员，无需重复开通' } });
     });
@@ -184,17 +163,14 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       // Membership is refused too while the place is taken (it counts like any pending order).
       expect((await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } })).status).toBe(429);
       const first = placed[0].body;
-      await call(app, 'POST', '/sandbox/actions/pay', {
-        body: { prepay_id: String(first.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
-      });
-      await eventually(async () => (await orderStatus(first.order_no)) === 'paid');
+      await payInSandbox(app, { orderNo: first.order_no, prepayId: prepayIdOf(first.payment_params) });
       expect((await create()).status).toBe(200);
       expect(await q("SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND status = 'pending'", [openid])).toEqual([{ n: 5 }]);
     });
 
     it('the same valid notification 50× concurrently and again an hour later → credited once, every answer success', async () => {
       const openid = uniq('oStorm');
-      const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await placeOrder(app, openid);
       const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
       const n = notification(facts);
       const answers = await Promise.all(Array.from({ length: 50 }, () => sendNotification(app, n)));
@@ -214,7 +190,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('forged, foreign or mismatched notifications change nothing and get the right FAIL', async () => {
       const openid = uniq('oForge');
-      const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await placeOrder(app, openid);
       const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
       const signError = { status: 401, message: 'SIGN_ERROR' };
       const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
@@ -265,8 +241,9 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('notification never arrives → the status endpoint asks WeChat Pay and completes the order once', async () => {
       const openid = uniq('oQuiet');
-      const { token, orderNo, prepayId } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'never' } });
+      const order = await placeOrder(app, openid);
+      const { token, orderNo } = order;
+      await payInSandbox(app, order, 'never');
       const views = await Promise.all(Array.from({ length: 5 }, () => call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })));
       expect(views.some((v) => v.body.order.status === 'paid')).toBe(true);
       expect(await credits(openid)).toBe(20);
@@ -281,7 +258,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('an expired order is closed by the job (at WeChat Pay too); a late paid notification still credits once', async () => {
       const openid = uniq('oLate');
-      const { orderNo, prepayId } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo, prepayId } = await placeOrder(app, openid);
       await call(app, 'POST', '/sandbox/clock', { body: { advance_seconds: 31 * 60 } });
       try {
         expect(await app.app.get(OrderExpiryJob).runOnce()).toBeGreaterThanOrEqual(1);
@@ -358,7 +335,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         });
         try {
           const openid = uniq('oSplit');
-          const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+          const { orderNo } = await placeOrder(app, openid);
           const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
           const answers = await Promise.all(Array.from({ length: 50 }, () => sendNotification(web, n)));
           for (const a of answers) expectAccepted(version, a);
@@ -382,7 +359,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         });
         try {
           const openid = uniq('oDbDown');
-          const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+          const { orderNo } = await placeOrder(app, openid);
           const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
           proxy.cut();
           const started = Date.now();

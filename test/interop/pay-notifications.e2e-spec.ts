@@ -3,7 +3,8 @@ import { Formatter, Hash, Rsa } from 'wechatpay-axios-plugin';
 import { DatabaseService } from '../../src/database/database.service';
 import { expectInvariants } from '../setup/invariants';
 import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
-import { call, Json, login, sendNotification } from '../support/api-client';
+import { Json, sendNotification } from '../support/api-client';
+import { placeOrder } from '../support/orders';
 import type { BuiltNotification, PaidFacts } from '../support/pay-notifications';
 import {
   SandboxKeyFiles,
@@ -47,14 +48,6 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
     const purchases = async (orderNo: string) =>
       Number((await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE ref = ? AND reason = 'purchase'", [orderNo]))[0].n);
 
-    /** A credits order made through the service's own API (login → create-order → the sandbox's prepay). */
-    async function placeOrder(openid: string): Promise<{ orderNo: string; totalFen: number; params: Record<string, string> }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-      expect(r.status).toBe(200);
-      return { orderNo: r.body.order_no, totalFen: Math.round(r.body.amount * 100), params: r.body.payment_params };
-    }
-
     const signed = (
       facts: PaidFacts,
       variant: { layout?: 'tenpay' | 'axios-plugin'; signType?: 'MD5' | 'HMAC-SHA256' } = {},
@@ -84,7 +77,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         ['axios-plugin', 'HMAC-SHA256'],
       ] as const)('%s layout, %s: a tampered copy is refused, the genuine one credited once', async (layout, signType) => {
         const openid = uniq('oV2N');
-        const { orderNo, totalFen } = await placeOrder(openid);
+        const { orderNo, totalFen } = await placeOrder(app, openid);
         const fields = v2NotificationFields(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
         const tampered = sdkV2Notification(app.config, fields, layout, signType, { total_fee: '1', cash_fee: '1' });
         expectFail(version, await sendNotification(app, tampered), { status: 401, message: 'SIGN_ERROR' });
@@ -98,7 +91,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
 
       it('the JSAPI paySign is the one tenpay and wechatpay-axios-plugin compute (MD5 over appId, timeStamp, nonceStr, package, signType)', async () => {
-        const { params } = await placeOrder(uniq('oV2P'));
+        const { params } = await placeOrder(app, uniq('oV2P'));
         const { paySign, ...unsigned } = params;
         expect(Object.keys(unsigned).sort()).toEqual(['appId', 'nonceStr', 'package', 'signType', 'timeStamp']);
         const tenpay = new Tenpay({ appid: app.config.wechat.appId, mchid: app.config.pay.mchId, partnerKey: app.config.pay.apiKey });
@@ -108,7 +101,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
     } else {
       it('AesGcm + Rsa (axios-plugin): a flipped ciphertext and a signature over other bytes are refused, the genuine one credited once', async () => {
         const openid = uniq('oV3N');
-        const { orderNo, totalFen } = await placeOrder(openid);
+        const { orderNo, totalFen } = await placeOrder(app, openid);
         const resource = v3Transaction(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
         const flipped = sdkV3Notification(app.config, keys, resource, { flipCiphertext: true });
         const resigned = sdkV3Notification(app.config, keys, resource, {
@@ -125,7 +118,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
 
       it('the JSAPI paySign verifies with wechatpay-axios-plugin (RSA over appId, timeStamp, nonceStr, package)', async () => {
-        const { params } = await placeOrder(uniq('oV3P'));
+        const { params } = await placeOrder(app, uniq('oV3P'));
         expect(params).toMatchObject({
           appId: app.config.wechat.appId,
           signType: 'RSA',
@@ -140,12 +133,12 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
 
     it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', async () => {
       const openid = uniq('oReuse');
-      const first = await placeOrder(openid);
-      const second = await placeOrder(openid);
+      const first = await placeOrder(app, openid);
+      const second = await placeOrder(app, openid);
       const transactionId = uniq('4200');
-      expectAccepted(version, await sendNotification(app, signed({ ...first, openid, transactionId })));
+      expectAccepted(version, await sendNotification(app, signed({ ...first, transactionId })));
       expect(await credits(openid)).toBe(20);
-      const reused = signed({ ...second, openid, transactionId }, { layout: 'axios-plugin' });
+      const reused = signed({ ...second, transactionId }, { layout: 'axios-plugin' });
       for (let i = 0; i < 2; i++) expectFail(version, await sendNotification(app, reused), { status: 400, message: 'ORDER_MISMATCH' });
       expect([await status(first.orderNo), await status(second.orderNo)]).toEqual(['paid', 'pending']);
       expect([await credits(openid), await purchases(second.orderNo)]).toEqual([20, 0]);
