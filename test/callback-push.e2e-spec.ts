@@ -6,6 +6,7 @@ import { ServiceUnavailableError } from '../src/common/errors';
 import { DatabaseService } from '../src/database/database.service';
 import { BindingService } from '../src/user/binding.service';
 import { InternalApi } from '../src/internal/internal-api';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
@@ -496,15 +497,16 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       expect(await ledger(openid)).toEqual(['signup_bonus:10']);
     });
 
-    it('an internal error (not a 4xx) is 503, never success', async () => {
-      const api = app.app.get(InternalApi);
-      jest.spyOn(api, 'applyPush').mockRejectedValue(new Error('boom'));
-      const openid = uid('oBoom');
-      const before = await snapshot(WATCHED_TABLES);
-      const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
-      expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
-      expect(await snapshot(WATCHED_TABLES)).toEqual(before);
-    });
+    it('an internal error (not a 4xx) is 503, never success', () =>
+      withLogsShownOnFailure(async () => {
+        const api = app.app.get(InternalApi);
+        jest.spyOn(api, 'applyPush').mockRejectedValue(new Error('boom'));
+        const openid = uid('oBoom');
+        const before = await snapshot(WATCHED_TABLES);
+        const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
+        expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
+        expect(await snapshot(WATCHED_TABLES)).toEqual(before);
+      }));
 
     it.each(PUSH_MODES)(
       '%s: one transaction per push — a binding that fails mid-push leaves no claim, no user; the retry applies once',

@@ -1,6 +1,7 @@
 import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
 import { DatabaseService } from '../src/database/database.service';
 import { OrderExpiryJob } from '../src/payment/order-expiry.job';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
@@ -188,56 +189,57 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE reason = 'purchase' AND ref = ?", [orderNo])).toEqual([{ n: 1 }]);
     });
 
-    it('forged, foreign or mismatched notifications change nothing and get the right FAIL', async () => {
-      const openid = uniq('oForge');
-      const { orderNo } = await placeOrder(app, openid);
-      const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
-      const signError = { status: 401, message: 'SIGN_ERROR' };
-      const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
-      const cases: Array<[string, BuiltNotification, { status: number; message: string }]> =
-        version === 'v2'
-          ? [
-              ['forged signature', v2Notification(app.config, facts, {}, { key: 'x'.repeat(32) }), signError],
-              ['wrong appid', v2Notification(app.config, facts, { appid: 'wx0000000000000bad' }), signError],
-              ['wrong mch_id', v2Notification(app.config, facts, { mch_id: '1999999999' }), signError],
-              ['unknown order', v2Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
-              ['amount ≠ order', v2Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
-              ["another user's openid", v2Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
-              ['a v3 body', v3Notification(app.config, facts), signError],
-            ]
-          : [
-              ['forged signature', v3Notification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }), signError],
-              ['wrong appid', v3Notification(app.config, facts, { tweak: { appid: 'wx0000000000000bad' } }), signError],
-              ['wrong mchid', v3Notification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
-              ['unknown order', v3Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
-              ['amount ≠ order', v3Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
-              ["another user's openid", v3Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
-              [
-                'timestamp 10 minutes old',
-                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
-                signError,
-              ],
-              [
-                'timestamp 10 minutes ahead',
-                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
-                signError,
-              ],
-              ['WECHATPAY/SIGNTEST/ probe', v3Notification(app.config, facts, { signature: 'WECHATPAY/SIGNTEST/abcdefg' }), signError],
-              ['tampered ciphertext', v3Notification(app.config, facts, { tamper: true }), signError],
-              ['a v2 body', v2Notification(app.config, facts), signError],
-            ];
-      for (const [name, n, expected] of cases) {
-        const r = await sendNotification(app, n);
-        expectRejected(version, r, expected);
-        expect({ name, status: await orderStatus(orderNo) }).toEqual({ name, status: 'pending' });
-      }
-      expect(await credits(openid)).toBe(10);
-      expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
-      const kinds = (
-        await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])
-      ).map((r) => r.kind);
-      expect(kinds).toEqual(expect.arrayContaining(['unknown_order', 'amount_mismatch', 'payer_mismatch']));
-    });
+    it('forged, foreign or mismatched notifications change nothing and get the right FAIL', () =>
+      withLogsShownOnFailure(async () => {
+        const openid = uniq('oForge');
+        const { orderNo } = await placeOrder(app, openid);
+        const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
+        const signError = { status: 401, message: 'SIGN_ERROR' };
+        const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
+        const cases: Array<[string, BuiltNotification, { status: number; message: string }]> =
+          version === 'v2'
+            ? [
+                ['forged signature', v2Notification(app.config, facts, {}, { key: 'x'.repeat(32) }), signError],
+                ['wrong appid', v2Notification(app.config, facts, { appid: 'wx0000000000000bad' }), signError],
+                ['wrong mch_id', v2Notification(app.config, facts, { mch_id: '1999999999' }), signError],
+                ['unknown order', v2Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
+                ['amount ≠ order', v2Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
+                ["another user's openid", v2Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
+                ['a v3 body', v3Notification(app.config, facts), signError],
+              ]
+            : [
+                ['forged signature', v3Notification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }), signError],
+                ['wrong appid', v3Notification(app.config, facts, { tweak: { appid: 'wx0000000000000bad' } }), signError],
+                ['wrong mchid', v3Notification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
+                ['unknown order', v3Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
+                ['amount ≠ order', v3Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
+                ["another user's openid", v3Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
+                [
+                  'timestamp 10 minutes old',
+                  v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                  signError,
+                ],
+                [
+                  'timestamp 10 minutes ahead',
+                  v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+                  signError,
+                ],
+                ['WECHATPAY/SIGNTEST/ probe', v3Notification(app.config, facts, { signature: 'WECHATPAY/SIGNTEST/abcdefg' }), signError],
+                ['tampered ciphertext', v3Notification(app.config, facts, { tamper: true }), signError],
+                ['a v2 body', v2Notification(app.config, facts), signError],
+              ];
+        for (const [name, n, expected] of cases) {
+          const r = await sendNotification(app, n);
+          expectRejected(version, r, expected);
+          expect({ name, status: await orderStatus(orderNo) }).toEqual({ name, status: 'pending' });
+        }
+        expect(await credits(openid)).toBe(10);
+        expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
+        const kinds = (
+          await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])
+        ).map((r) => r.kind);
+        expect(kinds).toEqual(expect.arrayContaining(['unknown_order', 'amount_mismatch', 'payer_mismatch']));
+      }));
 
     it('notification never arrives → the status endpoint asks WeChat Pay and completes the order once', async () => {
       const openid = uniq('oQuiet');
@@ -347,41 +349,42 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         }
       });
 
-      it('database down at notify → FAIL; the retry after recovery credits once', async () => {
-        const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
-        await proxy.start();
-        const viaProxy = await startApp({
-          ...app.db.env,
-          MYSQL_PORT: String(proxy.port),
-          WECHAT_PAY_VERSION: version,
-          DB_MIGRATE_ON_START: 'false',
-          ...sandboxCredentialsOf(app),
-        });
-        try {
-          const openid = uniq('oDbDown');
-          const { orderNo } = await placeOrder(app, openid);
-          const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
-          proxy.cut();
-          const started = Date.now();
-          expectRejected(version, await sendNotification(viaProxy, n), { status: 500, message: 'SYSTEM_ERROR' });
-          expect(Date.now() - started).toBeLessThan(4000);
-          expect(await orderStatus(orderNo)).toBe('pending');
-          proxy.restore();
-          await eventually(
-            async () => {
-              const r = await sendNotification(viaProxy, n);
-              return version === 'v2' ? r.text === v2Success : r.status === 204;
-            },
-            20_000,
-            300,
-          );
-          expect(await credits(openid)).toBe(20);
-          expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
-        } finally {
-          await viaProxy.close();
-          await proxy.stop();
-        }
-      });
+      it('database down at notify → FAIL; the retry after recovery credits once', () =>
+        withLogsShownOnFailure(async () => {
+          const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
+          await proxy.start();
+          const viaProxy = await startApp({
+            ...app.db.env,
+            MYSQL_PORT: String(proxy.port),
+            WECHAT_PAY_VERSION: version,
+            DB_MIGRATE_ON_START: 'false',
+            ...sandboxCredentialsOf(app),
+          });
+          try {
+            const openid = uniq('oDbDown');
+            const { orderNo } = await placeOrder(app, openid);
+            const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
+            proxy.cut();
+            const started = Date.now();
+            expectRejected(version, await sendNotification(viaProxy, n), { status: 500, message: 'SYSTEM_ERROR' });
+            expect(Date.now() - started).toBeLessThan(4000);
+            expect(await orderStatus(orderNo)).toBe('pending');
+            proxy.restore();
+            await eventually(
+              async () => {
+                const r = await sendNotification(viaProxy, n);
+                return version === 'v2' ? r.text === v2Success : r.status === 204;
+              },
+              20_000,
+              300,
+            );
+            expect(await credits(openid)).toBe(20);
+            expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
+          } finally {
+            await viaProxy.close();
+            await proxy.stop();
+          }
+        }));
     }
   });
 });

@@ -2,6 +2,7 @@ import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { NotifyRetentionJob } from '../src/ops/notify-retention.job';
 import { RefundSyncJob } from '../src/payment/refund-sync.job';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
 import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb } from './setup/test-app';
 import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';
@@ -178,109 +179,110 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       ).toMatch(/20 credits due.*allowed 5/);
     });
 
-    it('a forged, undecryptable, foreign or mismatched refund notification changes nothing', async () => {
-      await manualRefunds(true);
-      const openid = uniq('oForgeR');
-      const { orderNo, totalFen } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
-      const asked = await admin(orderNo, { note: 'forgery target', request_id: uniq('req') });
-      const refundNo: string = asked.body.refund.refund_no;
-      const facts = { orderNo, refundNo, refundFen: totalFen, totalFen };
-      const signError = { status: 401, message: 'SIGN_ERROR' };
-      const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
-      const cases: Array<[string, string, BuiltNotification, { status: number; message: string }]> =
-        version === 'v2'
-          ? [
-              ['req_info under another key', refundUrl, v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
-              [
-                'req_info garbage',
-                refundUrl,
-                v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }),
-                signError,
-              ],
-              ['req_info not base64', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: 'not base64!' }), signError],
-              ['another mch_id', refundUrl, v2RefundNotification(app.config, facts, { outer: { mch_id: '1999999999' } }), signError],
-              ['a v3 body', refundUrl, v3RefundNotification(app.config, facts), signError],
-              [
-                'a payment notification',
-                refundUrl,
-                v2Notification(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') }),
-                signError,
-              ],
-              ['another amount', refundUrl, v2RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
-              ['another order', refundUrl, v2RefundNotification(app.config, { ...facts, orderNo: 'ORD20990101000000OTHER1' }), mismatch],
-              [
-                'a refund we never asked for',
-                refundUrl,
-                v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
-                mismatch,
-              ],
-              [
-                'forged on the pay URL',
-                '/api/v1/payment/notify',
-                v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }),
-                signError,
-              ],
-            ]
-          : [
-              [
-                'forged signature',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }),
-                signError,
-              ],
-              ['tampered ciphertext', refundUrl, v3RefundNotification(app.config, facts, { tamper: true }), signError],
-              [
-                'encrypted under another APIv3 key',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }),
-                signError,
-              ],
-              ['another mchid', refundUrl, v3RefundNotification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
-              [
-                'timestamp 10 minutes old',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
-                signError,
-              ],
-              ['a v2 body', refundUrl, v2RefundNotification(app.config, facts), signError],
-              ['another amount', refundUrl, v3RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
-              [
-                'a refund we never asked for',
-                refundUrl,
-                v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
-                mismatch,
-              ],
-              [
-                'forged on the refund URL',
-                '/api/v1/payment/refund-notify',
-                v3RefundNotification(app.config, facts, { tamper: true }),
-                signError,
-              ],
-            ];
-      for (const [name, path, n, expected] of cases) {
-        const r = await sendNotification(app, n, path);
-        expectRefused(r, expected);
-        expect({
-          name,
-          order: await orderStatus(orderNo),
-          refund: (await refundRow(refundNo)).status,
-          credits: await credits(openid),
-        }).toEqual({
-          name,
-          order: 'paid',
-          refund: 'processing',
-          credits: 20,
-        });
-      }
-      expect(await ledger(refundNo)).toEqual([]);
-      expect(await anomalies(orderNo)).toEqual(expect.arrayContaining(['refund_mismatch']));
-      expect((await q("SELECT COUNT(*) AS n FROM payment_anomalies WHERE kind = 'unknown_refund'"))[0].n).not.toBe(0);
+    it('a forged, undecryptable, foreign or mismatched refund notification changes nothing', () =>
+      withLogsShownOnFailure(async () => {
+        await manualRefunds(true);
+        const openid = uniq('oForgeR');
+        const { orderNo, totalFen } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
+        const asked = await admin(orderNo, { note: 'forgery target', request_id: uniq('req') });
+        const refundNo: string = asked.body.refund.refund_no;
+        const facts = { orderNo, refundNo, refundFen: totalFen, totalFen };
+        const signError = { status: 401, message: 'SIGN_ERROR' };
+        const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
+        const cases: Array<[string, string, BuiltNotification, { status: number; message: string }]> =
+          version === 'v2'
+            ? [
+                ['req_info under another key', refundUrl, v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
+                [
+                  'req_info garbage',
+                  refundUrl,
+                  v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }),
+                  signError,
+                ],
+                ['req_info not base64', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: 'not base64!' }), signError],
+                ['another mch_id', refundUrl, v2RefundNotification(app.config, facts, { outer: { mch_id: '1999999999' } }), signError],
+                ['a v3 body', refundUrl, v3RefundNotification(app.config, facts), signError],
+                [
+                  'a payment notification',
+                  refundUrl,
+                  v2Notification(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') }),
+                  signError,
+                ],
+                ['another amount', refundUrl, v2RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
+                ['another order', refundUrl, v2RefundNotification(app.config, { ...facts, orderNo: 'ORD20990101000000OTHER1' }), mismatch],
+                [
+                  'a refund we never asked for',
+                  refundUrl,
+                  v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                  mismatch,
+                ],
+                [
+                  'forged on the pay URL',
+                  '/api/v1/payment/notify',
+                  v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }),
+                  signError,
+                ],
+              ]
+            : [
+                [
+                  'forged signature',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }),
+                  signError,
+                ],
+                ['tampered ciphertext', refundUrl, v3RefundNotification(app.config, facts, { tamper: true }), signError],
+                [
+                  'encrypted under another APIv3 key',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }),
+                  signError,
+                ],
+                ['another mchid', refundUrl, v3RefundNotification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
+                [
+                  'timestamp 10 minutes old',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                  signError,
+                ],
+                ['a v2 body', refundUrl, v2RefundNotification(app.config, facts), signError],
+                ['another amount', refundUrl, v3RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
+                [
+                  'a refund we never asked for',
+                  refundUrl,
+                  v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                  mismatch,
+                ],
+                [
+                  'forged on the refund URL',
+                  '/api/v1/payment/refund-notify',
+                  v3RefundNotification(app.config, facts, { tamper: true }),
+                  signError,
+                ],
+              ];
+        for (const [name, path, n, expected] of cases) {
+          const r = await sendNotification(app, n, path);
+          expectRefused(r, expected);
+          expect({
+            name,
+            order: await orderStatus(orderNo),
+            refund: (await refundRow(refundNo)).status,
+            credits: await credits(openid),
+          }).toEqual({
+            name,
+            order: 'paid',
+            refund: 'processing',
+            credits: 20,
+          });
+        }
+        expect(await ledger(refundNo)).toEqual([]);
+        expect(await anomalies(orderNo)).toEqual(expect.arrayContaining(['refund_mismatch']));
+        expect((await q("SELECT COUNT(*) AS n FROM payment_anomalies WHERE kind = 'unknown_refund'"))[0].n).not.toBe(0);
 
-      // The genuine one still works afterwards.
-      expectAccepted(await sendNotification(app, refundNotification(facts), refundUrl));
-      expect(await orderStatus(orderNo)).toBe('refunded');
-      expect(await credits(openid)).toBe(10);
-    });
+        // The genuine one still works afterwards.
+        expectAccepted(await sendNotification(app, refundNotification(facts), refundUrl));
+        expect(await orderStatus(orderNo)).toBe('refunded');
+        expect(await credits(openid)).toBe(10);
+      }));
 
     it('a closed refund gives nothing back and is flagged; a new request_id can refund again', async () => {
       await manualRefunds(true);

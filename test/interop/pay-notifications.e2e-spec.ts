@@ -1,6 +1,7 @@
 import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa } from 'wechatpay-axios-plugin';
 import { DatabaseService } from '../../src/database/database.service';
+import { withLogsShownOnFailure } from '../setup/app-logs';
 import { expectInvariants } from '../setup/invariants';
 import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { Json, sendNotification } from '../support/api-client';
@@ -131,22 +132,23 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
     }
 
-    it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', async () => {
-      const openid = uniq('oReuse');
-      const first = await placeOrder(app, openid);
-      const second = await placeOrder(app, openid);
-      const transactionId = uniq('4200');
-      expectAccepted(version, await sendNotification(app, signed({ ...first, transactionId })));
-      expect(await credits(openid)).toBe(20);
-      const reused = signed({ ...second, transactionId }, { layout: 'axios-plugin' });
-      for (let i = 0; i < 2; i++) expectFail(version, await sendNotification(app, reused), { status: 400, message: 'ORDER_MISMATCH' });
-      expect([await status(first.orderNo), await status(second.orderNo)]).toEqual(['paid', 'pending']);
-      expect([await credits(openid), await purchases(second.orderNo)]).toEqual([20, 0]);
-      const anomalies = await q('SELECT kind, detail FROM payment_anomalies WHERE order_no = ?', [second.orderNo]);
-      expect(anomalies).toEqual([
-        { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
-        { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
-      ]);
-    });
+    it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', () =>
+      withLogsShownOnFailure(async () => {
+        const openid = uniq('oReuse');
+        const first = await placeOrder(app, openid);
+        const second = await placeOrder(app, openid);
+        const transactionId = uniq('4200');
+        expectAccepted(version, await sendNotification(app, signed({ ...first, transactionId })));
+        expect(await credits(openid)).toBe(20);
+        const reused = signed({ ...second, transactionId }, { layout: 'axios-plugin' });
+        for (let i = 0; i < 2; i++) expectFail(version, await sendNotification(app, reused), { status: 400, message: 'ORDER_MISMATCH' });
+        expect([await status(first.orderNo), await status(second.orderNo)]).toEqual(['paid', 'pending']);
+        expect([await credits(openid), await purchases(second.orderNo)]).toEqual([20, 0]);
+        const anomalies = await q('SELECT kind, detail FROM payment_anomalies WHERE order_no = ?', [second.orderNo]);
+        expect(anomalies).toEqual([
+          { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
+          { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
+        ]);
+      }));
   });
 });

@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 import { DatabaseService } from '../../src/database/database.service';
+import { trackAppLogs } from './app-logs';
 import { createTestDatabase, dropTestDatabase, MYSQL, mysqlEnabled } from './mysql';
 
 export type DbKind = 'sqlite' | 'mysql';
@@ -99,6 +100,7 @@ export async function startApp(env: Env, opts: { waitForDatabase?: boolean } = {
   const full = baseEnv(port, env);
   const config = loadConfig(full, { cwd: full.DATA_DIR });
   const app = await createApp(config);
+  await trackAppLogs(app);
   await app.listen(port, '127.0.0.1');
   const started: TestApp = { url: `http://127.0.0.1:${port}`, config, app, close: () => app.close() };
   if (config.role !== 'web' && opts.waitForDatabase !== false) {
