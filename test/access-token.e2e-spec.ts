@@ -1,7 +1,6 @@
 import { Clock } from '../src/common/clock';
-import { DatabaseService } from '../src/database/database.service';
 import { AccessTokenStore, FetchedToken } from '../src/wechat/access-token.store';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 let issued = 0; // tokens are unique across every fake upstream of this file
 
@@ -27,25 +26,22 @@ function upstream(delayMs = 100, expiresInSeconds = 7200) {
  * invalidation. Driven with a counting upstream so each rule is observed directly.
  */
 describe.each(dbKinds())('shared access token store [%s]', (kind) => {
-  let db: TestDatabase;
   const apps: TestApp[] = [];
   const store = (i: number) => apps[i].app.get(AccessTokenStore, { strict: false });
 
   // Fresh instances on a fresh database per test: each instance's in-memory copy of the token is
   // legitimately kept until WeChat refuses it, so state must not leak between scenarios.
   beforeEach(async () => {
-    db = await TestDatabase.create(kind);
+    const env = { WECHAT_APPID: 'wxtokentest0000001', WECHAT_SECRET: 's', WECHAT_TOKEN: 'tok' };
+    const first = await startAppOnFreshDb(kind, env);
+    apps.push(first);
     // Two app instances on one database (MySQL); SQLite is one process, so one instance there.
-    for (let i = 0; i < (kind === 'mysql' ? 2 : 1); i++) {
-      const app = await startApp({ ...db.env, WECHAT_APPID: 'wxtokentest0000001', WECHAT_SECRET: 's', WECHAT_TOKEN: 'tok' });
-      await app.app.get(DatabaseService).whenReady();
-      apps.push(app);
-    }
+    if (kind === 'mysql') apps.push(await startApp({ ...first.db.env, ...env }));
   });
 
   afterEach(async () => {
-    for (const a of apps.splice(0)) await a.close();
-    await db?.drop();
+    // The first instance drops the database when it closes: it goes last.
+    for (const a of apps.splice(0).reverse()) await a.close();
   });
 
   it('50 concurrent callers spread over the instances cause exactly one fetch and all get that token', async () => {

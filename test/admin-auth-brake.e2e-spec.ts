@@ -1,6 +1,5 @@
 import { internalSignature } from '../src/common/internal-signature';
-import { DatabaseService } from '../src/database/database.service';
-import { startApp, TestApp, TestDatabase } from './setup/test-app';
+import { startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 /**
  * The brute-force brake of the admin endpoints and the metrics route (docs/limits.md "Admin and
@@ -32,18 +31,14 @@ const ADMIN_PATH = '/api/v1/admin/anomalies';
 const METRICS_PATH = '/api/v1/internal/metrics';
 
 describe('admin and metrics brute-force brake [sqlite]', () => {
-  let db: TestDatabase;
   let app: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('300 wrong admin keys from one IP: 401 for the first 10, then 429 (Retry-After); the right key is refused too until the window passes', async () => {
@@ -111,18 +106,14 @@ describe('admin and metrics brute-force brake [sqlite]', () => {
 });
 
 describe('admin brake settings [sqlite]', () => {
-  let db: TestDatabase;
   let off: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    off = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_AUTH_MAX_FAILURES: '3', ADMIN_AUTH_WINDOW_SECONDS: '2' });
-    await off.app.get(DatabaseService).whenReady();
+    off = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true', ADMIN_AUTH_MAX_FAILURES: '3', ADMIN_AUTH_WINDOW_SECONDS: '2' });
   });
 
   afterAll(async () => {
     await off?.close();
-    await db?.drop();
   });
 
   it('admin off (no key) is 403 with no-store, and counts nothing', async () => {

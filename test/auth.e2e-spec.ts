@@ -7,7 +7,7 @@ import { DatabaseService } from '../src/database/database.service';
 import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
 import { BindingService } from '../src/binding/binding.service';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, freePort, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, eventually, freePort, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from './setup/test-app';
 
 /** docs/api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
 
@@ -75,8 +75,7 @@ function expectedMenu(t: TestApp) {
 }
 
 describe.each(dbKinds())('auth [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   let ds: DataSource;
 
   const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
@@ -113,23 +112,19 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   }
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
     // The menu tests send more wrong admin keys than the brute-force brake allows by default (10).
-    app = await startApp({
-      ...db.env,
+    app = await startAppOnFreshDb(kind, {
       WECHAT_SANDBOX: 'true',
       ADMIN_API_KEY: ADMIN_KEY,
       RATE_LIMIT_PER_MINUTE: '100000',
       ADMIN_AUTH_MAX_FAILURES: '1000',
     });
-    await app.app.get(DatabaseService).whenReady();
     ds = app.app.get(DatabaseService).dataSource;
   });
 
   afterAll(async () => {
     if (ds) await expectInvariants((sql) => q(sql));
     await app?.close();
-    await db?.drop();
   });
 
   describe('GET /api/v1/auth/wechat (OAuth code → session)', () => {
@@ -557,18 +552,14 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   });
 
   describe('QR creation per IP (RATE_LIMIT_PER_MINUTE=5, docs/limits.md)', () => {
-    let limitedDb: TestDatabase;
     let limited: TestApp;
 
     beforeAll(async () => {
-      limitedDb = await TestDatabase.create(kind);
-      limited = await startApp({ ...limitedDb.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '5' });
-      await limited.app.get(DatabaseService).whenReady();
+      limited = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '5' });
     });
 
     afterAll(async () => {
       await limited?.close();
-      await limitedDb?.drop();
     });
 
     it('a 6th new client_id from one IP within a minute is 429 and writes no binding', async () => {
@@ -584,19 +575,15 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
   });
 
   describe('WeChat unreachable, no admin key configured', () => {
-    let offlineDb: TestDatabase;
     let offline: TestApp;
 
     beforeAll(async () => {
-      offlineDb = await TestDatabase.create(kind);
       const closed = await freePort(); // nothing listens there
-      offline = await startApp({ ...offlineDb.env, WECHAT_SANDBOX: 'true', WECHAT_API_BASE: `http://127.0.0.1:${closed}` });
-      await offline.app.get(DatabaseService).whenReady();
+      offline = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_API_BASE: `http://127.0.0.1:${closed}` });
     });
 
     afterAll(async () => {
       await offline?.close();
-      await offlineDb?.drop();
     });
 
     it('OAuth answers 502 授权失败', async () => {
@@ -637,14 +624,13 @@ describe.each(dbKinds())('auth [%s]', (kind) => {
         // The second process uses the first one's sandbox, as a multi-process deployment shares WeChat.
         const sandbox = `${app.url}/sandbox`;
         second = await startApp({
-          ...db.env,
+          ...app.db.env,
           WECHAT_SANDBOX: 'true',
           WECHAT_API_BASE: `${sandbox}/api`,
           WECHAT_OAUTH_BASE: `${sandbox}/open`,
           WECHAT_MP_BASE: `${sandbox}/mp`,
           RATE_LIMIT_PER_MINUTE: '100000',
         });
-        await second.app.get(DatabaseService).whenReady();
         // Both processes must agree on the time (the first one's clock was moved by earlier tests).
         const secondClock = second.app.get<Clock, SandboxClock>(Clock);
         secondClock.shift(clock().nowMs() - secondClock.nowMs());

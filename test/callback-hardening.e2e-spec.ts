@@ -9,7 +9,7 @@ import { internalSignature } from '../src/common/internal-signature';
 import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
 import * as xml from '../src/wechat/xml';
 import { expectInvariants } from './setup/invariants';
-import { baseEnv, dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, baseEnv, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { sendNotification } from './support/api-client';
 import { v2Notification } from './support/pay-notifications';
 import { eventXml, signedPush, SignedPush, WechatKeys } from './support/wechat-push';
@@ -46,8 +46,7 @@ function withExtraFields(pushXml: string, n: number): string {
 }
 
 describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   let keys: WechatKeys;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Array<Record<string, unknown>>>(sql, p);
 
@@ -60,21 +59,18 @@ describe.each(dbKinds())('issue 12 callbacks and request bodies [%s]', (kind) =>
 
   /** Another app on the same database, with its own settings. */
   async function variant(env: Record<string, string>): Promise<TestApp> {
-    return startApp({ ...db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false', ...env });
+    return startApp({ ...app.db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false', ...env });
   }
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
     // Sandbox credentials: token, EncodingAESKey and the v2 pay key; WECHAT_MESSAGE_MODE left at its default.
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', INTERNAL_API_SECRET: SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', INTERNAL_API_SECRET: SECRET });
     const w = app.config.wechat;
     keys = { token: w.token, appId: w.appId, encodingAesKey: w.encodingAesKey };
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   afterEach(async () => {

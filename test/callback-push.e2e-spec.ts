@@ -6,10 +6,11 @@ import { ServiceUnavailableError } from '../src/common/errors';
 import { DatabaseService } from '../src/database/database.service';
 import { BindingService } from '../src/binding/binding.service';
 import { InternalApi } from '../src/internal/internal-api';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { dbKinds, DbKind, freePort, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, DbKind, freePort, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import {
   ACCOUNT_ID,
   eventXml,
@@ -71,23 +72,19 @@ function sqlTime(kind: DbKind, d: Date): Date | string {
 }
 
 describe.each(dbKinds())('wechat push [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   let ds: DataSource;
 
   const q = (sql: string, params: unknown[] = []) => ds.query<Array<Record<string, unknown>>>(sql, params);
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
     // The internal endpoints are served too (INTERNAL_API_SECRET), for the split-plan tests below.
-    app = await startApp({ ...db.env, ...wechatEnv(), INTERNAL_API_SECRET: INTERNAL_SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind, { ...wechatEnv(), INTERNAL_API_SECRET: INTERNAL_SECRET });
     ds = app.app.get(DatabaseService).dataSource;
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   afterEach(async () => {
@@ -500,15 +497,16 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
       expect(await ledger(openid)).toEqual(['signup_bonus:10']);
     });
 
-    it('an internal error (not a 4xx) is 503, never success', async () => {
-      const api = app.app.get(InternalApi);
-      jest.spyOn(api, 'applyPush').mockRejectedValue(new Error('boom'));
-      const openid = uid('oBoom');
-      const before = await snapshot(WATCHED_TABLES);
-      const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
-      expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
-      expect(await snapshot(WATCHED_TABLES)).toEqual(before);
-    });
+    it('an internal error (not a 4xx) is 503, never success', () =>
+      withLogsShownOnFailure(async () => {
+        const api = app.app.get(InternalApi);
+        jest.spyOn(api, 'applyPush').mockRejectedValue(new Error('boom'));
+        const openid = uid('oBoom');
+        const before = await snapshot(WATCHED_TABLES);
+        const res = await post(app, signedPush(TEST_KEYS, 'safe', eventXml(openid, 'unsubscribe')));
+        expect({ status: res.status, body: JSON.parse(res.text) }).toEqual({ status: 503, body: UNAVAILABLE });
+        expect(await snapshot(WATCHED_TABLES)).toEqual(before);
+      }));
 
     it.each(PUSH_MODES)(
       '%s: one transaction per push — a binding that fails mid-push leaves no claim, no user; the retry applies once',
@@ -537,9 +535,8 @@ describe.each(dbKinds())('wechat push [%s]', (kind) => {
         async (mode) => {
           const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
           await proxy.start();
-          const viaProxy = await startApp({ ...db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
+          const viaProxy = await startApp({ ...app.db.env, ...wechatEnv(), MYSQL_PORT: String(proxy.port) });
           try {
-            await viaProxy.app.get(DatabaseService).whenReady();
             const { scene, clientId } = await seedScene(600_000);
             const openid = uid('oCut');
             const p = signedPush(TEST_KEYS, mode, eventXml(openid, 'subscribe', `qrscene_${scene}`));

@@ -1,25 +1,21 @@
 import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 /**
  * Concurrent identical effects straight on the services, with no callback-level retry in between:
  * the database layer itself must absorb MySQL deadlocks (the victim transaction is retried).
  */
 describe.each(dbKinds())('concurrent upserts [%s]', (kind) => {
-  let db: TestDatabase;
   let app: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind);
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('20 concurrent subscribes of an existing user and 20 of a new one all succeed, credits granted once', async () => {

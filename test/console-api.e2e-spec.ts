@@ -5,7 +5,7 @@ import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
 import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
 import { shanghaiDate, shanghaiDay } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
 import { Json } from './support/api-client';
 
 /**
@@ -20,14 +20,12 @@ let seq = 0;
 const uid = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
 
 describe.each(dbKinds())('console API [%s]', (kind) => {
-  let db: TestDatabase;
   let t: TestApp;
   const q = (sql: string, p: unknown[] = []) => t.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
   const at = (d: Date) => (kind === 'mysql' ? d : d.toISOString().replace('T', ' ').replace('Z', ''));
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    t = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '100000', ADMIN_OPENIDS: OPERATOR });
+    t = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', RATE_LIMIT_PER_MINUTE: '100000', ADMIN_OPENIDS: OPERATOR });
   });
 
   afterEach(async () => {
@@ -36,7 +34,6 @@ describe.each(dbKinds())('console API [%s]', (kind) => {
 
   afterAll(async () => {
     await t?.close();
-    await db?.drop();
   });
 
   function session(openid = OPERATOR) {

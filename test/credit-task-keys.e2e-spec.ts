@@ -3,7 +3,7 @@ import { DatabaseService } from '../src/database/database.service';
 import { CreditTaskKeys1740000000000 } from '../src/database/migrations/1740000000000-credit-task-keys';
 import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 type Row = Record<string, unknown>;
 
@@ -13,15 +13,12 @@ type Row = Record<string, unknown>;
  * charged again, the refund still works once); another user with the same ids is charged for their own.
  */
 describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
-  let db: TestDatabase;
   let app: TestApp;
   let ds: DataSource;
   const q = (sql: string, p: unknown[] = []) => ds.query<Row[]>(sql, p);
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind);
     ds = app.app.get(DatabaseService).dataSource;
 
     // Back to the previous release's schema, then rows as it wrote them.
@@ -69,7 +66,6 @@ describe.each(dbKinds())('credit task keys migration [%s]', (kind) => {
   afterAll(async () => {
     if (ds) await expectInvariants((sql) => q(sql));
     await app?.close();
-    await db?.drop();
   });
 
   it('keeps every entry and its ref, and fills the task columns of consume/refund entries from the ref', async () => {

@@ -22,7 +22,7 @@ describeMysql('database outage [mysql]', () => {
 
   it('listens while MySQL is down, answers 503, connects and migrates once MySQL is back, and reports 503 again on a later outage', async () => {
     proxy.cut();
-    const app = await startApp({ ...db.env, MYSQL_PORT: String(proxy.port) });
+    const app = await startApp({ ...db.env, MYSQL_PORT: String(proxy.port) }, { waitForDatabase: false });
     try {
       const down = await fetch(`${app.url}/api/v1/health`);
       expect(down.status).toBe(503);

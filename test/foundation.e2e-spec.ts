@@ -1,7 +1,7 @@
 import { DatabaseService } from '../src/database/database.service';
 import { MIGRATIONS } from '../src/database/migrations';
 import { mysqlAdmin } from './setup/mysql';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb } from './setup/test-app';
 
 const NEW_TABLES = [
   'credit_ledger',
@@ -15,18 +15,14 @@ const NEW_TABLES = [
 const LEGACY_TABLES = ['wechat_users', 'credits_usage', 'wechat_qrcode_bindings', 'payment_orders', 'payment_records'];
 
 describe.each(dbKinds())('foundation [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind);
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('boots and reports healthy with the database connected', async () => {
@@ -104,9 +100,8 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
   });
 
   it('a restart on the migrated database applies nothing and keeps serving', async () => {
-    const second = await startApp({ ...db.env });
+    const second = await startApp({ ...app.db.env });
     try {
-      await second.app.get(DatabaseService).whenReady();
       const applied = await second.app.get(DatabaseService).dataSource.query('SELECT COUNT(*) AS n FROM typeorm_migrations');
       expect(Number(applied[0].n)).toBe(MIGRATIONS.length);
       expect((await fetch(`${second.url}/api/v1/health`)).status).toBe(200);
@@ -117,7 +112,7 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
 
   if (kind === 'mysql') {
     it('new tables and columns are utf8mb4_unicode_ci (joins with legacy columns never hit error 1267), the task key columns binary', async () => {
-      const c = await mysqlAdmin(db.mysqlName);
+      const c = await mysqlAdmin(app.db.mysqlName);
       try {
         const [rows] = await c.query(
           "SELECT table_name AS t, column_name AS c, collation_name AS k FROM information_schema.columns WHERE table_schema = DATABASE() AND collation_name IS NOT NULL AND table_name <> 'typeorm_migrations'",

@@ -2,27 +2,23 @@ import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { HttpInternalApi } from '../src/internal/internal-api.http';
 import { LocalInternalApi } from '../src/internal/internal-api.local';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { CONTRACT_OPERATOR, ContractSubject, internalApiContract } from './support/internal-api.contract';
 
 const SECRET = 'internal-contract-secret-0123456789';
 
 describe.each(dbKinds())('InternalApi contract [%s]', (kind) => {
-  let db: TestDatabase;
   let appServer: TestApp;
   let webServer: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    appServer = await startApp({ ...db.env, APP_ROLE: 'app', INTERNAL_API_SECRET: SECRET, ADMIN_OPENIDS: CONTRACT_OPERATOR });
-    await appServer.app.get(DatabaseService).whenReady();
+    appServer = await startAppOnFreshDb(kind, { APP_ROLE: 'app', INTERNAL_API_SECRET: SECRET, ADMIN_OPENIDS: CONTRACT_OPERATOR });
     webServer = await startApp({ APP_ROLE: 'web', INTERNAL_API_SECRET: SECRET, INTERNAL_API_BASE_URL: appServer.url });
   });
 
   afterAll(async () => {
     await webServer?.close();
     await appServer?.close();
-    await db?.drop();
   });
 
   const ds = () => appServer.app.get(DatabaseService).dataSource;

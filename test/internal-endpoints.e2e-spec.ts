@@ -2,7 +2,7 @@ import { Clock } from '../src/common/clock';
 import { DatabaseService } from '../src/database/database.service';
 import { internalSignature } from '../src/common/internal-signature';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 const SECRET = 'internal-endpoint-secret-0123456789';
 
@@ -22,19 +22,15 @@ async function signed(app: TestApp, method: string, target: string, body?: unkno
 }
 
 describe.each(dbKinds())('internal endpoints [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query(sql, p);
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env, INTERNAL_API_SECRET: SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind, { INTERNAL_API_SECRET: SECRET });
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   afterEach(async () => expectInvariants((sql) => q(sql)));
@@ -94,7 +90,7 @@ describe.each(dbKinds())('internal endpoints [%s]', (kind) => {
     });
 
     it('without INTERNAL_API_SECRET the internal endpoints do not exist (404)', async () => {
-      const plain = await startApp({ ...db.env, DB_MIGRATE_ON_START: 'false' });
+      const plain = await startApp({ ...app.db.env, DB_MIGRATE_ON_START: 'false' });
       try {
         expect((await signed(plain, 'GET', '/api/v1/internal/health')).status).toBe(404);
       } finally {

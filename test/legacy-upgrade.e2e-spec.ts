@@ -48,7 +48,6 @@ describeMysql('legacy database upgrade [mysql]', () => {
 
     // The app migrates at boot, exactly as in production.
     const app = await startApp({ ...db.env });
-    await app.app.get(DatabaseService).whenReady();
     await app.close();
   });
 
@@ -131,9 +130,7 @@ describeMysql('legacy database upgrade [mysql]', () => {
     const first = await snapshot(conn, tables);
     const app = await startApp({ ...db.env });
     try {
-      const ds = app.app.get(DatabaseService);
-      await ds.whenReady();
-      expect(await runMigrationsLocked(ds.dataSource)).toEqual([]);
+      expect(await runMigrationsLocked(app.app.get(DatabaseService).dataSource)).toEqual([]);
     } finally {
       await app.close();
     }

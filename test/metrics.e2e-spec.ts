@@ -1,6 +1,7 @@
 import { DatabaseService } from '../src/database/database.service';
 import { internalSignature } from '../src/common/internal-signature';
-import { startApp, TestApp, TestDatabase } from './setup/test-app';
+import { withLogsShownOnFailure } from './setup/app-logs';
+import { startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 
 const ADMIN_KEY = 'metrics-admin-key-0123456789';
 const SECRET = 'metrics-internal-secret-0123456789';
@@ -23,18 +24,14 @@ function value(text: string, series: string): number {
 }
 
 describe('metrics [sqlite]', () => {
-  let db: TestDatabase;
   let app: TestApp;
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY, INTERNAL_API_SECRET: SECRET });
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('refuses readers without the admin key or the internal signature', async () => {
@@ -76,30 +73,31 @@ describe('metrics [sqlite]', () => {
     expect(text).not.toContain('oMetricsUser');
   });
 
-  it('counts notifications by result and anomalies by kind', async () => {
-    const { v2Notification } = await import('./support/pay-notifications');
-    const { insertOrder } = await import('./support/seed');
-    const ds = app.app.get(DatabaseService).dataSource;
-    const openid = 'oMetricsPayer00000000000001';
-    await insertOrder(ds, { orderNo: 'ORDMETRICS000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
-    const send = (n: { headers: Record<string, string>; body: string }) =>
-      fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
-    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-1' }));
-    await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 1, openid, transactionId: 'T-metrics-2' }));
-    await send(
-      v2Notification(
-        app.config,
-        { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-3' },
-        {},
-        { key: 'k'.repeat(32) },
-      ),
-    );
-    const text = (await metrics(app, { 'x-admin-key': ADMIN_KEY })).text;
-    expect(value(text, 'wechat_pay_notification_total{kind="payment",result="success"}')).toBe(1);
-    expect(value(text, 'wechat_pay_notification_total{kind="payment",result="order_mismatch"}')).toBe(1);
-    expect(value(text, 'wechat_pay_notification_total{kind="unverified",result="sign_error"}')).toBe(1);
-    expect(value(text, 'payment_anomalies_total{kind="amount_mismatch"}')).toBe(1);
-  });
+  it('counts notifications by result and anomalies by kind', () =>
+    withLogsShownOnFailure(async () => {
+      const { v2Notification } = await import('./support/pay-notifications');
+      const { insertOrder } = await import('./support/seed');
+      const ds = app.app.get(DatabaseService).dataSource;
+      const openid = 'oMetricsPayer00000000000001';
+      await insertOrder(ds, { orderNo: 'ORDMETRICS000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
+      const send = (n: { headers: Record<string, string>; body: string }) =>
+        fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', headers: n.headers, body: n.body });
+      await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-1' }));
+      await send(v2Notification(app.config, { orderNo: 'ORDMETRICS000000000001', totalFen: 1, openid, transactionId: 'T-metrics-2' }));
+      await send(
+        v2Notification(
+          app.config,
+          { orderNo: 'ORDMETRICS000000000001', totalFen: 990, openid, transactionId: 'T-metrics-3' },
+          {},
+          { key: 'k'.repeat(32) },
+        ),
+      );
+      const text = (await metrics(app, { 'x-admin-key': ADMIN_KEY })).text;
+      expect(value(text, 'wechat_pay_notification_total{kind="payment",result="success"}')).toBe(1);
+      expect(value(text, 'wechat_pay_notification_total{kind="payment",result="order_mismatch"}')).toBe(1);
+      expect(value(text, 'wechat_pay_notification_total{kind="unverified",result="sign_error"}')).toBe(1);
+      expect(value(text, 'payment_anomalies_total{kind="amount_mismatch"}')).toBe(1);
+    }));
 
   it('a web-role instance times its internal calls to the app server', async () => {
     const { signedPush, eventXml } = await import('./support/wechat-push');

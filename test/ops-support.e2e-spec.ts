@@ -1,7 +1,7 @@
 import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { insertOrder } from './support/seed';
 import { call, Json, login } from './support/api-client';
 
@@ -13,19 +13,15 @@ async function bind(app: TestApp, clientId: string, openid: string): Promise<voi
 }
 
 describe.each(dbKinds())('members and support [%s]', (kind) => {
-  let db: TestDatabase;
-  let app: TestApp;
+  let app: AppOnFreshDb;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
 
   beforeAll(async () => {
-    db = await TestDatabase.create(kind);
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', ADMIN_API_KEY: ADMIN_KEY });
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   afterEach(async () => expectInvariants((sql) => q(sql)));
@@ -67,9 +63,8 @@ describe.each(dbKinds())('members and support [%s]', (kind) => {
         status: 401,
         body: { detail: '管理密钥错误' },
       });
-      const keyless = await startApp({ ...db.env, DB_MIGRATE_ON_START: 'false' });
+      const keyless = await startApp({ ...app.db.env, DB_MIGRATE_ON_START: 'false' });
       try {
-        await keyless.app.get(DatabaseService).whenReady();
         expect(await call(keyless, 'POST', '/api/v1/admin/credits/adjust', { adminKey: ADMIN_KEY, body: {} })).toEqual({
           status: 403,
           body: { detail: '管理接口未启用' },

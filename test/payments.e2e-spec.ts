@@ -1,12 +1,14 @@
 import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
 import { DatabaseService } from '../src/database/database.service';
 import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
 import { MYSQL } from './setup/mysql';
 import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
 import { BuiltNotification, v2Notification, v3Notification } from './support/pay-notifications';
 import { call, Json, login, sendNotification } from './support/api-client';
+import { buy, payInSandbox, placeOrder, prepayIdOf } from './support/orders';
 
 type Version = 'v2' | 'v3';
 
@@ -30,42 +32,23 @@ function expectRejected(version: Version, r: { status: number; text: string }, v
 
 describe.each(dbKinds())('payments [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version) => {
-    let db: TestDatabase;
-    let app: TestApp;
+    let app: AppOnFreshDb;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const notification = (
       facts: Parameters<typeof v2Notification>[1],
       extra: { v2?: Record<string, string>; v3?: Parameters<typeof v3Notification>[2] } = {},
     ) => (version === 'v2' ? v2Notification(app.config, facts, extra.v2) : v3Notification(app.config, facts, extra.v3));
 
-    async function placeOrder(
-      openid: string,
-      body: unknown,
-    ): Promise<{ token: string; orderNo: string; prepayId: string; amount: number }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body });
-      expect(r.status).toBe(200);
-      return {
-        token,
-        orderNo: r.body.order_no,
-        prepayId: String(r.body.payment_params.package).replace('prepay_id=', ''),
-        amount: r.body.amount,
-      };
-    }
-
     const orderStatus = async (orderNo: string) => (await q('SELECT status FROM payment_orders WHERE order_no = ?', [orderNo]))[0]?.status;
     const credits = async (openid: string) =>
       Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -97,13 +80,11 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('happy path, credits: create-order → sandbox pay → notify → paid, credited, recorded', async () => {
       const openid = uniq('oBuyC');
-      const { token, orderNo, prepayId, amount } = await placeOrder(openid, { order_type: 'credits', credits_amount: 20 });
+      const order = await placeOrder(app, openid, { order_type: 'credits', credits_amount: 20 });
+      const { token, orderNo } = order;
       expect(orderNo).toMatch(/^ORD\d{14}[A-Z0-9]{6}$/);
-      expect(amount).toBe(18);
-      expect(
-        await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } }),
-      ).toMatchObject({ status: 200 });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      expect(order.amount).toBe(18);
+      await payInSandbox(app, order);
       expect(await credits(openid)).toBe(30);
       expect(await q("SELECT delta, reason FROM credit_ledger WHERE openid = ? AND reason = 'purchase'", [openid])).toEqual([
         { delta: 20, reason: 'purchase' },
@@ -126,9 +107,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('happy path, membership: lifetime member with the bonus; buying again is refused', async () => {
       const openid = uniq('oBuyM');
-      const { token, orderNo, prepayId } = await placeOrder(openid, { order_type: 'member' });
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      const { token } = await buy(app, openid, { order_type: 'member' });
       const me = await call(app, 'GET', '/api/v1/user/member-status', { token });
       expect(me.body).toEqual({ success: true, is_member: true, member_expire_at: null });
       expect(await credits(openid)).toBe(20);
@@ -164,10 +143,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       expect(await q("SELECT status FROM payment_orders WHERE openid = ? AND order_type = 'member'", [openid])).toEqual([
         { status: 'pending' },
       ]);
-      await call(app, 'POST', '/sandbox/actions/pay', {
-        body: { prepay_id: String(params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
-      });
-      await eventually(async () => (await orderStatus(orderNo)) === 'paid');
+      await payInSandbox(app, { orderNo, prepayId: prepayIdOf(params) });
       expect(await credits(openid)).toBe(20);
       expect(await create()).toEqual({ status: 400, body: { detail: '您已经是会员，无需重复开通' } });
     });
@@ -188,17 +164,14 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       // Membership is refused too while the place is taken (it counts like any pending order).
       expect((await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'member' } })).status).toBe(429);
       const first = placed[0].body;
-      await call(app, 'POST', '/sandbox/actions/pay', {
-        body: { prepay_id: String(first.payment_params.package).replace('prepay_id=', ''), result: 'success', notify: 'now' },
-      });
-      await eventually(async () => (await orderStatus(first.order_no)) === 'paid');
+      await payInSandbox(app, { orderNo: first.order_no, prepayId: prepayIdOf(first.payment_params) });
       expect((await create()).status).toBe(200);
       expect(await q("SELECT COUNT(*) AS n FROM payment_orders WHERE openid = ? AND status = 'pending'", [openid])).toEqual([{ n: 5 }]);
     });
 
     it('the same valid notification 50× concurrently and again an hour later → credited once, every answer success', async () => {
       const openid = uniq('oStorm');
-      const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await placeOrder(app, openid);
       const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
       const n = notification(facts);
       const answers = await Promise.all(Array.from({ length: 50 }, () => sendNotification(app, n)));
@@ -216,61 +189,63 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       expect(await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE reason = 'purchase' AND ref = ?", [orderNo])).toEqual([{ n: 1 }]);
     });
 
-    it('forged, foreign or mismatched notifications change nothing and get the right FAIL', async () => {
-      const openid = uniq('oForge');
-      const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
-      const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
-      const signError = { status: 401, message: 'SIGN_ERROR' };
-      const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
-      const cases: Array<[string, BuiltNotification, { status: number; message: string }]> =
-        version === 'v2'
-          ? [
-              ['forged signature', v2Notification(app.config, facts, {}, { key: 'x'.repeat(32) }), signError],
-              ['wrong appid', v2Notification(app.config, facts, { appid: 'wx0000000000000bad' }), signError],
-              ['wrong mch_id', v2Notification(app.config, facts, { mch_id: '1999999999' }), signError],
-              ['unknown order', v2Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
-              ['amount ≠ order', v2Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
-              ["another user's openid", v2Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
-              ['a v3 body', v3Notification(app.config, facts), signError],
-            ]
-          : [
-              ['forged signature', v3Notification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }), signError],
-              ['wrong appid', v3Notification(app.config, facts, { tweak: { appid: 'wx0000000000000bad' } }), signError],
-              ['wrong mchid', v3Notification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
-              ['unknown order', v3Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
-              ['amount ≠ order', v3Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
-              ["another user's openid", v3Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
-              [
-                'timestamp 10 minutes old',
-                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
-                signError,
-              ],
-              [
-                'timestamp 10 minutes ahead',
-                v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
-                signError,
-              ],
-              ['WECHATPAY/SIGNTEST/ probe', v3Notification(app.config, facts, { signature: 'WECHATPAY/SIGNTEST/abcdefg' }), signError],
-              ['tampered ciphertext', v3Notification(app.config, facts, { tamper: true }), signError],
-              ['a v2 body', v2Notification(app.config, facts), signError],
-            ];
-      for (const [name, n, expected] of cases) {
-        const r = await sendNotification(app, n);
-        expectRejected(version, r, expected);
-        expect({ name, status: await orderStatus(orderNo) }).toEqual({ name, status: 'pending' });
-      }
-      expect(await credits(openid)).toBe(10);
-      expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
-      const kinds = (
-        await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])
-      ).map((r) => r.kind);
-      expect(kinds).toEqual(expect.arrayContaining(['unknown_order', 'amount_mismatch', 'payer_mismatch']));
-    });
+    it('forged, foreign or mismatched notifications change nothing and get the right FAIL', () =>
+      withLogsShownOnFailure(async () => {
+        const openid = uniq('oForge');
+        const { orderNo } = await placeOrder(app, openid);
+        const facts = { orderNo, totalFen: 990, openid, transactionId: uniq('4200') };
+        const signError = { status: 401, message: 'SIGN_ERROR' };
+        const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
+        const cases: Array<[string, BuiltNotification, { status: number; message: string }]> =
+          version === 'v2'
+            ? [
+                ['forged signature', v2Notification(app.config, facts, {}, { key: 'x'.repeat(32) }), signError],
+                ['wrong appid', v2Notification(app.config, facts, { appid: 'wx0000000000000bad' }), signError],
+                ['wrong mch_id', v2Notification(app.config, facts, { mch_id: '1999999999' }), signError],
+                ['unknown order', v2Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
+                ['amount ≠ order', v2Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
+                ["another user's openid", v2Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
+                ['a v3 body', v3Notification(app.config, facts), signError],
+              ]
+            : [
+                ['forged signature', v3Notification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }), signError],
+                ['wrong appid', v3Notification(app.config, facts, { tweak: { appid: 'wx0000000000000bad' } }), signError],
+                ['wrong mchid', v3Notification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
+                ['unknown order', v3Notification(app.config, { ...facts, orderNo: 'ORD20990101000000NOSUCH' }), mismatch],
+                ['amount ≠ order', v3Notification(app.config, { ...facts, totalFen: 1 }), mismatch],
+                ["another user's openid", v3Notification(app.config, { ...facts, openid: 'oSomebodyElse00000000000001' }), mismatch],
+                [
+                  'timestamp 10 minutes old',
+                  v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                  signError,
+                ],
+                [
+                  'timestamp 10 minutes ahead',
+                  v3Notification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+                  signError,
+                ],
+                ['WECHATPAY/SIGNTEST/ probe', v3Notification(app.config, facts, { signature: 'WECHATPAY/SIGNTEST/abcdefg' }), signError],
+                ['tampered ciphertext', v3Notification(app.config, facts, { tamper: true }), signError],
+                ['a v2 body', v2Notification(app.config, facts), signError],
+              ];
+        for (const [name, n, expected] of cases) {
+          const r = await sendNotification(app, n);
+          expectRejected(version, r, expected);
+          expect({ name, status: await orderStatus(orderNo) }).toEqual({ name, status: 'pending' });
+        }
+        expect(await credits(openid)).toBe(10);
+        expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 0 }]);
+        const kinds = (
+          await q('SELECT kind FROM payment_anomalies WHERE order_no IN (?, ?) ORDER BY id', [orderNo, 'ORD20990101000000NOSUCH'])
+        ).map((r) => r.kind);
+        expect(kinds).toEqual(expect.arrayContaining(['unknown_order', 'amount_mismatch', 'payer_mismatch']));
+      }));
 
     it('notification never arrives → the status endpoint asks WeChat Pay and completes the order once', async () => {
       const openid = uniq('oQuiet');
-      const { token, orderNo, prepayId } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'never' } });
+      const order = await placeOrder(app, openid);
+      const { token, orderNo } = order;
+      await payInSandbox(app, order, 'never');
       const views = await Promise.all(Array.from({ length: 5 }, () => call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })));
       expect(views.some((v) => v.body.order.status === 'paid')).toBe(true);
       expect(await credits(openid)).toBe(20);
@@ -285,7 +260,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
 
     it('an expired order is closed by the job (at WeChat Pay too); a late paid notification still credits once', async () => {
       const openid = uniq('oLate');
-      const { orderNo, prepayId } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo, prepayId } = await placeOrder(app, openid);
       await call(app, 'POST', '/sandbox/clock', { body: { advance_seconds: 31 * 60 } });
       try {
         expect(await app.app.get(OrderExpiryJob).runOnce()).toBeGreaterThanOrEqual(1);
@@ -346,7 +321,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
       it('split roles: a 50× storm sent to the web role credits once through the app role', async () => {
         const secret = 'split-payments-secret-0123456789';
         const appRole = await startApp({
-          ...db.env,
+          ...app.db.env,
           APP_ROLE: 'app',
           INTERNAL_API_SECRET: secret,
           WECHAT_PAY_VERSION: version,
@@ -362,7 +337,7 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         });
         try {
           const openid = uniq('oSplit');
-          const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
+          const { orderNo } = await placeOrder(app, openid);
           const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
           const answers = await Promise.all(Array.from({ length: 50 }, () => sendNotification(web, n)));
           for (const a of answers) expectAccepted(version, a);
@@ -374,42 +349,42 @@ describe.each(dbKinds())('payments [%s]', (kind) => {
         }
       });
 
-      it('database down at notify → FAIL; the retry after recovery credits once', async () => {
-        const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
-        await proxy.start();
-        const viaProxy = await startApp({
-          ...db.env,
-          MYSQL_PORT: String(proxy.port),
-          WECHAT_PAY_VERSION: version,
-          DB_MIGRATE_ON_START: 'false',
-          ...sandboxCredentialsOf(app),
-        });
-        try {
-          await viaProxy.app.get(DatabaseService).whenReady();
-          const openid = uniq('oDbDown');
-          const { orderNo } = await placeOrder(openid, { order_type: 'credits', credits_amount: 10 });
-          const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
-          proxy.cut();
-          const started = Date.now();
-          expectRejected(version, await sendNotification(viaProxy, n), { status: 500, message: 'SYSTEM_ERROR' });
-          expect(Date.now() - started).toBeLessThan(4000);
-          expect(await orderStatus(orderNo)).toBe('pending');
-          proxy.restore();
-          await eventually(
-            async () => {
-              const r = await sendNotification(viaProxy, n);
-              return version === 'v2' ? r.text === v2Success : r.status === 204;
-            },
-            20_000,
-            300,
-          );
-          expect(await credits(openid)).toBe(20);
-          expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
-        } finally {
-          await viaProxy.close();
-          await proxy.stop();
-        }
-      });
+      it('database down at notify → FAIL; the retry after recovery credits once', () =>
+        withLogsShownOnFailure(async () => {
+          const proxy = new TcpFaultProxy(MYSQL.host, MYSQL.port);
+          await proxy.start();
+          const viaProxy = await startApp({
+            ...app.db.env,
+            MYSQL_PORT: String(proxy.port),
+            WECHAT_PAY_VERSION: version,
+            DB_MIGRATE_ON_START: 'false',
+            ...sandboxCredentialsOf(app),
+          });
+          try {
+            const openid = uniq('oDbDown');
+            const { orderNo } = await placeOrder(app, openid);
+            const n = notification({ orderNo, totalFen: 990, openid, transactionId: uniq('4200') });
+            proxy.cut();
+            const started = Date.now();
+            expectRejected(version, await sendNotification(viaProxy, n), { status: 500, message: 'SYSTEM_ERROR' });
+            expect(Date.now() - started).toBeLessThan(4000);
+            expect(await orderStatus(orderNo)).toBe('pending');
+            proxy.restore();
+            await eventually(
+              async () => {
+                const r = await sendNotification(viaProxy, n);
+                return version === 'v2' ? r.text === v2Success : r.status === 204;
+              },
+              20_000,
+              300,
+            );
+            expect(await credits(openid)).toBe(20);
+            expect(await q('SELECT COUNT(*) AS n FROM payment_records WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
+          } finally {
+            await viaProxy.close();
+            await proxy.stop();
+          }
+        }));
     }
   });
 });

@@ -3,8 +3,9 @@ import { PaymentApplyService } from '../src/payment/orders/payment-apply.service
 import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
 import { shanghaiDate } from '../src/common/time-format';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
-import { call, Json, login } from './support/api-client';
+import { dbKinds, eventually, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { call, Json } from './support/api-client';
+import { buy, payInSandbox, placeOrder } from './support/orders';
 
 type Version = 'v2' | 'v3';
 
@@ -13,7 +14,6 @@ const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toStr
 
 describe.each(dbKinds())('reconciliation [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {
-    let db: TestDatabase;
     let app: TestApp;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const reconcile = (date: string, adminKey = ADMIN_KEY) => call(app, 'GET', `/api/v1/admin/reconcile?date=${date}`, { adminKey });
@@ -22,29 +22,12 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
       Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const today = () => shanghaiDate(new Date());
 
-    /** create-order → the sandbox's pay sheet; `notify: never` = WeChat took the money, we were never told. */
-    async function order(openid: string, notify: 'now' | 'never' | null): Promise<{ orderNo: string; prepayId: string }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-      expect(r.status).toBe(200);
-      const prepayId = String(r.body.payment_params.package).replace('prepay_id=', '');
-      if (notify)
-        expect((await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify } })).status).toBe(
-          200,
-        );
-      if (notify === 'now') await eventually(async () => (await orderStatus(r.body.order_no)) === 'paid');
-      return { orderNo: r.body.order_no, prepayId };
-    }
-
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -53,14 +36,16 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
 
     it('a lost notification, an amount difference and an order unknown to WeChat are exactly the differences; the lost one is applied once', async () => {
       const [matchedUser, lostUser, diffUser, ghostUser] = ['oRecOk', 'oRecLost', 'oRecDiff', 'oRecGhost'].map(uniq);
-      const matched = await order(matchedUser, 'now');
-      const lost = await order(lostUser, 'never');
+      const matched = await buy(app, matchedUser);
+      // WeChat took the money, we were never told.
+      const lost = await placeOrder(app, lostUser);
+      await payInSandbox(app, lost, 'never');
       // Our order says 19.90 while WeChat took 9.90 (a price changed under a pending order).
-      const diff = await order(diffUser, null);
+      const diff = await placeOrder(app, diffUser);
       await q("UPDATE payment_orders SET amount_fen = 1990, amount = '19.90' WHERE order_no = ?", [diff.orderNo]);
-      await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: diff.prepayId, result: 'success', notify: 'never' } });
+      await payInSandbox(app, diff, 'never');
       // Paid here (a payment that never reached WeChat), unknown to WeChat's bill.
-      const ghost = await order(ghostUser, null);
+      const ghost = await placeOrder(app, ghostUser);
       await app.app
         .get(PaymentApplyService)
         .apply({ orderNo: ghost.orderNo, status: 'paid', transactionId: uniq('4200FAKE'), totalFen: 990, payerOpenid: ghostUser });
@@ -139,7 +124,7 @@ describe.each(dbKinds())('reconciliation [%s]', (kind) => {
 
     it('refunds completed here match the bill; a day without transactions is an empty bill; bad dates and keys are refused', async () => {
       const openid = uniq('oRecRf');
-      const paid = await order(openid, 'now');
+      const paid = await buy(app, openid);
       const refund = await call(app, 'POST', `/api/v1/admin/orders/${paid.orderNo}/refund`, {
         adminKey: ADMIN_KEY,
         body: { note: 'reconcile me', request_id: uniq('req') },

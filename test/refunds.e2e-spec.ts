@@ -2,10 +2,12 @@ import { DatabaseService } from '../src/database/database.service';
 import { InternalApi } from '../src/internal/internal-api';
 import { NotifyRetentionJob } from '../src/payment/notify-retention.job';
 import { RefundSyncJob } from '../src/payment/refunds/refund-sync.job';
+import { withLogsShownOnFailure } from './setup/app-logs';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, startApp, TestApp, TestDatabase } from './setup/test-app';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb } from './setup/test-app';
 import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';
 import { call, Json, login, sendNotification } from './support/api-client';
+import { buy } from './support/orders';
 
 type Version = 'v2' | 'v3';
 
@@ -16,8 +18,7 @@ const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_m
 
 describe.each(dbKinds())('refunds [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {
-    let db: TestDatabase;
-    let app: TestApp;
+    let app: AppOnFreshDb;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
     const admin = (orderNo: string, body: unknown, adminKey: string | null = ADMIN_KEY) =>
       call(app, 'POST', `/api/v1/admin/orders/${orderNo}/refund`, { body, adminKey });
@@ -44,28 +45,12 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
     };
     const manualRefunds = (on: boolean) => call(app, 'POST', '/sandbox/faults', { body: { refund: on ? 'manual' : 'auto' } });
 
-    /** Buys through the real flow: create-order → sandbox pay → notification → paid. */
-    async function buy(openid: string, body: Json): Promise<{ orderNo: string; amountFen: number }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body });
-      expect(r.status).toBe(200);
-      const prepayId = String(r.body.payment_params.package).replace('prepay_id=', '');
-      expect(
-        (await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status,
-      ).toBe(200);
-      await eventually(async () => (await orderStatus(r.body.order_no)) === 'paid');
-      return { orderNo: r.body.order_no, amountFen: Math.round(r.body.amount * 100) };
-    }
-
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version, ADMIN_API_KEY: ADMIN_KEY });
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -76,7 +61,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
     it('round trip: the order stays paid until WeChat confirms, then refunded; credits taken back once under 20 concurrent notifications', async () => {
       await manualRefunds(true);
       const openid = uniq('oRefund');
-      const { orderNo, amountFen } = await buy(openid, { order_type: 'credits', credits_amount: 20 });
+      const { orderNo, totalFen } = await buy(app, openid, { order_type: 'credits', credits_amount: 20 });
       expect(await credits(openid)).toBe(30);
 
       const asked = await admin(orderNo, { note: '用户申请退款', request_id: uniq('req') });
@@ -86,8 +71,8 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
         created: true,
         refund: {
           order_no: orderNo,
-          amount_fen: amountFen,
-          amount: amountFen / 100,
+          amount_fen: totalFen,
+          amount: totalFen / 100,
           status: 'processing',
           wx_refund_id: expect.stringMatching(/^50/),
         },
@@ -99,7 +84,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       const sandboxRefunds = (await call(app, 'GET', '/sandbox/refunds')).body.refunds as Json[];
       expect(sandboxRefunds.find((r) => r.out_refund_no === refundNo)).toMatchObject({
         out_trade_no: orderNo,
-        refund_fen: amountFen,
+        refund_fen: totalFen,
         state: 'PROCESSING',
         version,
       });
@@ -114,7 +99,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(await orderStatus(orderNo)).toBe('refunded');
       expect(await credits(openid)).toBe(10);
       expect(await ledger(refundNo)).toEqual([{ delta: -20 }]);
-      expect(await refundRow(refundNo)).toMatchObject({ status: 'success', credits_due: 20, credits_taken: 20, amount_fen: amountFen });
+      expect(await refundRow(refundNo)).toMatchObject({ status: 'success', credits_due: 20, credits_taken: 20, amount_fen: totalFen });
 
       // Later retries (and a late payment notification) change nothing: a refunded order never becomes paid again.
       expect(
@@ -123,8 +108,8 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       ).toBe('delivered');
       const paidAgain =
         version === 'v2'
-          ? v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') })
-          : v3Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') });
+          ? v2Notification(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') })
+          : v3Notification(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
       expectAccepted(await sendNotification(app, paidAgain));
       expect(await orderStatus(orderNo)).toBe('refunded');
       expect(await credits(openid)).toBe(10);
@@ -135,7 +120,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     it('a refunded membership ends the membership (the sandbox refunds and notifies on its own)', async () => {
       const openid = uniq('oMemRf');
-      const { orderNo } = await buy(openid, { order_type: 'member' });
+      const { orderNo } = await buy(app, openid, { order_type: 'member' });
       const token = await login(app, openid);
       expect((await call(app, 'GET', '/api/v1/user/member-status', { token })).body).toMatchObject({ is_member: true });
       expect(await credits(openid)).toBe(20);
@@ -157,7 +142,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     it('partial refunds take back credits in proportion (rounded up); the one that completes the order takes the rest', async () => {
       const openid = uniq('oPart');
-      const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 20 }); // 18.00 yuan
+      const { orderNo } = await buy(app, openid, { order_type: 'credits', credits_amount: 20 }); // 18.00 yuan
       const first = await admin(orderNo, { amount_fen: 500, note: 'part 1', request_id: uniq('req') });
       expect(first.body.refund).toMatchObject({ amount_fen: 500 });
       await eventually(async () => (await refundRow(first.body.refund.refund_no))?.status === 'success');
@@ -180,7 +165,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     it('a refund larger than the balance takes what is there and records the shortfall as an anomaly', async () => {
       const openid = uniq('oShort');
-      const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 20 });
+      const { orderNo } = await buy(app, openid, { order_type: 'credits', credits_amount: 20 });
       await app.app.get(InternalApi).consumeCredits({ openid, task_id: uniq('t'), task_type: 'image_edit', amount: 25 });
       expect(await credits(openid)).toBe(5);
       const asked = await admin(orderNo, { note: 'spent most of it', request_id: uniq('req') });
@@ -194,114 +179,115 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       ).toMatch(/20 credits due.*allowed 5/);
     });
 
-    it('a forged, undecryptable, foreign or mismatched refund notification changes nothing', async () => {
-      await manualRefunds(true);
-      const openid = uniq('oForgeR');
-      const { orderNo, amountFen } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
-      const asked = await admin(orderNo, { note: 'forgery target', request_id: uniq('req') });
-      const refundNo: string = asked.body.refund.refund_no;
-      const facts = { orderNo, refundNo, refundFen: amountFen, totalFen: amountFen };
-      const signError = { status: 401, message: 'SIGN_ERROR' };
-      const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
-      const cases: Array<[string, string, BuiltNotification, { status: number; message: string }]> =
-        version === 'v2'
-          ? [
-              ['req_info under another key', refundUrl, v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
-              [
-                'req_info garbage',
-                refundUrl,
-                v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }),
-                signError,
-              ],
-              ['req_info not base64', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: 'not base64!' }), signError],
-              ['another mch_id', refundUrl, v2RefundNotification(app.config, facts, { outer: { mch_id: '1999999999' } }), signError],
-              ['a v3 body', refundUrl, v3RefundNotification(app.config, facts), signError],
-              [
-                'a payment notification',
-                refundUrl,
-                v2Notification(app.config, { orderNo, totalFen: amountFen, openid, transactionId: uniq('4200') }),
-                signError,
-              ],
-              ['another amount', refundUrl, v2RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
-              ['another order', refundUrl, v2RefundNotification(app.config, { ...facts, orderNo: 'ORD20990101000000OTHER1' }), mismatch],
-              [
-                'a refund we never asked for',
-                refundUrl,
-                v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
-                mismatch,
-              ],
-              [
-                'forged on the pay URL',
-                '/api/v1/payment/notify',
-                v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }),
-                signError,
-              ],
-            ]
-          : [
-              [
-                'forged signature',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }),
-                signError,
-              ],
-              ['tampered ciphertext', refundUrl, v3RefundNotification(app.config, facts, { tamper: true }), signError],
-              [
-                'encrypted under another APIv3 key',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }),
-                signError,
-              ],
-              ['another mchid', refundUrl, v3RefundNotification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
-              [
-                'timestamp 10 minutes old',
-                refundUrl,
-                v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
-                signError,
-              ],
-              ['a v2 body', refundUrl, v2RefundNotification(app.config, facts), signError],
-              ['another amount', refundUrl, v3RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
-              [
-                'a refund we never asked for',
-                refundUrl,
-                v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
-                mismatch,
-              ],
-              [
-                'forged on the refund URL',
-                '/api/v1/payment/refund-notify',
-                v3RefundNotification(app.config, facts, { tamper: true }),
-                signError,
-              ],
-            ];
-      for (const [name, path, n, expected] of cases) {
-        const r = await sendNotification(app, n, path);
-        expectRefused(r, expected);
-        expect({
-          name,
-          order: await orderStatus(orderNo),
-          refund: (await refundRow(refundNo)).status,
-          credits: await credits(openid),
-        }).toEqual({
-          name,
-          order: 'paid',
-          refund: 'processing',
-          credits: 20,
-        });
-      }
-      expect(await ledger(refundNo)).toEqual([]);
-      expect(await anomalies(orderNo)).toEqual(expect.arrayContaining(['refund_mismatch']));
-      expect((await q("SELECT COUNT(*) AS n FROM payment_anomalies WHERE kind = 'unknown_refund'"))[0].n).not.toBe(0);
+    it('a forged, undecryptable, foreign or mismatched refund notification changes nothing', () =>
+      withLogsShownOnFailure(async () => {
+        await manualRefunds(true);
+        const openid = uniq('oForgeR');
+        const { orderNo, totalFen } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
+        const asked = await admin(orderNo, { note: 'forgery target', request_id: uniq('req') });
+        const refundNo: string = asked.body.refund.refund_no;
+        const facts = { orderNo, refundNo, refundFen: totalFen, totalFen };
+        const signError = { status: 401, message: 'SIGN_ERROR' };
+        const mismatch = { status: 400, message: 'ORDER_MISMATCH' };
+        const cases: Array<[string, string, BuiltNotification, { status: number; message: string }]> =
+          version === 'v2'
+            ? [
+                ['req_info under another key', refundUrl, v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }), signError],
+                [
+                  'req_info garbage',
+                  refundUrl,
+                  v2RefundNotification(app.config, facts, { reqInfo: Buffer.alloc(48, 7).toString('base64') }),
+                  signError,
+                ],
+                ['req_info not base64', refundUrl, v2RefundNotification(app.config, facts, { reqInfo: 'not base64!' }), signError],
+                ['another mch_id', refundUrl, v2RefundNotification(app.config, facts, { outer: { mch_id: '1999999999' } }), signError],
+                ['a v3 body', refundUrl, v3RefundNotification(app.config, facts), signError],
+                [
+                  'a payment notification',
+                  refundUrl,
+                  v2Notification(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') }),
+                  signError,
+                ],
+                ['another amount', refundUrl, v2RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
+                ['another order', refundUrl, v2RefundNotification(app.config, { ...facts, orderNo: 'ORD20990101000000OTHER1' }), mismatch],
+                [
+                  'a refund we never asked for',
+                  refundUrl,
+                  v2RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                  mismatch,
+                ],
+                [
+                  'forged on the pay URL',
+                  '/api/v1/payment/notify',
+                  v2RefundNotification(app.config, facts, { key: 'x'.repeat(32) }),
+                  signError,
+                ],
+              ]
+            : [
+                [
+                  'forged signature',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { signature: Buffer.alloc(256, 7).toString('base64') }),
+                  signError,
+                ],
+                ['tampered ciphertext', refundUrl, v3RefundNotification(app.config, facts, { tamper: true }), signError],
+                [
+                  'encrypted under another APIv3 key',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { apiV3Key: 'k'.repeat(32) }),
+                  signError,
+                ],
+                ['another mchid', refundUrl, v3RefundNotification(app.config, facts, { tweak: { mchid: '1999999999' } }), signError],
+                [
+                  'timestamp 10 minutes old',
+                  refundUrl,
+                  v3RefundNotification(app.config, facts, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+                  signError,
+                ],
+                ['a v2 body', refundUrl, v2RefundNotification(app.config, facts), signError],
+                ['another amount', refundUrl, v3RefundNotification(app.config, { ...facts, refundFen: 1 }), mismatch],
+                [
+                  'a refund we never asked for',
+                  refundUrl,
+                  v3RefundNotification(app.config, { ...facts, refundNo: 'RF20990101000000NOSUCH1' }),
+                  mismatch,
+                ],
+                [
+                  'forged on the refund URL',
+                  '/api/v1/payment/refund-notify',
+                  v3RefundNotification(app.config, facts, { tamper: true }),
+                  signError,
+                ],
+              ];
+        for (const [name, path, n, expected] of cases) {
+          const r = await sendNotification(app, n, path);
+          expectRefused(r, expected);
+          expect({
+            name,
+            order: await orderStatus(orderNo),
+            refund: (await refundRow(refundNo)).status,
+            credits: await credits(openid),
+          }).toEqual({
+            name,
+            order: 'paid',
+            refund: 'processing',
+            credits: 20,
+          });
+        }
+        expect(await ledger(refundNo)).toEqual([]);
+        expect(await anomalies(orderNo)).toEqual(expect.arrayContaining(['refund_mismatch']));
+        expect((await q("SELECT COUNT(*) AS n FROM payment_anomalies WHERE kind = 'unknown_refund'"))[0].n).not.toBe(0);
 
-      // The genuine one still works afterwards.
-      expectAccepted(await sendNotification(app, refundNotification(facts), refundUrl));
-      expect(await orderStatus(orderNo)).toBe('refunded');
-      expect(await credits(openid)).toBe(10);
-    });
+        // The genuine one still works afterwards.
+        expectAccepted(await sendNotification(app, refundNotification(facts), refundUrl));
+        expect(await orderStatus(orderNo)).toBe('refunded');
+        expect(await credits(openid)).toBe(10);
+      }));
 
     it('a closed refund gives nothing back and is flagged; a new request_id can refund again', async () => {
       await manualRefunds(true);
       const openid = uniq('oClosed');
-      const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
       const asked = await admin(orderNo, { note: 'will be closed', request_id: uniq('req') });
       await call(app, 'POST', '/sandbox/actions/refund', {
         body: { out_refund_no: asked.body.refund.refund_no, result: 'closed', notify: 'now' },
@@ -319,14 +305,14 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
     it('the same request_id twice (even concurrently) refunds once; a lost notification is found by the sync job', async () => {
       await manualRefunds(true);
       const openid = uniq('oIdem');
-      const { orderNo, amountFen } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo, totalFen } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
       const requestId = uniq('req');
       const answers = await Promise.all(Array.from({ length: 5 }, () => admin(orderNo, { note: 'twice', request_id: requestId })));
       for (const a of answers) expect(a.status).toBe(200);
       expect(new Set(answers.map((a) => a.body.refund.refund_no)).size).toBe(1);
       expect(answers.filter((a) => a.body.created)).toHaveLength(1);
       const again = await admin(orderNo, { note: 'twice', request_id: requestId });
-      expect(again.body).toMatchObject({ created: false, refund: { refund_no: answers[0].body.refund.refund_no, amount_fen: amountFen } });
+      expect(again.body).toMatchObject({ created: false, refund: { refund_no: answers[0].body.refund.refund_no, amount_fen: totalFen } });
       expect(await q('SELECT COUNT(*) AS n FROM payment_refunds WHERE order_no = ?', [orderNo])).toEqual([{ n: 1 }]);
       const atWechat = ((await call(app, 'GET', '/sandbox/refunds')).body.refunds as Json[]).filter((r) => r.out_trade_no === orderNo);
       expect(atWechat).toHaveLength(1);
@@ -340,12 +326,12 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
       expect(await ledger(refundNo)).toEqual([{ delta: -10 }]);
 
       // The same request_id for another order is refused; so are unpaid, unknown and oversized refunds.
-      const other = await buy(openid, { order_type: 'credits', credits_amount: 10 });
+      const other = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
       expect(await admin(other.orderNo, { note: 'x', request_id: requestId })).toEqual({
         status: 409,
         body: { detail: 'request_id已用于另一订单的退款' },
       });
-      expect(await admin(other.orderNo, { amount_fen: other.amountFen + 1, note: 'x', request_id: uniq('req') })).toEqual({
+      expect(await admin(other.orderNo, { amount_fen: other.totalFen + 1, note: 'x', request_id: uniq('req') })).toEqual({
         status: 409,
         body: { detail: '退款金额超过可退金额（最多 9.90 元）' },
       });
@@ -376,7 +362,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     it('raw notification data is cleared after NOTIFY_DATA_RETENTION_DAYS; amounts, ids and times stay', async () => {
       const openid = uniq('oRetain');
-      const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
       const asked = await admin(orderNo, { note: 'retention', request_id: uniq('req') });
       await eventually(async () => (await orderStatus(orderNo)) === 'refunded');
       const refundNo: string = asked.body.refund.refund_no;
@@ -397,7 +383,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     it('admin endpoints refuse a missing or wrong key (401) and change nothing', async () => {
       const openid = uniq('oKey');
-      const { orderNo } = await buy(openid, { order_type: 'credits', credits_amount: 10 });
+      const { orderNo } = await buy(app, openid, { order_type: 'credits', credits_amount: 10 });
       for (const key of [null, 'wrong-key', ADMIN_KEY.toUpperCase(), ADMIN_KEY.slice(0, -1)]) {
         expect(await admin(orderNo, { note: 'x', request_id: uniq('req') }, key)).toEqual({
           status: 401,
@@ -414,7 +400,7 @@ describe.each(dbKinds())('refunds [%s]', (kind) => {
 
     if (kind === 'sqlite' && version === 'v2') {
       it('without ADMIN_API_KEY the admin endpoints are switched off (403)', async () => {
-        const bare = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false' });
+        const bare = await startApp({ ...app.db.env, WECHAT_SANDBOX: 'true', DB_MIGRATE_ON_START: 'false' });
         try {
           expect(
             await call(bare, 'POST', '/api/v1/admin/orders/ORD1/refund', { body: { note: 'x', request_id: 'r1' }, adminKey: 'anything' }),

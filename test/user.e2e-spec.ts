@@ -8,7 +8,7 @@ import { QrScene } from '../src/binding/entities/qr-scene.entity';
 import { WechatUser } from '../src/user/entities/wechat-user.entity';
 import { UserService } from '../src/user/user.service';
 import { expectInvariants } from './setup/invariants';
-import { dbKinds, Env, startApp, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
+import { dbKinds, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from './setup/test-app';
 
 const EXPIRED = { detail: '登录已过期，请从公众号菜单重新进入' };
 const NO_CALLER = { detail: '请先关注公众号并扫码' };
@@ -84,26 +84,17 @@ class Harness {
   }
 }
 
-async function boot(kind: Parameters<typeof TestDatabase.create>[0], env: Env): Promise<{ db: TestDatabase; h: Harness }> {
-  const db = await TestDatabase.create(kind);
-  const t = await startApp({ ...db.env, ...env });
-  await t.app.get(DatabaseService).whenReady();
-  return { db, h: new Harness(t) };
-}
-
 describe.each(dbKinds())('user API [%s]', (kind) => {
-  let db: TestDatabase;
   let h: Harness;
 
   beforeAll(async () => {
     // A generous limit: this suite sends many requests to the same route from one IP.
-    ({ db, h } = await boot(kind, { RATE_LIMIT_PER_MINUTE: '100000' }));
+    h = new Harness(await startAppOnFreshDb(kind, { RATE_LIMIT_PER_MINUTE: '100000' }));
   });
 
   afterAll(async () => {
     if (h) await h.invariants();
     await h?.t.close();
-    await db?.drop();
   });
 
   describe('response shapes', () => {
@@ -563,73 +554,71 @@ describe.each(dbKinds())('user API [%s]', (kind) => {
   });
 
   describe('with ALLOW_OPENID_HEADER=true', () => {
-    let other: { db: TestDatabase; h: Harness };
+    let other: Harness;
 
     beforeAll(async () => {
-      other = await boot(kind, { ALLOW_OPENID_HEADER: 'true', RATE_LIMIT_PER_MINUTE: '100000' });
+      other = new Harness(await startAppOnFreshDb(kind, { ALLOW_OPENID_HEADER: 'true', RATE_LIMIT_PER_MINUTE: '100000' }));
     });
 
     afterAll(async () => {
-      await other?.h.t.close();
-      await other?.db.drop();
+      await other?.t.close();
     });
 
     it('X-WeChat-OpenID identifies the caller, before client_id', async () => {
-      const openid = await other.h.user();
-      const res = await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': openid });
+      const openid = await other.user();
+      const res = await other.get('/api/v1/user/credits', { 'x-wechat-openid': openid });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ success: true, remaining_credits: 10, is_followed: true });
-      expect((await other.h.get('/api/v1/user/credits-ledger', { 'x-wechat-openid': openid })).status).toBe(200);
+      expect((await other.get('/api/v1/user/credits-ledger', { 'x-wechat-openid': openid })).status).toBe(200);
       const desk = uid('desk-');
-      const someoneElse = await other.h.user();
-      await other.h.consume(someoneElse, 'x', 4);
-      await other.h.bind(desk, someoneElse);
-      expect((await other.h.get(`/api/v1/user/credits?client_id=${desk}`, { 'x-wechat-openid': openid })).body.remaining_credits).toBe(10);
+      const someoneElse = await other.user();
+      await other.consume(someoneElse, 'x', 4);
+      await other.bind(desk, someoneElse);
+      expect((await other.get(`/api/v1/user/credits?client_id=${desk}`, { 'x-wechat-openid': openid })).body.remaining_credits).toBe(10);
     });
 
     it('an unknown or malformed openid in the header is 404 用户不存在', async () => {
-      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': uid('oNobody_') })).toMatchObject({
+      expect(await other.get('/api/v1/user/credits', { 'x-wechat-openid': uid('oNobody_') })).toMatchObject({
         status: 404,
         body: NO_USER,
       });
-      expect(await other.h.get('/api/v1/user/credits', { 'x-wechat-openid': "o' OR 1=1 --" })).toMatchObject({
+      expect(await other.get('/api/v1/user/credits', { 'x-wechat-openid': "o' OR 1=1 --" })).toMatchObject({
         status: 404,
         body: NO_USER,
       });
     });
 
     it('a bad token still wins: 401 登录已过期', async () => {
-      const openid = await other.h.user();
-      const res = await other.h.get('/api/v1/user/credits', { authorization: 'Bearer nope', 'x-wechat-openid': openid });
+      const openid = await other.user();
+      const res = await other.get('/api/v1/user/credits', { authorization: 'Bearer nope', 'x-wechat-openid': openid });
       expect(res).toMatchObject({ status: 401, body: EXPIRED });
     });
   });
 
   describe('rate limit per IP', () => {
-    let limited: { db: TestDatabase; h: Harness };
+    let limited: Harness;
 
     beforeAll(async () => {
-      limited = await boot(kind, { RATE_LIMIT_PER_MINUTE: '5' });
+      limited = new Harness(await startAppOnFreshDb(kind, { RATE_LIMIT_PER_MINUTE: '5' }));
     });
 
     afterAll(async () => {
-      await limited?.h.t.close();
-      await limited?.db.drop();
+      await limited?.t.close();
     });
 
     it('the 6th request within a minute is 429 with the Chinese detail', async () => {
-      const openid = await limited.h.user();
+      const openid = await limited.user();
       for (let i = 1; i <= 5; i++) {
-        const res = await limited.h.get('/api/v1/user/credits', bearer(openid));
+        const res = await limited.get('/api/v1/user/credits', bearer(openid));
         expect(res.status).toBe(200);
       }
-      const res = await limited.h.get('/api/v1/user/credits', bearer(openid));
+      const res = await limited.get('/api/v1/user/credits', bearer(openid));
       expect(res.status).toBe(429);
       expect(res.body).toStrictEqual({ detail: '请求过于频繁，请稍后再试' });
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(Number(res.headers.get('retry-after-perIp'))).toBeGreaterThan(0);
       // Refused requests with no identity are counted (and refused) the same way.
-      expect(await limited.h.get('/api/v1/user/credits')).toMatchObject({ status: 429 });
+      expect(await limited.get('/api/v1/user/credits')).toMatchObject({ status: 429 });
     });
   });
 });

@@ -11,7 +11,6 @@ const NOT_LOGGED = '/api/v1/health';
 
 type Level = 'info' | 'warn' | 'error';
 
-/** The level of a finished request's line: 5xx and errors → error, 4xx → warn, else info. */
 /**
  * A request line's level: error only for what nobody planned (a thrown error, a 500); the other 5xx
  * are answers the service chose (502 WeChat refused, 503 database or app server down, 504) and were

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { freePort, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 /**
  * Serving of public/ (docs/api.md "Static pages"): the pages with no-cache, the operator's
@@ -32,15 +32,12 @@ const NOT_FOUND = JSON.stringify({ detail: 'Not Found' });
 
 describe('static pages [sqlite]', () => {
   let t: TestApp;
-  let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    t = await startApp({ ...db.env, WECHAT_SANDBOX: 'true' });
+    t = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true' });
   });
   afterAll(async () => {
     await t?.close();
-    await db?.drop();
   });
 
   it.each(['/wechat/', '/wechat'])('%s redirects (302) to member.html', async (path) => {
@@ -143,8 +140,7 @@ describe('static pages [sqlite]', () => {
 
 describe('static pages without the sandbox [sqlite]', () => {
   it('env.js is an empty script and nothing of the sandbox is reachable', async () => {
-    const db = await TestDatabase.create('sqlite');
-    const t = await startApp({ ...db.env, WECHAT_SANDBOX: 'false' });
+    const t = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'false' });
     try {
       const res = await fetch(`${t.url}/wechat/env.js`);
       expect(res.status).toBe(200);
@@ -155,7 +151,6 @@ describe('static pages without the sandbox [sqlite]', () => {
       expect((await fetch(`${t.url}/wechat/member.html`)).status).toBe(200);
     } finally {
       await t.close();
-      await db.drop();
     }
   });
 });

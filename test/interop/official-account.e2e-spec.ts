@@ -1,7 +1,6 @@
 import WXBizMsgCrypt from 'wechat-crypto';
 import { Formatter, Transformer } from 'wechatpay-axios-plugin';
-import { DatabaseService } from '../../src/database/database.service';
-import { startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { wechatCrypto } from './support/sdk-peers';
 
 /**
@@ -22,7 +21,6 @@ function subscribeXml(openid: string, declaration = ''): string {
 }
 
 describe('official account callbacks checked with wechat-crypto', () => {
-  let db: TestDatabase;
   let app: TestApp;
   let sdk: WXBizMsgCrypt;
 
@@ -68,15 +66,12 @@ describe('official account callbacks checked with wechat-crypto', () => {
   }
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true' });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true' });
     sdk = wechatCrypto(app.config);
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   it('GET verification signed by the SDK: the echostr comes back; one wrong character → 403', async () => {

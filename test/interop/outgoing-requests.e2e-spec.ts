@@ -3,9 +3,9 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
-import { DatabaseService } from '../../src/database/database.service';
-import { eventually, freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
-import { call, Json, login } from '../support/api-client';
+import { freePort, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { call, Json } from '../support/api-client';
+import { payInSandbox, placeOrder } from '../support/orders';
 import { SandboxKeyFiles, sandboxKeyFiles } from './support/sdk-peers';
 
 /**
@@ -75,7 +75,6 @@ describe.each([
   ['v2', 'HMAC-SHA256'],
   ['v3', 'MD5'],
 ] as const)("the service's WeChat Pay %s requests (%s) checked with the SDKs, all base URLs on the hosts listener", (version, signType) => {
-  let db: TestDatabase;
   let app: TestApp;
   let keys: SandboxKeyFiles;
   let hosts: string;
@@ -85,9 +84,7 @@ describe.each([
     await recorder.start();
     const port = await freePort();
     hosts = `http://127.0.0.1:${port}`;
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({
-      ...db.env,
+    app = await startAppOnFreshDb('sqlite', {
       WECHAT_SANDBOX: 'true',
       SANDBOX_HOSTS_PORT: String(port),
       WECHAT_API_BASE: hosts,
@@ -97,39 +94,30 @@ describe.each([
       WECHAT_PAY_VERSION: version,
       WECHAT_PAY_SIGN_TYPE: signType,
     });
-    await app.app.get(DatabaseService).whenReady();
     keys = sandboxKeyFiles(app.config);
   });
 
   afterAll(async () => {
     await app?.close();
     await recorder.stop();
-    await db?.drop();
   });
 
   it('OAuth login, a desktop QR code, create-order, a pending query, the sandbox payment: all through the hosts listener', async () => {
-    const openid = uniq('oWire');
-    const token = await login(app, openid);
     const qr = await call(app, 'POST', '/api/v1/auth/wechat/qrcode', { body: { client_id: uniq('desk-') } });
     expect(qr.body.qrcode_url).toMatch(new RegExp(`^${hosts}/cgi-bin/showqrcode\\?ticket=`));
     expect((await fetch(qr.body.qrcode_url)).status).toBe(200);
 
-    const order = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-    expect(order.status).toBe(200);
-    const orderNo: string = order.body.order_no;
+    const order = await placeOrder(app, uniq('oWire'));
+    const { token, orderNo } = order;
     expect((await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })).body.order.status).toBe('pending');
-    const prepayId = String(order.body.payment_params.package).replace('prepay_id=', '');
-    expect(
-      (await call(app, 'POST', '/sandbox/actions/pay', { body: { prepay_id: prepayId, result: 'success', notify: 'now' } })).status,
-    ).toBe(200);
-    await eventually(async () => (await call(app, 'GET', `/api/v1/payment/orders/${orderNo}`, { token })).body.order.status === 'paid');
+    await payInSandbox(app, order);
 
     const placed = recorder.find(version === 'v2' ? /^\/pay\/unifiedorder$/ : /^\/v3\/pay\/transactions\/jsapi$/);
     const queried = recorder.find(version === 'v2' ? /^\/pay\/orderquery$/ : /^\/v3\/pay\/transactions\/out-trade-no\//);
     expect([placed.length, queried.length >= 1]).toEqual([1, true]);
     if (version === 'v2') checkV2(placed[0], queried, orderNo);
     else checkV3(placed[0], queried, orderNo);
-    checkPaySign(order.body.payment_params);
+    checkPaySign(order.params);
   });
 
   /** The JSAPI parameters handed to the page, as the SDKs compute them (v2: the configured sign type; v3: RSA). */

@@ -1,9 +1,11 @@
 import Tenpay from 'tenpay';
 import { Formatter, Hash, Rsa } from 'wechatpay-axios-plugin';
 import { DatabaseService } from '../../src/database/database.service';
+import { withLogsShownOnFailure } from '../setup/app-logs';
 import { expectInvariants } from '../setup/invariants';
-import { dbKinds, startApp, TestApp, TestDatabase } from '../setup/test-app';
-import { call, Json, login, sendNotification } from '../support/api-client';
+import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { Json, sendNotification } from '../support/api-client';
+import { placeOrder } from '../support/orders';
 import type { BuiltNotification, PaidFacts } from '../support/pay-notifications';
 import {
   SandboxKeyFiles,
@@ -38,7 +40,6 @@ function expectFail(version: Version, r: { status: number; text: string }, v3: {
 
 describe.each(dbKinds())('notifications and pay parameters checked by published SDKs [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version) => {
-    let db: TestDatabase;
     let app: TestApp;
     let keys: SandboxKeyFiles;
     const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
@@ -47,14 +48,6 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       Number((await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]))[0]?.r);
     const purchases = async (orderNo: string) =>
       Number((await q("SELECT COUNT(*) AS n FROM credit_ledger WHERE ref = ? AND reason = 'purchase'", [orderNo]))[0].n);
-
-    /** A credits order made through the service's own API (login → create-order → the sandbox's prepay). */
-    async function placeOrder(openid: string): Promise<{ orderNo: string; totalFen: number; params: Record<string, string> }> {
-      const token = await login(app, openid);
-      const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-      expect(r.status).toBe(200);
-      return { orderNo: r.body.order_no, totalFen: Math.round(r.body.amount * 100), params: r.body.payment_params };
-    }
 
     const signed = (
       facts: PaidFacts,
@@ -65,15 +58,12 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         : sdkV3Notification(app.config, keys, v3Transaction(app.config, facts));
 
     beforeAll(async () => {
-      db = await TestDatabase.create(kind);
-      app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
-      await app.app.get(DatabaseService).whenReady();
+      app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: version });
       keys = sandboxKeyFiles(app.config);
     });
 
     afterAll(async () => {
       await app?.close();
-      await db?.drop();
     });
 
     afterEach(async () => {
@@ -88,7 +78,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
         ['axios-plugin', 'HMAC-SHA256'],
       ] as const)('%s layout, %s: a tampered copy is refused, the genuine one credited once', async (layout, signType) => {
         const openid = uniq('oV2N');
-        const { orderNo, totalFen } = await placeOrder(openid);
+        const { orderNo, totalFen } = await placeOrder(app, openid);
         const fields = v2NotificationFields(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
         const tampered = sdkV2Notification(app.config, fields, layout, signType, { total_fee: '1', cash_fee: '1' });
         expectFail(version, await sendNotification(app, tampered), { status: 401, message: 'SIGN_ERROR' });
@@ -102,7 +92,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
 
       it('the JSAPI paySign is the one tenpay and wechatpay-axios-plugin compute (MD5 over appId, timeStamp, nonceStr, package, signType)', async () => {
-        const { params } = await placeOrder(uniq('oV2P'));
+        const { params } = await placeOrder(app, uniq('oV2P'));
         const { paySign, ...unsigned } = params;
         expect(Object.keys(unsigned).sort()).toEqual(['appId', 'nonceStr', 'package', 'signType', 'timeStamp']);
         const tenpay = new Tenpay({ appid: app.config.wechat.appId, mchid: app.config.pay.mchId, partnerKey: app.config.pay.apiKey });
@@ -112,7 +102,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
     } else {
       it('AesGcm + Rsa (axios-plugin): a flipped ciphertext and a signature over other bytes are refused, the genuine one credited once', async () => {
         const openid = uniq('oV3N');
-        const { orderNo, totalFen } = await placeOrder(openid);
+        const { orderNo, totalFen } = await placeOrder(app, openid);
         const resource = v3Transaction(app.config, { orderNo, totalFen, openid, transactionId: uniq('4200') });
         const flipped = sdkV3Notification(app.config, keys, resource, { flipCiphertext: true });
         const resigned = sdkV3Notification(app.config, keys, resource, {
@@ -129,7 +119,7 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
 
       it('the JSAPI paySign verifies with wechatpay-axios-plugin (RSA over appId, timeStamp, nonceStr, package)', async () => {
-        const { params } = await placeOrder(uniq('oV3P'));
+        const { params } = await placeOrder(app, uniq('oV3P'));
         expect(params).toMatchObject({
           appId: app.config.wechat.appId,
           signType: 'RSA',
@@ -142,22 +132,23 @@ describe.each(dbKinds())('notifications and pay parameters checked by published 
       });
     }
 
-    it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', async () => {
-      const openid = uniq('oReuse');
-      const first = await placeOrder(openid);
-      const second = await placeOrder(openid);
-      const transactionId = uniq('4200');
-      expectAccepted(version, await sendNotification(app, signed({ ...first, openid, transactionId })));
-      expect(await credits(openid)).toBe(20);
-      const reused = signed({ ...second, openid, transactionId }, { layout: 'axios-plugin' });
-      for (let i = 0; i < 2; i++) expectFail(version, await sendNotification(app, reused), { status: 400, message: 'ORDER_MISMATCH' });
-      expect([await status(first.orderNo), await status(second.orderNo)]).toEqual(['paid', 'pending']);
-      expect([await credits(openid), await purchases(second.orderNo)]).toEqual([20, 0]);
-      const anomalies = await q('SELECT kind, detail FROM payment_anomalies WHERE order_no = ?', [second.orderNo]);
-      expect(anomalies).toEqual([
-        { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
-        { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
-      ]);
-    });
+    it('a signed notification naming a transaction already recorded for another order: anomaly, a definite FAIL, nothing credited', () =>
+      withLogsShownOnFailure(async () => {
+        const openid = uniq('oReuse');
+        const first = await placeOrder(app, openid);
+        const second = await placeOrder(app, openid);
+        const transactionId = uniq('4200');
+        expectAccepted(version, await sendNotification(app, signed({ ...first, transactionId })));
+        expect(await credits(openid)).toBe(20);
+        const reused = signed({ ...second, transactionId }, { layout: 'axios-plugin' });
+        for (let i = 0; i < 2; i++) expectFail(version, await sendNotification(app, reused), { status: 400, message: 'ORDER_MISMATCH' });
+        expect([await status(first.orderNo), await status(second.orderNo)]).toEqual(['paid', 'pending']);
+        expect([await credits(openid), await purchases(second.orderNo)]).toEqual([20, 0]);
+        const anomalies = await q('SELECT kind, detail FROM payment_anomalies WHERE order_no = ?', [second.orderNo]);
+        expect(anomalies).toEqual([
+          { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
+          { kind: 'transaction_reused', detail: `transaction ${transactionId} already paid order ${first.orderNo}` },
+        ]);
+      }));
   });
 });

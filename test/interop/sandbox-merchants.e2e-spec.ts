@@ -1,9 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
-import { DatabaseService } from '../../src/database/database.service';
 import { SandboxHostsServer } from '../../src/sandbox/core/sandbox-hosts.server';
 import type { Json } from '../support/api-client';
-import { freePort, startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { freePort, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { axiosPluginMerchant, nodeV3Merchant, nodeV3Verify, SandboxKeyFiles, sandboxKeyFiles, tenpayMerchant } from './support/sdk-peers';
 
 /**
@@ -29,7 +28,6 @@ async function refusal(call: Promise<unknown>): Promise<{ status: number; data: 
 }
 
 describe('published SDKs as merchants on the sandbox', () => {
-  let db: TestDatabase;
   let app: TestApp;
   let hosts: string;
   let keys: SandboxKeyFiles;
@@ -38,16 +36,13 @@ describe('published SDKs as merchants on the sandbox', () => {
     fetch(`${app.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
 
   beforeAll(async () => {
-    db = await TestDatabase.create('sqlite');
-    app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true', SANDBOX_HOSTS_PORT: String(await freePort()) });
-    await app.app.get(DatabaseService).whenReady();
+    app = await startAppOnFreshDb('sqlite', { WECHAT_SANDBOX: 'true', SANDBOX_HOSTS_PORT: String(await freePort()) });
     hosts = app.app.get(SandboxHostsServer).url!;
     keys = sandboxKeyFiles(app.config);
   });
 
   afterAll(async () => {
     await app?.close();
-    await db?.drop();
   });
 
   describe('the hosts listener', () => {

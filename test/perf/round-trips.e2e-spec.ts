@@ -1,8 +1,9 @@
 import { DatabaseService } from '../../src/database/database.service';
 import { MYSQL, mysqlEnabled } from '../setup/mysql';
 import { MysqlStatementRecorder, RecordedStatement } from '../setup/mysql-statement-recorder';
-import { startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json, login, sendNotification } from '../support/api-client';
+import { placeOrder } from '../support/orders';
 import { v2Notification } from '../support/pay-notifications';
 import { eventXml, signedPush, TEST_KEYS, wechatEnv } from '../support/wechat-push';
 
@@ -14,29 +15,24 @@ const describeMysql = mysqlEnabled() ? describe : describe.skip;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describeMysql('round trips per request [mysql]', () => {
-  let db: TestDatabase;
   let app: TestApp;
   let recorder: MysqlStatementRecorder;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
 
   beforeAll(async () => {
-    db = await TestDatabase.create('mysql');
     recorder = new MysqlStatementRecorder(MYSQL.host, MYSQL.port);
     await recorder.start();
-    app = await startApp({
-      ...db.env,
+    app = await startAppOnFreshDb('mysql', {
       ...wechatEnv(),
       MYSQL_PORT: String(recorder.port),
       WECHAT_SANDBOX: 'true',
       WECHAT_PAY_VERSION: 'v2',
     });
-    await app.app.get(DatabaseService).whenReady();
   });
 
   afterAll(async () => {
     await app?.close();
     await recorder?.stop();
-    await db?.drop();
   });
 
   /** The statements one request costs (the pool is warmed first, so no connection set-up counts). */
@@ -77,15 +73,8 @@ describeMysql('round trips per request [mysql]', () => {
 
   it('a notification for a new order: at most 7 statements; a duplicate of it: at most 2 and no write', async () => {
     const openid = uniq('oPay');
-    const token = await login(app, openid);
-    const r = await call(app, 'POST', '/api/v1/payment/create-order', { token, body: { order_type: 'credits', credits_amount: 10 } });
-    expect(r.status).toBe(200);
-    const n = v2Notification(app.config, {
-      orderNo: r.body.order_no,
-      totalFen: Math.round(r.body.amount * 100),
-      openid,
-      transactionId: uniq('42'),
-    });
+    const order = await placeOrder(app, openid);
+    const n = v2Notification(app.config, { ...order, transactionId: uniq('42') });
     const first = await statementsOf(async () => expect((await sendNotification(app, n)).text).toContain('SUCCESS'));
     expect(bookkeeping(first)).toEqual([]);
     expect(first.length).toBeLessThanOrEqual(7);

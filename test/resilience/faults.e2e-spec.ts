@@ -39,7 +39,7 @@ import {
  * Already covered elsewhere and not repeated here: MySQL cut *before* a notify
  * (payments.e2e-spec.ts), MySQL down at start in-process (database-outage.e2e-spec.ts), WeChat
  * Pay down at create-order (payments), 40001 (sandbox/wechat), a push while the app server is
- * stopped in the split plan (split.e2e-spec.ts).
+ * stopped in the split plan (desktop-binding.e2e-spec.ts).
  */
 
 type Version = 'v2' | 'v3';

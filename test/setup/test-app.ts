@@ -7,6 +7,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
+import { DatabaseService } from '../../src/database/database.service';
+import { trackAppLogs } from './app-logs';
 import { createTestDatabase, dropTestDatabase, MYSQL, mysqlEnabled } from './mysql';
 
 export type DbKind = 'sqlite' | 'mysql';
@@ -88,14 +90,59 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real application in this process and listens on a loopback port (real HTTP). */
-export async function startApp(env: Env): Promise<TestApp> {
+/**
+ * Boots the real application in this process and listens on a loopback port (real HTTP). A role
+ * with a database is returned connected and migrated; `waitForDatabase: false` returns as soon as
+ * it listens (a suite that starts it while the database is down).
+ */
+export async function startApp(env: Env, opts: { waitForDatabase?: boolean } = {}): Promise<TestApp> {
   const port = env.APP_PORT ? Number(env.APP_PORT) : await freePort();
   const full = baseEnv(port, env);
   const config = loadConfig(full, { cwd: full.DATA_DIR });
   const app = await createApp(config);
+  await trackAppLogs(app);
   await app.listen(port, '127.0.0.1');
-  return { url: `http://127.0.0.1:${port}`, config, app, close: () => app.close() };
+  const started: TestApp = { url: `http://127.0.0.1:${port}`, config, app, close: () => app.close() };
+  if (config.role !== 'web' && opts.waitForDatabase !== false) {
+    try {
+      await app.get(DatabaseService).whenReady();
+    } catch (err) {
+      await started.close();
+      throw err;
+    }
+  }
+  return started;
+}
+
+export interface AppOnFreshDb extends TestApp {
+  /** The app's own database: `db.env` starts more apps on it. */
+  db: TestDatabase;
+}
+
+/**
+ * What most data suites start from: a fresh database of `kind` and the app on it (`env` added),
+ * connected and migrated. close() stops the app and then drops the database.
+ */
+export async function startAppOnFreshDb(kind: DbKind, env: Env = {}): Promise<AppOnFreshDb> {
+  const db = await TestDatabase.create(kind);
+  let started: TestApp;
+  try {
+    started = await startApp({ ...db.env, ...env });
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  return {
+    ...started,
+    db,
+    async close() {
+      try {
+        await started.close();
+      } finally {
+        await db.drop();
+      }
+    },
+  };
 }
 
 export interface SpawnedApp {

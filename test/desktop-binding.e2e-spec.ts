@@ -2,8 +2,14 @@ import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
 import { DatabaseService } from '../src/database/database.service';
 import { expectInvariants } from './setup/invariants';
 import { mysqlAdmin, mysqlEnabled } from './setup/mysql';
-import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startApp, TestDatabase } from './setup/test-app';
+import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startAppOnFreshDb, TestDatabase } from './setup/test-app';
 import { eventXml, signedPush, WechatKeys } from './support/wechat-push';
+
+/**
+ * A desktop bound through a QR code scanned in the sandbox, then seeing its credits: in role all
+ * (one process), and in the two-process split (WeChat pushes to the web role, the app role owns
+ * the database), including the app process stopped under a push and WeChat's retry after it is back.
+ */
 
 type Json = Record<string, any>;
 
@@ -51,15 +57,12 @@ async function bindDesktop(appUrl: string, clientId: string, openid: string) {
 
 describe.each(dbKinds())('desktop binding in role all [%s]', (kind) => {
   it('a client id is bound through the sandbox scan action and sees its credits', async () => {
-    const db = await TestDatabase.create(kind);
-    const app = await startApp({ ...db.env, WECHAT_SANDBOX: 'true' });
+    const app = await startAppOnFreshDb(kind, { WECHAT_SANDBOX: 'true' });
     try {
-      await app.app.get(DatabaseService).whenReady();
       await bindDesktop(app.url, 'PC_1730000000000_roleall', 'oRoleAllScanner0000000000001');
       await expectInvariants((sql) => app.app.get(DatabaseService).dataSource.query(sql));
     } finally {
       await app.close();
-      await db.drop();
     }
   });
 });
