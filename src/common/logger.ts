@@ -11,13 +11,24 @@ const NOT_LOGGED = '/api/v1/health';
 
 type Level = 'info' | 'warn' | 'error';
 
+const CHOSEN_500 = Symbol('chosen 500');
+
 /**
- * A request line's level: error only for what nobody planned (a thrown error, a 500); the other 5xx
- * are answers the service chose (502 WeChat refused, 503 database or app server down, 504) and were
- * already explained by one warn line where they were decided, so their request line is a warning.
+ * Marks a 500 the service answers on purpose (WeChat Pay v3's "retry later", whose cause was already
+ * logged where it was decided), so its request line is a warning like a 503's, not an error.
  */
-function levelOf(res: ServerResponse, err?: Error): Level {
-  if (err || res.statusCode === 500) return 'error';
+export function markChosen500(res: ServerResponse): void {
+  (res as ServerResponse & { [CHOSEN_500]?: true })[CHOSEN_500] = true;
+}
+
+/**
+ * A request line's level: error only for what nobody planned (a thrown error, an unmarked 500); the
+ * other 5xx are answers the service chose (502 WeChat refused, 503 database or app server down, 504,
+ * a marked 500) and were already explained by one warn line where they were decided, so their
+ * request line is a warning.
+ */
+export function levelOf(res: ServerResponse, err?: Error): Level {
+  if (err || (res.statusCode === 500 && !(res as ServerResponse & { [CHOSEN_500]?: true })[CHOSEN_500])) return 'error';
   return res.statusCode >= 400 ? 'warn' : 'info';
 }
 
