@@ -24,7 +24,7 @@
  *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 10, the app's default)
  *   --app-env K=V,…   extra environment of the app process
  *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes), after start:prod's
- *   --prod-flags=false  without the node flags of `npm run start:prod` (the heap limits)
+ *   --prod-flags=false  without what `npm run start:prod` adds (the heap limits, MALLOC_ARENA_MAX)
  *   --dump-output     print the app's output at the end
  *   --main FILE       the app's entry point (default dist/src/main.js; another build for experiments)
  *
@@ -52,13 +52,17 @@ const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
 const WRITE = args['no-write'] !== 'true';
 const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders (and signed pushes) per second of load
 const WRK_THREADS = Number(args['wrk-threads'] || 1);
-/** The node flags of `npm run start:prod` (`node <flags> dist/src/main.js`). */
-const PROD_NODE_FLAGS = (/\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(require('../package.json').scripts['start:prod']) || [
-  '',
-  '',
-])[1]
-  .split(/\s+/)
-  .filter(Boolean);
+/** `npm run start:prod` (`[VAR=value …] node <flags> dist/src/main.js`): its environment prefix and node flags. */
+const START_PROD = /^((?:\s*[A-Z_]+=\S+)*)\s*node((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(
+  require('../package.json').scripts['start:prod'],
+) || ['', '', ''];
+const PROD_NODE_FLAGS = START_PROD[2].split(/\s+/).filter(Boolean);
+const PROD_ENV = Object.fromEntries(
+  START_PROD[1]
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 const ROW_TITLES = {
   verify: 'GET verify',
@@ -192,7 +196,15 @@ async function startServers(machine) {
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-  const started = await L.startApp({ database: appDb, workers: WORKERS, nodeArgs, main: MAIN, extraEnv, pool: POOL });
+  const prodEnv = args['prod-flags'] !== 'false' ? PROD_ENV : {};
+  const started = await L.startApp({
+    database: appDb,
+    workers: WORKERS,
+    nodeArgs,
+    main: MAIN,
+    extraEnv: { ...prodEnv, ...extraEnv },
+    pool: POOL,
+  });
   const app = started.child;
   const dataDir = started.dataDir;
   const appPort = started.port;
@@ -368,7 +380,7 @@ async function main() {
       `Load generator wrk (${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''}, ${CONNECTIONS} connections), app and MariaDB share the cores.`,
   );
   md.push(
-    `App: \`${['node', ...(args['prod-flags'] !== 'false' ? PROD_NODE_FLAGS : []), ...(args['node-args'] || '').split(' ').filter(Boolean), 'dist/src/main.js'].join(' ')}\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
+    `App: \`${[...(args['prod-flags'] !== 'false' ? Object.entries(PROD_ENV).map(([k, v]) => `${k}=${v}`) : []), 'node', ...(args['prod-flags'] !== 'false' ? PROD_NODE_FLAGS : []), ...(args['node-args'] || '').split(' ').filter(Boolean), 'dist/src/main.js'].join(' ')}\`, APP_ROLE=all, MySQL, LOG_LEVEL=warn, WORKERS=${WORKERS}, pool ${POOL}${CPU_PROF ? ', under --cpu-prof (slower)' : ''}. ` +
       `${DURATION} s measured per row and server after ${WARMUP} s warm-up${REPEAT > 1 ? `, median of ${REPEAT}` : ''}; interleaved per row (Express, node:http, app).`,
   );
   md.push(
