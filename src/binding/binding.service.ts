@@ -14,6 +14,15 @@ export interface BindingView {
   openid: string | null;
 }
 
+/** A binding row as support shows it: every status, the old service's rows marked. */
+export interface BindingRecord {
+  id: number;
+  client_id: string;
+  status: string;
+  legacy_scene: boolean;
+  completed_at: Date | null;
+}
+
 export type BindEvent = 'subscribe' | 'scan';
 export type BindOutcome = { bound: true } | { bound: false; reason: 'expired' | 'unknown' | 'not_pending' };
 
@@ -100,6 +109,24 @@ export class BindingService {
     return this.db.run((em) =>
       em.find(QrcodeBinding, { where: { openid, status: 'completed' }, order: { completedAt: 'DESC', id: 'DESC' } }),
     );
+  }
+
+  /** Every binding row of an openid, whatever its status, newest first (the support lookup). */
+  async allOfOpenid(openid: string): Promise<BindingRecord[]> {
+    const rows = await this.db.run((em) =>
+      select<{ id: unknown; client_id: string; status: string; legacy_scene: unknown; completed_at: unknown }>(
+        em,
+        'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC',
+        [openid],
+      ),
+    );
+    return rows.map((b) => ({
+      id: Number(b.id),
+      client_id: b.client_id,
+      status: b.status,
+      legacy_scene: Number(b.legacy_scene) === 1,
+      completed_at: toDate(b.completed_at),
+    }));
   }
 
   /**

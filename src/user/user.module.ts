@@ -12,6 +12,6 @@ import { UserService } from './user.service';
   controllers: [UserController],
   providers: [LedgerService, MembershipService, UserService, CreditsService, CallerIdentityService, UserQueryService],
   // CallerIdentityService lets importing modules mark routes "caller required" with @RequireCaller (caller.ts).
-  exports: [LedgerService, MembershipService, UserService, CreditsService, CallerIdentityService],
+  exports: [LedgerService, MembershipService, UserService, CreditsService, CallerIdentityService, UserQueryService],
 })
 export class UserModule {}
