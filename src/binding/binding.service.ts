@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DatabaseService } from '../database/database.service';
+import { sumPerDay } from '../database/per-day';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { QrcodeBinding } from './entities/qrcode-binding.entity';
 import { WechatUser } from '../user/entities/wechat-user.entity';
@@ -138,6 +139,13 @@ export class BindingService {
       execute(em, "UPDATE wechat_qrcode_bindings SET openid = NULL, status = 'pending' WHERE id = ? AND openid = ?", [bindingId, openid]),
     );
     return res.affected === 1;
+  }
+
+  /** Desktops bound per day over `bounds` (one Asia/Shanghai day each): the console dashboard's `desktop_bindings`. */
+  completedPerDay(bounds: Array<{ start: Date; end: Date }>): Promise<number[]> {
+    return this.db.run((em) =>
+      sumPerDay(em, { table: 'wechat_qrcode_bindings', at: 'completed_at', value: '1', where: "status = 'completed'" }, bounds),
+    );
   }
 
   /** client_id → its user, as the internal API reports it. */
