@@ -5,8 +5,7 @@ import { DatabaseService } from '../database/database.service';
 import { sumPerDay } from '../database/per-day';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { QrcodeBinding } from './entities/qrcode-binding.entity';
-import { WechatUser } from '../user/entities/wechat-user.entity';
-import { isActiveMember } from '../user/user.service';
+import { isActiveMember, UserService } from '../user/user.service';
 
 export interface BindingView {
   id: number;
@@ -39,6 +38,7 @@ export const STRING_SCENE_PREFIX = 'bind_';
 export class BindingService {
   constructor(
     private readonly db: DatabaseService,
+    private readonly users: UserService,
     private readonly clock: Clock,
   ) {}
 
@@ -153,7 +153,7 @@ export class BindingService {
     return this.db.run(async (em) => {
       const b = await em.findOneBy(QrcodeBinding, { clientId });
       if (!b?.openid) return { openid: null, subscribed: false, is_member: false };
-      const u = await em.findOneBy(WechatUser, { openid: b.openid });
+      const u = await this.users.findByOpenidIn(em, b.openid);
       return { openid: b.openid, subscribed: !!u?.subscribed, is_member: u ? isActiveMember(u, this.clock.now()) : false };
     });
   }
