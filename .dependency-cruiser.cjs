@@ -101,14 +101,15 @@ module.exports = {
       to: { path: '^src/admin/' },
     },
     {
-      name: 'payment-tables-belong-to-payment',
+      name: 'entities-belong-to-their-module',
       severity: 'error',
       comment:
-        "payment_* tables and reconciliation_runs are payment's (docs/data.md): other modules call its services " +
-        '(PaymentQueryService, AnomalyService, the refund services); src/entities.ts registers the entities. ' +
-        'Raw SQL naming the tables outside payment/ is caught by src/payment/table-ownership.spec.ts.',
-      from: { path: '^src/', pathNot: ['^src/payment/', '^src/entities\\.ts$'] },
-      to: { path: '^src/payment/entities/' },
+        "A table's entity is its owner's (docs/data.md \"Tables\"): user's, binding's and payment's tables are " +
+        "read and written only through the owner's exported services (UserService, UserQueryService, UserStatsService, " +
+        'LedgerService, BindingService, PaymentQueryService, AnomalyService, the refund services); src/entities.ts ' +
+        'registers the entities. Raw SQL naming a table outside its owner is caught by src/table-ownership.spec.ts.',
+      from: { path: '^src/([^/]+)/', pathNot: '^src/entities\\.ts$' },
+      to: { path: '^src/[^/]+/entities/', pathNot: '^src/$1/entities/' },
     },
     {
       name: 'binding-knows-only-user',

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BindingModule } from '../binding/binding.module';
 import { PaymentModule } from '../payment/payment.module';
 import { UserModule } from '../user/user.module';
 import { AdminPaymentsController } from './admin-payments.controller';
@@ -11,7 +12,7 @@ import { SupportService } from './support.service';
  * the anomaly list. Data roles only. The console uses the support service too.
  */
 @Module({
-  imports: [PaymentModule, UserModule],
+  imports: [BindingModule, PaymentModule, UserModule],
   controllers: [AdminPaymentsController, AdminSupportController],
   providers: [SupportService],
   exports: [SupportService],

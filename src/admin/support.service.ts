@@ -1,16 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { BindingService } from '../binding/binding.service';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
-import { select, toDate } from '../database/sql';
 import { AnomalyView, PaymentQueryService } from '../payment/payment-query.service';
-import { displayRef, grant, LedgerService, takeBack } from '../user/ledger.service';
-import { isActiveMember } from '../user/user.service';
-import { WechatUser } from '../user/entities/wechat-user.entity';
+import { grant, LedgerService, takeBack } from '../user/ledger.service';
+import { UserQueryService } from '../user/user-query.service';
+import { isActiveMember, UserService } from '../user/user.service';
 
-type Row = Record<string, unknown>;
+/** The ledger entries a lookup shows, newest first. */
+const LEDGER_ENTRIES = 50;
 
 /**
  * What support needs to answer "where are my credits?" (docs/ops.md): one lookup by openid, client_id
@@ -23,6 +24,9 @@ export class SupportService {
   constructor(
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
+    private readonly users: UserService,
+    private readonly userQueries: UserQueryService,
+    private readonly bindings: BindingService,
     private readonly payments: PaymentQueryService,
     private readonly clock: Clock,
   ) {}
@@ -30,21 +34,10 @@ export class SupportService {
   async lookup(by: { openid?: string; client_id?: string; order_no?: string }) {
     const openid = await this.ownerOf(by);
     if (!openid) throw new DomainError(404, '用户不存在');
-    const { user, bindings, ledger } = await this.db.run(async (em) => {
-      const user = await em.findOneBy(WechatUser, { openid });
-      if (!user) throw new DomainError(404, '用户不存在');
-      const bindings = await select<Row>(
-        em,
-        'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC',
-        [openid],
-      );
-      const ledger = await select<Row>(
-        em,
-        'SELECT id, delta, balance_after, reason, ref, task_type, task_id, created_at FROM credit_ledger WHERE openid = ? ORDER BY id DESC LIMIT 50',
-        [openid],
-      );
-      return { user, bindings, ledger };
-    });
+    const user = await this.users.findByOpenid(openid);
+    if (!user) throw new DomainError(404, '用户不存在');
+    const bindings = await this.bindings.allOfOpenid(openid);
+    const { data: ledger } = await this.userQueries.creditsLedger(openid, { limit: LEDGER_ENTRIES });
     const orders = await this.payments.latestOrders(openid);
     const anomalies = await this.payments.anomaliesOfOrders(orders.map((o) => o.order_no));
     return {
@@ -62,22 +55,9 @@ export class SupportService {
         created_at: toIsoShanghai(user.createdAt),
         last_active_time: toIsoShanghai(user.lastActiveTime),
       },
-      bindings: bindings.map((b) => ({
-        id: Number(b.id),
-        client_id: b.client_id,
-        status: b.status,
-        legacy_scene: Number(b.legacy_scene) === 1,
-        completed_at: iso(b.completed_at),
-      })),
+      bindings: bindings.map((b) => ({ ...b, completed_at: toIsoShanghai(b.completed_at) })),
       orders,
-      ledger: ledger.map((l) => ({
-        id: Number(l.id),
-        delta: Number(l.delta),
-        balance_after: Number(l.balance_after),
-        reason: l.reason,
-        ref: displayRef(l as { ref: string; task_type: string | null; task_id: string | null }),
-        created_at: iso(l.created_at),
-      })),
+      ledger,
       anomalies: anomalies.map(supportAnomaly),
     };
   }
@@ -85,12 +65,7 @@ export class SupportService {
   /** The openid a lookup names: itself, the user bound to a client_id, or an order's owner (null: none). */
   private async ownerOf(by: { openid?: string; client_id?: string; order_no?: string }): Promise<string | null> {
     if (by.openid) return by.openid;
-    if (by.client_id)
-      return this.db.run(
-        async (em) =>
-          (await select<{ openid: string | null }>(em, 'SELECT openid FROM wechat_qrcode_bindings WHERE client_id = ?', [by.client_id]))[0]
-            ?.openid ?? null,
-      );
+    if (by.client_id) return (await this.bindings.find(by.client_id))?.openid ?? null;
     if (by.order_no) return this.payments.orderOwner(by.order_no);
     throw new DomainError(400, 'openid: one of openid, client_id, order_no is required');
   }
@@ -98,7 +73,7 @@ export class SupportService {
   /** An `admin_adjust` ledger entry keyed by request_id: a retried request applies once; never below zero (400). */
   async adjust(req: { openid: string; delta: number; note: string; request_id: string }) {
     const result = await this.db.transaction(async (em) => {
-      const user = await em.findOneBy(WechatUser, { openid: req.openid });
+      const user = await this.users.findByOpenidIn(em, req.openid);
       if (!user) throw new DomainError(404, '用户不存在');
       try {
         const r = await this.ledger.apply(em, {
@@ -130,10 +105,6 @@ export class SupportService {
     const from = since ? new Date(since) : new Date(this.clock.nowMs() - 30 * 86400_000);
     return { success: true, anomalies: (await this.payments.anomalies({ status: 'all', since: from })).map(supportAnomaly) };
   }
-}
-
-function iso(v: unknown): string | null {
-  return toIsoShanghai(toDate(v));
 }
 
 /** What support shows of an anomaly (the console shows its resolution too). */

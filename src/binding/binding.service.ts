@@ -2,16 +2,25 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { DatabaseService } from '../database/database.service';
+import { sumPerDay } from '../database/per-day';
 import { execute, insertIgnore, select, toDate } from '../database/sql';
 import { QrcodeBinding } from './entities/qrcode-binding.entity';
-import { WechatUser } from '../user/entities/wechat-user.entity';
-import { isActiveMember } from '../user/user.service';
+import { isActiveMember, UserService } from '../user/user.service';
 
 export interface BindingView {
   id: number;
   client_id: string;
   status: string;
   openid: string | null;
+}
+
+/** A binding row as support shows it: every status, the old service's rows marked. */
+export interface BindingRecord {
+  id: number;
+  client_id: string;
+  status: string;
+  legacy_scene: boolean;
+  completed_at: Date | null;
 }
 
 export type BindEvent = 'subscribe' | 'scan';
@@ -29,6 +38,7 @@ export const STRING_SCENE_PREFIX = 'bind_';
 export class BindingService {
   constructor(
     private readonly db: DatabaseService,
+    private readonly users: UserService,
     private readonly clock: Clock,
   ) {}
 
@@ -102,6 +112,24 @@ export class BindingService {
     );
   }
 
+  /** Every binding row of an openid, whatever its status, newest first (the support lookup). */
+  async allOfOpenid(openid: string): Promise<BindingRecord[]> {
+    const rows = await this.db.run((em) =>
+      select<{ id: unknown; client_id: string; status: string; legacy_scene: unknown; completed_at: unknown }>(
+        em,
+        'SELECT id, client_id, status, legacy_scene, completed_at FROM wechat_qrcode_bindings WHERE openid = ? ORDER BY id DESC',
+        [openid],
+      ),
+    );
+    return rows.map((b) => ({
+      id: Number(b.id),
+      client_id: b.client_id,
+      status: b.status,
+      legacy_scene: Number(b.legacy_scene) === 1,
+      completed_at: toDate(b.completed_at),
+    }));
+  }
+
   /**
    * Unbinds one of the member's own desktops (openid cleared, back to pending): that desktop gets
    * 404 用户未关注公众号 and shows its QR again. Someone else's binding is not found (false).
@@ -113,12 +141,19 @@ export class BindingService {
     return res.affected === 1;
   }
 
+  /** Desktops bound per day over `bounds` (one Asia/Shanghai day each): the console dashboard's `desktop_bindings`. */
+  completedPerDay(bounds: Array<{ start: Date; end: Date }>): Promise<number[]> {
+    return this.db.run((em) =>
+      sumPerDay(em, { table: 'wechat_qrcode_bindings', at: 'completed_at', value: '1', where: "status = 'completed'" }, bounds),
+    );
+  }
+
   /** client_id → its user, as the internal API reports it. */
   async resolveClient(clientId: string): Promise<{ openid: string | null; subscribed: boolean; is_member: boolean }> {
     return this.db.run(async (em) => {
       const b = await em.findOneBy(QrcodeBinding, { clientId });
       if (!b?.openid) return { openid: null, subscribed: false, is_member: false };
-      const u = await em.findOneBy(WechatUser, { openid: b.openid });
+      const u = await this.users.findByOpenidIn(em, b.openid);
       return { openid: b.openid, subscribed: !!u?.subscribed, is_member: u ? isActiveMember(u, this.clock.now()) : false };
     });
   }

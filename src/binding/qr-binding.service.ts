@@ -141,7 +141,10 @@ export class QrBindingService {
     return this.view(clientId, bindingId, winner, true);
   }
 
-  /** `check-follow`: bound to a user who follows the account now? Plus the newest code's expiry. */
+  /**
+   * `check-follow`: bound to a user who follows the account now? Plus the newest code's expiry. The
+   * desktop polls it: user's `wechat_users` is joined here, one round trip, not asked of UserService (docs/data.md).
+   */
   followStatus(clientId: string): Promise<FollowStatusView> {
     return this.db.run(async (em) => {
       const [binding] = await select<{ openid: string | null; completed_at: unknown; subscribed: unknown }>(

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { toIsoShanghai } from '../common/time-format';
 import { DatabaseService } from '../database/database.service';
 import { select, type SqlDateTime, toDate } from '../database/sql';
+import { UserService } from '../user/user.service';
 
 interface JobRow {
   name: string;
@@ -15,12 +16,15 @@ interface JobRow {
 export const JOB_NAMES = ['order_expiry', 'refund_sync', 'reconciliation', 'notify_retention'] as const;
 
 /**
- * The console's reads that no feature service answers: the job runs and a user's balance before an
- * adjustment. Anomalies and reconciliation runs are payment's (PaymentQueryService, AnomalyService).
+ * The console's reads that no feature service answers (the job runs), and a user's balance before an
+ * adjustment (asked of user/). Anomalies and reconciliation runs are payment's (PaymentQueryService, AnomalyService).
  */
 @Injectable()
 export class ConsoleOpsService {
-  constructor(private readonly db: DatabaseService) {}
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly users: UserService,
+  ) {}
 
   async jobs() {
     const rows = await this.db.run((em) => select<JobRow>(em, 'SELECT name, started_at, finished_at, outcome, detail FROM job_runs'));
@@ -37,10 +41,9 @@ export class ConsoleOpsService {
     });
   }
 
+  /** The user's remaining credits, or null when there is no such user (the audit's "before"). */
   async balance(openid: string): Promise<number | null> {
-    const [row] = await this.db.run((em) =>
-      select<{ r: number }>(em, 'SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [openid]),
-    );
-    return row ? Number(row.r) : null;
+    const user = await this.users.findByOpenid(openid);
+    return user ? Number(user.remainingCredits) : null;
   }
 }

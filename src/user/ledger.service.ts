@@ -184,6 +184,19 @@ export class LedgerService {
     return row ? { delta: Number(row.delta) } : null;
   }
 
+  /**
+   * The credits an order granted — its `purchase` and `member_bonus` entries (ref = the order number) —
+   * as the caller's transaction sees them: what the order's refunds may take back (payment/refunds).
+   */
+  async grantedByOrder(em: EntityManager, orderNo: string): Promise<number> {
+    const [{ granted }] = await select<{ granted: number | string | null }>(
+      em,
+      "SELECT COALESCE(SUM(delta), 0) AS granted FROM credit_ledger WHERE reason IN ('purchase', 'member_bonus') AND ref = ?",
+      [orderNo],
+    );
+    return Number(granted ?? 0);
+  }
+
   /** The users who consumed a task of this type and id (a refund that names no user needs exactly one). */
   async taskOwners(em: EntityManager, taskType: string, taskId: string): Promise<string[]> {
     const rows = await select<{ openid: string }>(

@@ -32,6 +32,7 @@ export function membershipView(u: CallerUser, now: Date): { is_member: boolean; 
 /**
  * Read models of `/api/v1/user/*`. Balances and membership come from the caller's row, read while
  * resolving the caller (one query for the hottest endpoint); histories page by id, newest first.
+ * Support's lookup (admin/) shows the same ledger page.
  */
 @Injectable()
 export class UserQueryService {

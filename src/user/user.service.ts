@@ -135,8 +135,14 @@ export class UserService {
     return initial;
   }
 
-  async findByOpenid(openid: string): Promise<WechatUser | null> {
-    return this.db.run((em) => em.findOneBy(WechatUser, { openid }));
+  /** The user's row (null: none), for support and the console (other modules never read `wechat_users` themselves). */
+  findByOpenid(openid: string): Promise<WechatUser | null> {
+    return this.db.run((em) => this.findByOpenidIn(em, openid));
+  }
+
+  /** `findByOpenid` inside the caller's transaction. */
+  findByOpenidIn(em: EntityManager, openid: string): Promise<WechatUser | null> {
+    return em.findOneBy(WechatUser, { openid });
   }
 
   /**

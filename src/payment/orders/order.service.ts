@@ -10,7 +10,6 @@ import type { EntityManager } from 'typeorm';
 import { execute, select, toDate } from '../../database/sql';
 import { PayApiError, PayResponseSignatureError, PayUnavailableError } from '../../wechat/pay/pay-errors';
 import { JsapiPaymentParams, PayClient } from '../../wechat/pay/pay.client';
-import { WechatUser } from '../../user/entities/wechat-user.entity';
 import { isActiveMember, UserService } from '../../user/user.service';
 import { OrderType, OrderStatus, PaymentOrder } from '../entities/payment-order.entity';
 import { isDuplicateNumber, newOrderNo, NUMBER_TRIES } from '../numbers';
@@ -104,7 +103,7 @@ export class OrderService {
       await this.users.lockIn(em, openid);
       const now = this.clock.now();
       if (orderType === 'member') {
-        const user = await em.findOneBy(WechatUser, { openid });
+        const user = await this.users.findByOpenidIn(em, openid);
         if (this.config.pricing.memberDurationDays === 0 && user && isActiveMember(user, now)) {
           throw new DomainError(400, '您已经是会员，无需重复开通');
         }

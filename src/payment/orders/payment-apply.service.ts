@@ -44,6 +44,7 @@ type OrderToApply = Pick<OrderRow, 'order_no' | 'openid' | 'order_type' | 'amoun
 /** The statuses a verified payment may still move to `paid`; every other one is final for it. */
 const PAYABLE: readonly OrderStatus[] = ['pending', 'failed', 'closed'];
 /** The order and what deciding a result needs besides, in one read: parameters (transaction id, order no). */
+// has_user reads user's wechat_users directly, not through UserService: one round trip on every notification (docs/data.md).
 const ORDER_READ = `SELECT o.order_no, o.openid, o.order_type, o.amount, o.amount_fen, o.credits_amount, o.status,
   (SELECT 1 FROM wechat_users u WHERE u.openid = o.openid) AS has_user,
   (SELECT r.order_no FROM payment_records r WHERE r.transaction_id = ? AND r.order_no <> o.order_no LIMIT 1) AS reused_by

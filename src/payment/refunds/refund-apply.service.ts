@@ -99,7 +99,7 @@ export class RefundApplyService {
 
       const order = (await this.orders.findIn(em, row.order_no))!;
       const fen = orderFen(order);
-      const granted = await this.refunds.creditsGrantedIn(em, row.order_no);
+      const granted = await this.ledger.grantedByOrder(em, row.order_no);
       const { refundedFen, dueBefore } = await this.refunds.successfulIn(em, row.order_no, row.refund_no);
       // Lock the user's row, then read the balance it may take back (never below zero).
       await this.users.lockIn(em, order.openid);

@@ -49,7 +49,7 @@ export class RefundQueryService {
       const o = await this.orders.findIn(em, orderNo);
       if (!o) throw new OrderNotFoundError();
       const fen = orderFen(o);
-      const granted = await this.refunds.creditsGrantedIn(em, orderNo);
+      const granted = await this.ledger.grantedByOrder(em, orderNo);
       const { refundedFen, dueBefore } = await this.refunds.successfulIn(em, orderNo);
       const balance = Math.max(0, await this.ledger.balance(em, o.openid));
       const p = previewRefund({

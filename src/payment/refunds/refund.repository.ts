@@ -88,19 +88,6 @@ export class RefundRepository {
     return { refundedFen: Number(refunded ?? 0), dueBefore: Number(dueBefore ?? 0) };
   }
 
-  /**
-   * The credits the order granted (its `purchase` and `member_bonus` ledger entries, ref = order_no):
-   * what its refunds may take back. A read of the user module's ledger, the one place payment looks at it.
-   */
-  async creditsGrantedIn(em: EntityManager, orderNo: string): Promise<number> {
-    const [{ granted }] = await select<{ granted: number | string | null }>(
-      em,
-      "SELECT COALESCE(SUM(delta), 0) AS granted FROM credit_ledger WHERE reason IN ('purchase', 'member_bonus') AND ref = ?",
-      [orderNo],
-    );
-    return Number(granted ?? 0);
-  }
-
   /** The refunds of these numbers that exist (reconciliation: WeChat's bill against ours), by number. */
   async byNumbers(refundNos: string[]): Promise<Map<string, Pick<RefundRow, 'status' | 'amount_fen'>>> {
     const out = new Map<string, Pick<RefundRow, 'status' | 'amount_fen'>>();
