@@ -1,5 +1,5 @@
 import { XmlRejectedError } from './errors';
-import { buildXml, cdata, parseWechatXml } from './xml';
+import { buildXml, cdata, parseFlat, parseTree, parseWechatXml } from './xml';
 
 async function rejection(body: string | Buffer, maxBytes?: number): Promise<XmlRejectedError> {
   try {
@@ -210,5 +210,119 @@ describe('parseWechatXml — characters XML 1.0 forbids', () => {
 
   it('keeps tab, CR and LF', async () => {
     expect((await parseWechatXml('<xml><Content><![CDATA[a\tb\r\nc]]></Content></xml>')).Content).toContain('\t');
+  });
+});
+
+describe('parseWechatXml — the flat fast path decides nothing on its own', () => {
+  /** A deterministic generator (mulberry32), so a failure names a document that can be replayed. */
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+
+  const NAMES = ['return_code', 'out_trade_no', 'total_fee', 'a', 'A.b-c_1', 'xml', '__proto__', 'constructor', 'toString', '1bad', 'a:b'];
+  const PIECES = [
+    'abc',
+    '42',
+    ' ',
+    '  x  ',
+    '\t',
+    '\n',
+    '\r\n',
+    '\u00a0',
+    '中文',
+    '>',
+    ']]>',
+    '&amp;',
+    '&lt;b&gt;',
+    '&#20013;',
+    '&bogus;',
+    '<![CDATA[x]]>',
+    '<![CDATA[ ]]>',
+    '<![CDATA[]]>',
+    '<![CDATA[a]]b]]>',
+    '<![CDATA[<b>&amp;</b>]]>',
+    '<![CDATA[\r\n]]>',
+    '<b>n</b>',
+    '<b/>',
+    '<!-- c -->',
+    '<?pi x?>',
+    '<![CDATA[open',
+  ];
+  const BETWEEN = ['', '', ' ', '\n  ', '\r\n', '\u00a0', 'junk', '<!-- c -->'];
+  const AFTER = ['', '', '\n', ' \r\n', '\u00a0', 'x', '<xml></xml>', '<!-- c -->'];
+  const OPEN = ['<xml>', '<xml>', '<xml>', '<xml >', '<xml a="1">'];
+
+  /** Half the documents only use what the fast path takes, the other half anything. */
+  const PLAIN = {
+    open: ['<xml>'],
+    between: ['', ' ', '\n  ', '\r\n', '\t'],
+    after: ['', '\n', ' \r\n'],
+    pieces: [
+      'abc',
+      '42',
+      ' ',
+      '  x  ',
+      '\t',
+      '\n',
+      '\u00a0',
+      '中文',
+      '>',
+      '<![CDATA[x]]>',
+      '<![CDATA[ ]]>',
+      '<![CDATA[]]>',
+      '<![CDATA[a]]b]]>',
+    ],
+    names: NAMES.slice(0, 6),
+  };
+  const ANY = { open: OPEN, between: BETWEEN, after: AFTER, pieces: PIECES, names: NAMES };
+
+  function document(r: () => number): string {
+    const p = r() < 0.5 ? PLAIN : ANY;
+    let out = pick(r, p.open) + pick(r, p.between);
+    const fields = Math.floor(r() * 5);
+    for (let f = 0; f < fields; f++) {
+      const name = pick(r, p.names);
+      let value = '';
+      for (let k = Math.floor(r() * 4); k > 0; k--) value += pick(r, p.pieces);
+      out += p === ANY && r() < 0.05 ? `<${name}/>` : `<${name}>${value}</${name}>`;
+      out += pick(r, p.between);
+    }
+    return out + (p === ANY && r() < 0.03 ? '</xm>' : '</xml>') + pick(r, p.after);
+  }
+
+  function outcome(parse: () => Record<string, string>): unknown {
+    try {
+      return { fields: parse() };
+    } catch (err) {
+      return { refused: (err as XmlRejectedError).code };
+    }
+  }
+
+  it('on 20 000 generated documents it answers exactly as the xml2js path does, or declines', () => {
+    const r = random(20261207);
+    let fast = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const doc = document(r);
+      const flat = parseFlat(doc, 'xml');
+      if (flat === undefined) continue;
+      fast++;
+      // The fast path answered: the general path must give the very same fields, and not refuse.
+      expect({ doc, ...(outcome(() => parseTree(doc, 'xml')) as object) }).toEqual({ doc, fields: flat });
+    }
+    // Not vacuous: most plain documents take the fast path.
+    expect(fast).toBeGreaterThan(6000);
+  });
+
+  it('WeChat Pay notifications and pushes as WeChat writes them take the fast path', () => {
+    const notify = buildXml({ appid: 'wx2421b1c4370ec43b', return_code: 'SUCCESS', total_fee: 100, sign: 'ABC' });
+    expect(parseFlat(notify, 'xml')).toEqual({ appid: 'wx2421b1c4370ec43b', return_code: 'SUCCESS', total_fee: '100', sign: 'ABC' });
+    const push = '<xml>\n  <ToUserName><![CDATA[gh_1]]></ToUserName>\n  <CreateTime>1348831860</CreateTime>\n</xml>\n';
+    expect(parseFlat(push, 'xml')).toEqual({ ToUserName: 'gh_1', CreateTime: '1348831860' });
   });
 });

@@ -70,6 +70,15 @@ export async function parseWechatXml(
     throw new XmlRejectedError('too_many_fields', `more than ${options.maxFields} elements`);
   }
 
+  return parseFlat(start, rootName) ?? parseTree(start, rootName);
+}
+
+/**
+ * The general path: xml2js over sax, strict. Every document the fast path below declines comes
+ * here, so what the service accepts and refuses is decided by this function alone.
+ * @internal exported for the differential test in xml.spec.ts.
+ */
+export function parseTree(start: string, rootName: string): Record<string, string> {
   const parsed = parseStrict(start);
   const keys = Object.keys(parsed);
   if (keys.length !== 1 || keys[0] !== rootName) throw new XmlRejectedError('malformed', `root element is not <${rootName}>`);
@@ -89,6 +98,69 @@ export async function parseWechatXml(
     fields[name] = value;
   }
   return fields;
+}
+
+const FLAT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Whitespace as xml2js judges a value (JavaScript's \s). */
+const WHITESPACE_ONLY = /^\s*$/;
+/** Whitespace as XML (and sax, strict) judges the space between and after elements. */
+const XML_SPACE_ONLY = /^[ \t\r\n]*$/;
+
+/**
+ * The fast path for what WeChat actually sends — `<root>` then `<name>value</name>` fields, each
+ * value CDATA and/or plain text, whitespace between — in one linear scan, without building a sax
+ * parser and xml2js's object tree for every notification (they were the largest app-specific cost
+ * of a notification; docs/performance.md). It returns the very map `parseTree` returns for such a
+ * document (values trimmed unless whitespace-only without CDATA, as xml2js does), and `undefined`
+ * — "not mine, ask parseTree" — for anything else: attributes, entities, comments, processing
+ * instructions, nested or repeated elements, carriage returns, text that is not whitespace between
+ * fields, anything after the root. So it never accepts or refuses a document differently; the
+ * differential test in xml.spec.ts holds it to that.
+ * @internal exported for that test.
+ */
+export function parseFlat(text: string, rootName: string): Record<string, string> | undefined {
+  const open = `<${rootName}>`;
+  if (!text.startsWith(open)) return undefined;
+  const close = `</${rootName}>`;
+  const fields: Record<string, string> = {};
+  let i = open.length;
+  for (;;) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0 || !XML_SPACE_ONLY.test(text.slice(i, lt))) return undefined;
+    if (text.startsWith(close, lt)) {
+      return XML_SPACE_ONLY.test(text.slice(lt + close.length)) ? fields : undefined;
+    }
+    const gt = text.indexOf('>', lt + 1);
+    if (gt < 0) return undefined;
+    const name = text.slice(lt + 1, gt);
+    if (!FLAT_NAME.test(name) || name in Object.prototype || Object.prototype.hasOwnProperty.call(fields, name)) return undefined;
+    const end = `</${name}>`;
+    let value = '';
+    let cdata = false;
+    i = gt + 1;
+    for (;;) {
+      if (text.startsWith('<![CDATA[', i)) {
+        const stop = text.indexOf(']]>', i + 9);
+        if (stop < 0) return undefined;
+        value += text.slice(i + 9, stop);
+        // sax reports no event for an empty section, so for xml2js it is not CDATA at all.
+        if (stop > i + 9) cdata = true;
+        i = stop + 3;
+        continue;
+      }
+      const next = text.indexOf('<', i);
+      if (next < 0) return undefined;
+      const chunk = text.slice(i, next);
+      if (chunk.includes('&') || chunk.includes(']]>')) return undefined;
+      value += chunk;
+      i = next;
+      if (text.startsWith(end, i)) break;
+      if (!text.startsWith('<![CDATA[', i)) return undefined; // a nested element, a comment, …
+    }
+    if (value.includes('\r')) return undefined;
+    fields[name] = cdata || !WHITESPACE_ONLY.test(value) ? value.trim() : value;
+    i += end.length;
+  }
 }
 
 /**
