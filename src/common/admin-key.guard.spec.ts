@@ -4,7 +4,7 @@ import { SecretFailureLimiter } from './secret-failure-limiter';
 import { AppConfig } from '../config/app-config';
 import { AdminKeyGuard } from './admin-key.guard';
 
-/** The brake itself is proven over HTTP (test/admin-auth-brake.e2e-spec.ts); here it only asks the check. */
+/** The brake itself is proven over HTTP (test/admin/admin-auth-brake.e2e-spec.ts); here it only asks the check. */
 const openLimiter = {
   admit: (_req: unknown, _res: unknown, passed: () => boolean) => Promise.resolve(passed()),
 } as unknown as SecretFailureLimiter;

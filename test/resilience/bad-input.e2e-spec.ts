@@ -15,7 +15,7 @@ import { Answer, isRunning, queryOf, rawPost, rssMb, Service, spawnService, sql,
  * its own process (its memory is read from /proc): XML bombs, XXE, truncated XML, non-XML, empty
  * and 10 MB bodies on the push and notify URLs (v2 and v3), a brief re-check of the 403 rows, and
  * a bounded fuzz of thousands of generated bodies. The wider 403/400 tables live in
- * callback-push.e2e-spec.ts and payments.e2e-spec.ts; this suite adds the process-level view:
+ * wechat-callback/callback-push.e2e-spec.ts and payment/payments.e2e-spec.ts; this suite adds the process-level view:
  * answered quickly, nothing changed, memory flat, process up.
  */
 
@@ -166,7 +166,7 @@ function prng(seed: number): () => number {
       cases.push({ name: `notify v2: ${name}`, url: v2.url, path: NOTIFY, body, chunked, ok: isDetail(413) });
       cases.push({ name: `notify v3: ${name}`, url: v3.url, path: NOTIFY, body, chunked, ok: isDetail(413) });
     }
-    // Brief re-check of the 403 rows (the full table is in callback-push.e2e-spec.ts).
+    // Brief re-check of the 403 rows (the full table is in wechat-callback/callback-push.e2e-spec.ts).
     const xml = eventXml(uid('o403'), 'subscribe');
     const forged = signedPush(TEST_KEYS, 'plaintext', xml);
     forged.query.set('signature', '0'.repeat(40));

@@ -37,9 +37,9 @@ import {
  * own process (`node dist/src/main.js`). Invariants (docs/data.md) are checked after every fault.
  *
  * Already covered elsewhere and not repeated here: MySQL cut *before* a notify
- * (payments.e2e-spec.ts), MySQL down at start in-process (database-outage.e2e-spec.ts), WeChat
+ * (payment/payments.e2e-spec.ts), MySQL down at start in-process (database/database-outage.e2e-spec.ts), WeChat
  * Pay down at create-order (payments), 40001 (sandbox/wechat), a push while the app server is
- * stopped in the split plan (desktop-binding.e2e-spec.ts).
+ * stopped in the split plan (binding/desktop-binding.e2e-spec.ts).
  */
 
 type Version = 'v2' | 'v3';

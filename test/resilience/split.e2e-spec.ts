@@ -26,7 +26,7 @@ import {
  * docs/quality.md "app server down in split mode": the web role (which takes WeChat's callbacks and
  * has no database) answers WeChat 503 / FAIL while the app server is stopped, so that WeChat
  * retries; nothing is lost, and after the restart the retry applies exactly once. Both roles are
- * the built service as separate processes. desktop-binding.e2e-spec.ts covers a push in this
+ * the built service as separate processes. binding/desktop-binding.e2e-spec.ts covers a push in this
  * situation; this suite covers payment notifications (v2 and v3) and re-checks the push briefly.
  */
 

@@ -1,13 +1,19 @@
-import { DatabaseService } from '../src/database/database.service';
-import { InternalApi } from '../src/internal/internal-api';
-import { NotifyRetentionJob } from '../src/payment/notify-retention.job';
-import { RefundSyncJob } from '../src/payment/refunds/refund-sync.job';
-import { withLogsShownOnFailure } from './setup/app-logs';
-import { expectInvariants } from './setup/invariants';
-import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb } from './setup/test-app';
-import { BuiltNotification, v2Notification, v2RefundNotification, v3Notification, v3RefundNotification } from './support/pay-notifications';
-import { call, Json, login, sendNotification } from './support/api-client';
-import { buy } from './support/orders';
+import { DatabaseService } from '../../src/database/database.service';
+import { InternalApi } from '../../src/internal/internal-api';
+import { NotifyRetentionJob } from '../../src/payment/notify-retention.job';
+import { RefundSyncJob } from '../../src/payment/refunds/refund-sync.job';
+import { withLogsShownOnFailure } from '../setup/app-logs';
+import { expectInvariants } from '../setup/invariants';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb } from '../setup/test-app';
+import {
+  BuiltNotification,
+  v2Notification,
+  v2RefundNotification,
+  v3Notification,
+  v3RefundNotification,
+} from '../support/pay-notifications';
+import { call, Json, login, sendNotification } from '../support/api-client';
+import { buy } from '../support/orders';
 
 type Version = 'v2' | 'v3';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
-import { DatabaseService } from '../src/database/database.service';
-import { runMigrationsLocked } from '../src/database/migrate';
-import { expectInvariants } from './setup/invariants';
-import { mysqlAdmin, mysqlEnabled } from './setup/mysql';
-import { startApp, TestDatabase } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { runMigrationsLocked } from '../../src/database/migrate';
+import { expectInvariants } from '../setup/invariants';
+import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
+import { startApp, TestDatabase } from '../setup/test-app';
 
 const describeMysql = mysqlEnabled() ? describe : describe.skip;
 const LEGACY_TABLES = ['wechat_users', 'credits_usage', 'wechat_qrcode_bindings', 'payment_orders', 'payment_records'];
@@ -37,7 +37,7 @@ describeMysql('legacy database upgrade [mysql]', () => {
   beforeAll(async () => {
     db = await TestDatabase.create('mysql');
     const loader = await mysqlAdmin(db.mysqlName, true);
-    await loader.query(readFileSync(join(__dirname, 'fixtures/legacy-schema.sql'), 'utf8'));
+    await loader.query(readFileSync(join(__dirname, '../fixtures/legacy-schema.sql'), 'utf8'));
     await loader.end();
     conn = await mysqlAdmin(db.mysqlName);
     before = await snapshot(conn, LEGACY_TABLES);

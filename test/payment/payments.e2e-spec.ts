@@ -1,14 +1,14 @@
-import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
-import { DatabaseService } from '../src/database/database.service';
-import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
-import { withLogsShownOnFailure } from './setup/app-logs';
-import { expectInvariants } from './setup/invariants';
-import { MYSQL } from './setup/mysql';
-import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
-import { BuiltNotification, v2Notification, v3Notification } from './support/pay-notifications';
-import { call, Json, login, sendNotification } from './support/api-client';
-import { buy, payInSandbox, placeOrder, prepayIdOf } from './support/orders';
+import { SANDBOX_CREDENTIALS } from '../../src/config/sandbox-defaults';
+import { DatabaseService } from '../../src/database/database.service';
+import { OrderExpiryJob } from '../../src/payment/orders/order-expiry.job';
+import { withLogsShownOnFailure } from '../setup/app-logs';
+import { expectInvariants } from '../setup/invariants';
+import { MYSQL } from '../setup/mysql';
+import { TcpFaultProxy } from '../setup/tcp-fault-proxy';
+import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { BuiltNotification, v2Notification, v3Notification } from '../support/pay-notifications';
+import { call, Json, login, sendNotification } from '../support/api-client';
+import { buy, payInSandbox, placeOrder, prepayIdOf } from '../support/orders';
 
 type Version = 'v2' | 'v3';
 

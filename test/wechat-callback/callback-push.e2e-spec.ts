@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { ServiceUnavailableError } from '../src/common/errors';
-import { DatabaseService } from '../src/database/database.service';
-import { BindingService } from '../src/binding/binding.service';
-import { InternalApi } from '../src/internal/internal-api';
-import { withLogsShownOnFailure } from './setup/app-logs';
-import { expectInvariants } from './setup/invariants';
-import { MYSQL } from './setup/mysql';
-import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { AppOnFreshDb, dbKinds, DbKind, freePort, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { ServiceUnavailableError } from '../../src/common/errors';
+import { DatabaseService } from '../../src/database/database.service';
+import { BindingService } from '../../src/binding/binding.service';
+import { InternalApi } from '../../src/internal/internal-api';
+import { withLogsShownOnFailure } from '../setup/app-logs';
+import { expectInvariants } from '../setup/invariants';
+import { MYSQL } from '../setup/mysql';
+import { TcpFaultProxy } from '../setup/tcp-fault-proxy';
+import { AppOnFreshDb, dbKinds, DbKind, freePort, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import {
   ACCOUNT_ID,
   eventXml,
@@ -23,7 +23,7 @@ import {
   VERIFY_PATH,
   verifyQuery,
   wechatEnv,
-} from './support/wechat-push';
+} from '../support/wechat-push';
 
 /** docs/callbacks.md §1–2: server URL verification and message/event pushes, over real HTTP. */
 

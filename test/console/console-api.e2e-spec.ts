@@ -1,12 +1,12 @@
-import { DatabaseService } from '../src/database/database.service';
-import { consoleKey, csrfTokenFor, signConsoleSession } from '../src/console/console-session';
-import { InternalApi } from '../src/internal/internal-api';
-import { OrderExpiryJob } from '../src/payment/orders/order-expiry.job';
-import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
-import { shanghaiDate, shanghaiDay } from '../src/common/time-format';
-import { expectInvariants } from './setup/invariants';
-import { dbKinds, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp, TestDatabase } from './setup/test-app';
-import { Json } from './support/api-client';
+import { DatabaseService } from '../../src/database/database.service';
+import { consoleKey, csrfTokenFor, signConsoleSession } from '../../src/console/console-session';
+import { InternalApi } from '../../src/internal/internal-api';
+import { OrderExpiryJob } from '../../src/payment/orders/order-expiry.job';
+import { ReconciliationJob } from '../../src/payment/reconciliation/reconciliation.job';
+import { shanghaiDate, shanghaiDay } from '../../src/common/time-format';
+import { expectInvariants } from '../setup/invariants';
+import { dbKinds, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp, TestDatabase } from '../setup/test-app';
+import { Json } from '../support/api-client';
 
 /**
  * The operator console's API over real HTTP on SQLite and MySQL (docs/operator-guide.md): the login

@@ -1,9 +1,9 @@
-import { SANDBOX_CREDENTIALS } from '../src/config/sandbox-defaults';
-import { DatabaseService } from '../src/database/database.service';
-import { expectInvariants } from './setup/invariants';
-import { mysqlAdmin, mysqlEnabled } from './setup/mysql';
-import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startAppOnFreshDb, TestDatabase } from './setup/test-app';
-import { eventXml, signedPush, WechatKeys } from './support/wechat-push';
+import { SANDBOX_CREDENTIALS } from '../../src/config/sandbox-defaults';
+import { DatabaseService } from '../../src/database/database.service';
+import { expectInvariants } from '../setup/invariants';
+import { mysqlAdmin, mysqlEnabled } from '../setup/mysql';
+import { dbKinds, eventually, freePort, spawnApp, SpawnedApp, startAppOnFreshDb, TestDatabase } from '../setup/test-app';
+import { eventXml, signedPush, WechatKeys } from '../support/wechat-push';
 
 /**
  * A desktop bound through a QR code scanned in the sandbox, then seeing its credits: in role all

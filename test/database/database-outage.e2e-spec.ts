@@ -1,6 +1,6 @@
-import { MYSQL, mysqlEnabled } from './setup/mysql';
-import { TcpFaultProxy } from './setup/tcp-fault-proxy';
-import { eventually, startApp, TestDatabase } from './setup/test-app';
+import { MYSQL, mysqlEnabled } from '../setup/mysql';
+import { TcpFaultProxy } from '../setup/tcp-fault-proxy';
+import { eventually, startApp, TestDatabase } from '../setup/test-app';
 
 const describeMysql = mysqlEnabled() ? describe : describe.skip;
 

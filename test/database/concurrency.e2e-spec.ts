@@ -1,7 +1,7 @@
-import { DatabaseService } from '../src/database/database.service';
-import { InternalApi } from '../src/internal/internal-api';
-import { expectInvariants } from './setup/invariants';
-import { dbKinds, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { InternalApi } from '../../src/internal/internal-api';
+import { expectInvariants } from '../setup/invariants';
+import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 /**
  * Concurrent identical effects straight on the services, with no callback-level retry in between:

@@ -1,9 +1,9 @@
-import { DatabaseService } from '../src/database/database.service';
-import { InternalApi } from '../src/internal/internal-api';
-import { expectInvariants } from './setup/invariants';
-import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
-import { insertOrder } from './support/seed';
-import { call, Json, login } from './support/api-client';
+import { DatabaseService } from '../../src/database/database.service';
+import { InternalApi } from '../../src/internal/internal-api';
+import { expectInvariants } from '../setup/invariants';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { insertOrder } from '../support/seed';
+import { call, Json, login } from '../support/api-client';
 
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
-import { DatabaseService } from '../src/database/database.service';
-import { CreditTaskKeys1740000000000 } from '../src/database/migrations/1740000000000-credit-task-keys';
-import { InternalApi } from '../src/internal/internal-api';
-import { expectInvariants } from './setup/invariants';
-import { dbKinds, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { CreditTaskKeys1740000000000 } from '../../src/database/migrations/1740000000000-credit-task-keys';
+import { InternalApi } from '../../src/internal/internal-api';
+import { expectInvariants } from '../setup/invariants';
+import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 type Row = Record<string, unknown>;
 

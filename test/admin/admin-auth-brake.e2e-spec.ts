@@ -1,5 +1,5 @@
-import { internalSignature } from '../src/common/internal-signature';
-import { startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { internalSignature } from '../../src/common/internal-signature';
+import { startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 /**
  * The brute-force brake of the admin endpoints and the metrics route (docs/limits.md "Admin and

@@ -1,9 +1,9 @@
-import { DatabaseService } from '../src/database/database.service';
-import { InternalApi } from '../src/internal/internal-api';
-import { HttpInternalApi } from '../src/internal/internal-api.http';
-import { LocalInternalApi } from '../src/internal/internal-api.local';
-import { dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
-import { CONTRACT_OPERATOR, ContractSubject, internalApiContract } from './support/internal-api.contract';
+import { DatabaseService } from '../../src/database/database.service';
+import { InternalApi } from '../../src/internal/internal-api';
+import { HttpInternalApi } from '../../src/internal/internal-api.http';
+import { LocalInternalApi } from '../../src/internal/internal-api.local';
+import { dbKinds, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { CONTRACT_OPERATOR, ContractSubject, internalApiContract } from '../support/internal-api.contract';
 
 const SECRET = 'internal-contract-secret-0123456789';
 

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@nestjs/common';
-import { Clock } from '../src/common/clock';
-import { ConfigError } from '../src/config/config-error';
-import { loadConfig } from '../src/config/load-config';
-import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/common/internal-signature';
-import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
-import * as xml from '../src/wechat/xml';
-import { expectInvariants } from './setup/invariants';
-import { AppOnFreshDb, baseEnv, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
-import { sendNotification } from './support/api-client';
-import { v2Notification } from './support/pay-notifications';
-import { eventXml, signedPush, SignedPush, WechatKeys } from './support/wechat-push';
+import { Clock } from '../../src/common/clock';
+import { ConfigError } from '../../src/config/config-error';
+import { loadConfig } from '../../src/config/load-config';
+import { DatabaseService } from '../../src/database/database.service';
+import { internalSignature } from '../../src/common/internal-signature';
+import { SandboxClock } from '../../src/sandbox/core/sandbox-clock';
+import * as xml from '../../src/wechat/xml';
+import { expectInvariants } from '../setup/invariants';
+import { AppOnFreshDb, baseEnv, dbKinds, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { sendNotification } from '../support/api-client';
+import { v2Notification } from '../support/pay-notifications';
+import { eventXml, signedPush, SignedPush, WechatKeys } from '../support/wechat-push';
 
 /**
  * Issue 12, items 4–8 (docs/limits.md "Callbacks and request bodies"): the message mode and the

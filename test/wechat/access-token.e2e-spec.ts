@@ -1,6 +1,6 @@
-import { Clock } from '../src/common/clock';
-import { AccessTokenStore, FetchedToken } from '../src/wechat/access-token.store';
-import { dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { Clock } from '../../src/common/clock';
+import { AccessTokenStore, FetchedToken } from '../../src/wechat/access-token.store';
+import { dbKinds, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 let issued = 0; // tokens are unique across every fake upstream of this file
 

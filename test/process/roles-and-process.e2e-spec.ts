@@ -3,10 +3,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ModuleRef } from '@nestjs/core';
-import { DatabaseService } from '../src/database/database.service';
-import globalSetup from './setup/global-setup';
-import { mysqlEnabled } from './setup/mysql';
-import { baseEnv, freePort, ROOT, spawnApp, startApp, TestDatabase, tempDir } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import globalSetup from '../setup/global-setup';
+import { mysqlEnabled } from '../setup/mysql';
+import { baseEnv, freePort, ROOT, spawnApp, startApp, TestDatabase, tempDir } from '../setup/test-app';
 
 const run = promisify(execFile);
 const SECRET = 'internal-secret-0123456789abcdef';
@@ -148,7 +148,7 @@ describe('the MySQL policy of the test run', () => {
     jest.resetModules();
     try {
       // Re-import so the MYSQL target picks up the unreachable port.
-      const { default: setup } = await import('./setup/global-setup');
+      const { default: setup } = await import('../setup/global-setup');
       await expect(setup()).rejects.toThrow(/CI=true/);
     } finally {
       process.env = saved;

@@ -1,8 +1,8 @@
-import { Clock } from '../src/common/clock';
-import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/common/internal-signature';
-import { expectInvariants } from './setup/invariants';
-import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { Clock } from '../../src/common/clock';
+import { DatabaseService } from '../../src/database/database.service';
+import { internalSignature } from '../../src/common/internal-signature';
+import { expectInvariants } from '../setup/invariants';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 const SECRET = 'internal-endpoint-secret-0123456789';
 

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { signSessionToken } from '../src/common/session-token';
-import { DatabaseService } from '../src/database/database.service';
-import { BindingService } from '../src/binding/binding.service';
-import { CreditsService } from '../src/user/credits.service';
-import { CreditsUsage } from '../src/user/entities/credits-usage.entity';
-import { QrScene } from '../src/binding/entities/qr-scene.entity';
-import { WechatUser } from '../src/user/entities/wechat-user.entity';
-import { UserService } from '../src/user/user.service';
-import { expectInvariants } from './setup/invariants';
-import { dbKinds, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from './setup/test-app';
+import { signSessionToken } from '../../src/common/session-token';
+import { DatabaseService } from '../../src/database/database.service';
+import { BindingService } from '../../src/binding/binding.service';
+import { CreditsService } from '../../src/user/credits.service';
+import { CreditsUsage } from '../../src/user/entities/credits-usage.entity';
+import { QrScene } from '../../src/binding/entities/qr-scene.entity';
+import { WechatUser } from '../../src/user/entities/wechat-user.entity';
+import { UserService } from '../../src/user/user.service';
+import { expectInvariants } from '../setup/invariants';
+import { dbKinds, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from '../setup/test-app';
 
 const EXPIRED = { detail: '登录已过期，请从公众号菜单重新进入' };
 const NO_CALLER = { detail: '请先关注公众号并扫码' };

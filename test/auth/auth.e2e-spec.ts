@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { QrBindingService } from '../src/binding/qr-binding.service';
-import { Clock } from '../src/common/clock';
-import { verifySessionToken } from '../src/common/session-token';
-import { DatabaseService } from '../src/database/database.service';
-import { SandboxClock } from '../src/sandbox/core/sandbox-clock';
-import { BindingService } from '../src/binding/binding.service';
-import { expectInvariants } from './setup/invariants';
-import { AppOnFreshDb, dbKinds, eventually, freePort, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from './setup/test-app';
+import { QrBindingService } from '../../src/binding/qr-binding.service';
+import { Clock } from '../../src/common/clock';
+import { verifySessionToken } from '../../src/common/session-token';
+import { DatabaseService } from '../../src/database/database.service';
+import { SandboxClock } from '../../src/sandbox/core/sandbox-clock';
+import { BindingService } from '../../src/binding/binding.service';
+import { expectInvariants } from '../setup/invariants';
+import { AppOnFreshDb, dbKinds, eventually, freePort, startApp, startAppOnFreshDb, TEST_SESSION_SECRET, TestApp } from '../setup/test-app';
 
 /** docs/api.md "Auth": web OAuth, the desktop's QR binding, check-follow, the admin menu — over real HTTP against the sandbox. */
 

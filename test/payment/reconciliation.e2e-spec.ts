@@ -1,11 +1,11 @@
-import { DatabaseService } from '../src/database/database.service';
-import { PaymentApplyService } from '../src/payment/orders/payment-apply.service';
-import { ReconciliationJob } from '../src/payment/reconciliation/reconciliation.job';
-import { shanghaiDate } from '../src/common/time-format';
-import { expectInvariants } from './setup/invariants';
-import { dbKinds, eventually, startAppOnFreshDb, TestApp } from './setup/test-app';
-import { call, Json } from './support/api-client';
-import { buy, payInSandbox, placeOrder } from './support/orders';
+import { DatabaseService } from '../../src/database/database.service';
+import { PaymentApplyService } from '../../src/payment/orders/payment-apply.service';
+import { ReconciliationJob } from '../../src/payment/reconciliation/reconciliation.job';
+import { shanghaiDate } from '../../src/common/time-format';
+import { expectInvariants } from '../setup/invariants';
+import { dbKinds, eventually, startAppOnFreshDb, TestApp } from '../setup/test-app';
+import { call, Json } from '../support/api-client';
+import { buy, payInSandbox, placeOrder } from '../support/orders';
 
 type Version = 'v2' | 'v3';
 

@@ -1,7 +1,7 @@
-import { DatabaseService } from '../src/database/database.service';
-import { MIGRATIONS } from '../src/database/migrations';
-import { mysqlAdmin } from './setup/mysql';
-import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { MIGRATIONS } from '../../src/database/migrations';
+import { mysqlAdmin } from '../setup/mysql';
+import { AppOnFreshDb, dbKinds, startApp, startAppOnFreshDb } from '../setup/test-app';
 
 const NEW_TABLES = [
   'credit_ledger',

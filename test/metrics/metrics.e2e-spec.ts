@@ -1,7 +1,7 @@
-import { DatabaseService } from '../src/database/database.service';
-import { internalSignature } from '../src/common/internal-signature';
-import { withLogsShownOnFailure } from './setup/app-logs';
-import { startApp, startAppOnFreshDb, TestApp } from './setup/test-app';
+import { DatabaseService } from '../../src/database/database.service';
+import { internalSignature } from '../../src/common/internal-signature';
+import { withLogsShownOnFailure } from '../setup/app-logs';
+import { startApp, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 const ADMIN_KEY = 'metrics-admin-key-0123456789';
 const SECRET = 'metrics-internal-secret-0123456789';
@@ -75,8 +75,8 @@ describe('metrics [sqlite]', () => {
 
   it('counts notifications by result and anomalies by kind', () =>
     withLogsShownOnFailure(async () => {
-      const { v2Notification } = await import('./support/pay-notifications');
-      const { insertOrder } = await import('./support/seed');
+      const { v2Notification } = await import('../support/pay-notifications');
+      const { insertOrder } = await import('../support/seed');
       const ds = app.app.get(DatabaseService).dataSource;
       const openid = 'oMetricsPayer00000000000001';
       await insertOrder(ds, { orderNo: 'ORDMETRICS000000000001', openid, type: 'credits', amountFen: 990, credits: 10 });
@@ -100,7 +100,7 @@ describe('metrics [sqlite]', () => {
     }));
 
   it('a web-role instance times its internal calls to the app server', async () => {
-    const { signedPush, eventXml } = await import('./support/wechat-push');
+    const { signedPush, eventXml } = await import('../support/wechat-push');
     const keys = { token: app.config.wechat.token, appId: app.config.wechat.appId, encodingAesKey: app.config.wechat.encodingAesKey };
     const web = await startApp({
       APP_ROLE: 'web',
