@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock';
 import type { DatabaseService } from './database.service';
-import { PeriodicJob } from './periodic-job';
+import { BatchJob, PeriodicJob } from './periodic-job';
 
 /** A job whose run is a promise the test settles; the database is "not ready", so no run is recorded. */
 class ProbeJob extends PeriodicJob {
@@ -52,5 +52,39 @@ describe('PeriodicJob', () => {
     expect(third).not.toBe(first);
     job.release();
     await expect(third).resolves.toBe(1);
+  });
+});
+
+/** A batch job; the database is "not ready", so its runs are not recorded. */
+class CountJob extends BatchJob<[size?: number]> {
+  seen: number[] = [];
+  constructor() {
+    super({ isReady: false } as DatabaseService, { now: () => new Date(0) } as Clock, {
+      name: 'count',
+      did: 'items counted',
+      everyMs: 10,
+      enabled: false,
+    });
+  }
+  protected work(size = 7): Promise<number> {
+    this.seen.push(size);
+    return Promise.resolve(size);
+  }
+  fire(): Promise<unknown> {
+    return this.tick();
+  }
+}
+
+describe('BatchJob', () => {
+  it('the timer runs its work with the default arguments, runOnce with the caller arguments; both through once()', async () => {
+    const job = new CountJob();
+    const once = jest.spyOn(job as unknown as { once: (...a: unknown[]) => unknown }, 'once');
+    await expect(job.fire()).resolves.toBe(7);
+    await expect(job.runOnce(3)).resolves.toBe(3);
+    expect(job.seen).toEqual([7, 3]);
+    expect(once).toHaveBeenCalledTimes(2);
+    const [name, , describe] = once.mock.calls[0] as [string, unknown, (n: number) => string];
+    expect(name).toBe('count');
+    expect(describe(7)).toBe('7 items counted');
   });
 });

@@ -52,3 +52,33 @@ export abstract class PeriodicJob implements OnApplicationBootstrap, OnApplicati
     return this.running as Promise<T>;
   }
 }
+
+/**
+ * A periodic job whose run handles one batch and counts it (order expiry, refund sync, retention):
+ * the timer and `runOnce()` (tests, the console) run `work` through `once`, recorded as `name` with
+ * "<count> <did>".
+ */
+export abstract class BatchJob<Args extends unknown[] = []> extends PeriodicJob {
+  protected constructor(
+    db: DatabaseService,
+    clock: Clock,
+    private readonly batch: { name: string; did: string; everyMs: number; enabled: boolean },
+  ) {
+    super(db, clock, batch);
+  }
+
+  /** One batch; returns how many items it handled. */
+  protected abstract work(...args: Args): Promise<number>;
+
+  protected tick(): Promise<number> {
+    return this.runOnce(...([] as unknown as Args));
+  }
+
+  runOnce(...args: Args): Promise<number> {
+    return this.once(
+      this.batch.name,
+      () => this.work(...args),
+      (n) => `${n} ${this.batch.did}`,
+    );
+  }
+}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { PeriodicJob } from '../database/periodic-job';
+import { BatchJob } from '../database/periodic-job';
 import { execute, select } from '../database/sql';
 
 const EVERY_MS = 6 * 3600_000;
@@ -14,29 +14,17 @@ const BATCH = 500;
  * id so no statement locks much; idempotent, so several processes may run it at once.
  */
 @Injectable()
-export class NotifyRetentionJob extends PeriodicJob {
+export class NotifyRetentionJob extends BatchJob {
   constructor(
     db: DatabaseService,
     private readonly config: AppConfig,
     clock: Clock,
   ) {
-    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
-  }
-
-  protected tick(): Promise<number> {
-    return this.runOnce();
+    super(db, clock, { name: 'notify_retention', did: 'rows cleared', everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
   /** Clears what is older than the retention; returns how many rows were cleared. */
-  runOnce(): Promise<number> {
-    return this.once(
-      'notify_retention',
-      () => this.clear(),
-      (n) => `${n} rows cleared`,
-    );
-  }
-
-  private async clear(): Promise<number> {
+  protected async work(): Promise<number> {
     if (!this.db.isReady) return 0;
     const cutoff = new Date(this.clock.now().getTime() - this.config.ops.notifyDataRetentionDays * 86400_000);
     const cleared =

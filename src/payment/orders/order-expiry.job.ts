@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import { DatabaseService } from '../../database/database.service';
-import { PeriodicJob } from '../../database/periodic-job';
+import { BatchJob } from '../../database/periodic-job';
 import { select } from '../../database/sql';
 import { OrderService } from './order.service';
 
@@ -17,30 +17,18 @@ const CLAIM_WINDOW_MS = 30_000;
  * and the final status change is conditional too. A payment that beat the close is applied.
  */
 @Injectable()
-export class OrderExpiryJob extends PeriodicJob {
+export class OrderExpiryJob extends BatchJob {
   constructor(
     db: DatabaseService,
     private readonly orders: OrderService,
     config: AppConfig,
     clock: Clock,
   ) {
-    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
-  }
-
-  protected tick(): Promise<number> {
-    return this.runOnce();
+    super(db, clock, { name: 'order_expiry', did: 'expired orders closed', everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
   /** Closes what has expired; returns how many orders this process handled. */
-  runOnce(): Promise<number> {
-    return this.once(
-      'order_expiry',
-      () => this.closeExpired(),
-      (n) => `${n} expired orders closed`,
-    );
-  }
-
-  private async closeExpired(): Promise<number> {
+  protected async work(): Promise<number> {
     if (!this.db.isReady) return 0;
     const expired = await this.db.run((em) =>
       select<{ order_no: string }>(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import { DatabaseService } from '../../database/database.service';
-import { PeriodicJob } from '../../database/periodic-job';
+import { BatchJob } from '../../database/periodic-job';
 import { execute, select } from '../../database/sql';
 import { RefundRequestService } from './refund-request.service';
 
@@ -19,29 +19,17 @@ const BATCH = 20;
  * conditional update of `last_queried_at`. Results go through RefundApplyService like notifications.
  */
 @Injectable()
-export class RefundSyncJob extends PeriodicJob {
+export class RefundSyncJob extends BatchJob<[staleAfterMs?: number]> {
   constructor(
     db: DatabaseService,
     private readonly requests: RefundRequestService,
     config: AppConfig,
     clock: Clock,
   ) {
-    super(db, clock, { everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
+    super(db, clock, { name: 'refund_sync', did: 'refunds moved on', everyMs: EVERY_MS, enabled: config.ops.jobsEnabled });
   }
 
-  protected tick(): Promise<number> {
-    return this.runOnce();
-  }
-
-  runOnce(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    return this.once(
-      'refund_sync',
-      () => this.syncStale(staleAfterMs),
-      (n) => `${n} refunds moved on`,
-    );
-  }
-
-  private async syncStale(staleAfterMs: number): Promise<number> {
+  protected async work(staleAfterMs = STALE_AFTER_MS): Promise<number> {
     if (!this.db.isReady) return 0;
     let handled = 0;
     for (const refundNo of await this.claimStale(staleAfterMs, CLAIM_WINDOW_MS, BATCH)) {
