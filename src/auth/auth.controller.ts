@@ -1,24 +1,14 @@
-import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
-  ApiFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiBadGatewayResponse, ApiBadRequestResponse, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { OAuthStartQueryDto, SessionResponseDto, WechatOAuthQueryDto } from './dto/oauth.dto';
 import { SessionView, WechatOAuthService } from './wechat-oauth.service';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 /** Page login through WeChat OAuth (the desktop's QR binding is binding/qr-binding.controller.ts). Limited per IP. */
 @ApiTags('auth')
 @Controller('api/v1/auth/wechat')
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
-@ApiTooManyRequestsResponse({ description: '{"detail":"请求过于频繁，请稍后再试"}' })
+@LimitedPerIp()
 export class AuthController {
   constructor(private readonly oauth: WechatOAuthService) {}
 

@@ -1,21 +1,19 @@
-import { Controller, Delete, Get, Logger, Param, ParseIntPipe, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { Controller, Delete, Get, Logger, Param, ParseIntPipe } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { toIsoShanghai } from '../common/time-format';
 import type { Caller } from '../user/caller';
 import { CurrentCaller, RequireCaller } from '../user/caller';
 import { BindingService } from './binding.service';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 /**
  * A member's bound desktops (credits_info.html), under the user prefix the pages call. Session
  * token only; rate limited per IP (`RATE_LIMIT_PER_MINUTE`) like the other user endpoints.
  */
 @ApiTags('user')
-@ApiTooManyRequestsResponse({ description: '`请求过于频繁，请稍后再试`' })
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
+@LimitedPerIp()
 @Controller('api/v1/user')
 export class DevicesController {
   private readonly logger = new Logger(DevicesController.name);

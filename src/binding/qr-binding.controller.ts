@@ -1,15 +1,9 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiBadGatewayResponse, ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { CheckFollowQueryDto, FollowStatusResponseDto, QrCodeRequestDto, QrCodeResponseDto } from './dto/qrcode.dto';
 import { FollowStatusView, QrBindingService, QrCodeView } from './qr-binding.service';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 /**
  * The desktop app's QR binding: its code, and the "has my user followed?" poll. Under the auth
@@ -17,9 +11,7 @@ import { FollowStatusView, QrBindingService, QrCodeView } from './qr-binding.ser
  */
 @ApiTags('auth')
 @Controller('api/v1/auth/wechat')
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
-@ApiTooManyRequestsResponse({ description: '{"detail":"请求过于频繁，请稍后再试"}' })
+@LimitedPerIp()
 export class QrBindingController {
   constructor(private readonly qr: QrBindingService) {}
 

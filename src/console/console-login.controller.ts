@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { SkipThrottle, Throttle, ThrottlerGuard } from '@nestjs/throttler';
+import { Throttle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
@@ -20,6 +20,7 @@ import {
   readCookie,
   signConsoleSession,
 } from './console-session';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 /**
  * Logging in and out of the console (docs/operator-guide.md "Logging in"). The login cookies are
@@ -27,8 +28,7 @@ import {
  */
 @ApiExcludeController()
 @Controller('api/v1/console')
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
+@LimitedPerIp()
 export class ConsoleLoginController {
   private readonly key: string;
 

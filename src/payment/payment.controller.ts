@@ -1,17 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { CurrentCaller, RequireCaller } from '../user/caller';
 import type { Caller } from '../user/caller-identity.service';
 import { CreateOrderDto } from './dto/create-order.dto';
 import { OrderService } from './orders/order.service';
 import { PricingService } from './pricing.service';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 @ApiTags('payment')
 @Controller('api/v1/payment')
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
+@LimitedPerIp()
 export class PaymentController {
   constructor(
     private readonly pricing: PricingService,

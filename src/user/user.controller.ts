@@ -1,20 +1,18 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Caller } from './caller-identity.service';
 import { CurrentCaller, RequireCaller } from './caller';
 import { CreditsLedgerQueryDto, CreditsUsageQueryDto } from './dto/user-query.dto';
 import { CreditsLedgerResponseDto, CreditsResponseDto, CreditsUsageResponseDto, MemberStatusResponseDto } from './dto/user-responses.dto';
 import { UserQueryService } from './user-query.service';
+import { LimitedPerIp } from '../common/limited-per-ip';
 
 /**
  * Credits and membership for the pages (session token) and the shipped desktop app (client_id).
  * Rate limited per IP (`RATE_LIMIT_PER_MINUTE`); the per-client QR limit does not apply here.
  */
 @ApiTags('user')
-@ApiTooManyRequestsResponse({ description: '`请求过于频繁，请稍后再试`' })
-@UseGuards(ThrottlerGuard)
-@SkipThrottle({ qrPerClient: true })
+@LimitedPerIp()
 @Controller('api/v1/user')
 export class UserController {
   constructor(private readonly users: UserQueryService) {}
