@@ -47,7 +47,7 @@ export class AppModule {
       WechatCallbackModule,
       // Rate limits: counters in Redis with REDIS_URL (one limit for the whole deployment), else in
       // process memory (per process); docs/limits.md "Shared rate limits". Routes opt in with
-      // @UseGuards(ThrottlerGuard); `perIp` counts by client IP (trusted proxy aware), `qrPerClient`
+      // @LimitedPerIp() (common/limited-per-ip.ts); `perIp` counts by client IP (trusted proxy aware), `qrPerClient`
       // counts QR creation per client_id and is skipped everywhere else. Every role has it: the
       // admin/metrics brake (SecretFailureLimiter) counts through its storage.
       ThrottlerModule.forRootAsync({
