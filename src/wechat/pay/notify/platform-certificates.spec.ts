@@ -8,10 +8,10 @@ import {
   lowerCaseNames,
   PUB_KEY_ID,
   signHeaders,
-  TestClock,
   V3World,
 } from '../../../../test/support/wechat-pay-v3-unit';
-import { PlatformCertificates, V3RawResponse, V3Transport } from './platform-certificates';
+import { certificatesUnderTest } from '../../../../test/support/platform-certificates-under-test';
+import type { V3RawResponse } from './platform-certificates';
 
 let world: V3World;
 let wechatPay: { privateKey: KeyObject };
@@ -26,16 +26,8 @@ beforeAll(async () => {
 afterAll(() => world.cleanup());
 
 /** Platform certificates whose download answers with `answer` (our cert, signed by itself). */
-function setup(answer: () => V3RawResponse = () => certificatesAnswer([cert], { key: cert.privateKey, serial: CERT_SERIAL })) {
-  const clock = new TestClock();
-  let count = 0;
-  const transport: V3Transport = {
-    send: () => {
-      count++;
-      return Promise.resolve(answer());
-    },
-  };
-  return { certificates: new PlatformCertificates(transport, world.config, clock), downloads: () => count };
+function setup(answer?: () => V3RawResponse) {
+  return certificatesUnderTest(world, answer);
 }
 
 describe('platform certificate download (bootstrap)', () => {

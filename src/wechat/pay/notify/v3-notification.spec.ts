@@ -2,7 +2,6 @@ import { KeyObject } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
   CERT_SERIAL,
-  certificatesAnswer,
   createV3World,
   lowerCaseNames,
   MCHID,
@@ -11,13 +10,13 @@ import {
   PUB_KEY_ID,
   REFUND,
   signHeaders,
-  TestClock,
   TRANSACTION,
   V3World,
 } from '../../../../test/support/wechat-pay-v3-unit';
 import { PlatformCertificate } from '../../../../test/support/fake-wechat-pay';
 import { PayNotificationError } from '../pay-errors';
-import { PlatformCertificates, V3RawResponse, V3Transport } from './platform-certificates';
+import { certificatesUnderTest } from '../../../../test/support/platform-certificates-under-test';
+import type { V3RawResponse } from './platform-certificates';
 import { V3NotificationVerifier } from './v3-notification';
 
 let world: V3World;
@@ -33,18 +32,10 @@ beforeAll(async () => {
 afterAll(() => world.cleanup());
 
 /** A verifier whose certificate download answers with `answer` (our cert, signed by itself). */
-function setup(answer: () => V3RawResponse = () => certificatesAnswer([cert], { key: cert.privateKey, serial: CERT_SERIAL })) {
-  const clock = new TestClock();
-  let count = 0;
-  const transport: V3Transport = {
-    send: () => {
-      count++;
-      return Promise.resolve(answer());
-    },
-  };
-  const certificates = new PlatformCertificates(transport, world.config, clock);
+function setup(answer?: () => V3RawResponse) {
+  const { certificates, clock, downloads } = certificatesUnderTest(world, answer);
   const verifier = new V3NotificationVerifier(world.config, certificates, new Logger('V3NotificationSpec'));
-  return { verifier, certificates, clock, downloads: () => count };
+  return { verifier, certificates, clock, downloads };
 }
 
 async function rejection(verifier: V3NotificationVerifier, headers: Record<string, string>, body: Buffer): Promise<string> {
