@@ -82,7 +82,7 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   const json = express.json({ limit: BODY_LIMIT, verify: keepRaw });
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT });
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.headers['transfer-encoding'] === undefined && isNaN(req.headers['content-length'] as unknown as number)) return next();
+    if (req.headers['transfer-encoding'] === undefined && Number.isNaN(Number(req.headers['content-length']))) return next();
     json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
   });
   // Parser errors (too large, malformed JSON) get the API's error shape, not Express's HTML page.

@@ -10,13 +10,14 @@ const NOT_LOGGED = '/api/v1/health';
 type Level = 'info' | 'warn' | 'error';
 
 const CHOSEN_500 = Symbol('chosen 500');
+type Markable = ServerResponse & { [CHOSEN_500]?: true };
 
 /**
  * Marks a 500 the service answers on purpose (WeChat Pay v3's "retry later", whose cause was already
  * logged where it was decided), so its request line is a warning like a 503's, not an error.
  */
 export function markChosen500(res: ServerResponse): void {
-  (res as ServerResponse & { [CHOSEN_500]?: true })[CHOSEN_500] = true;
+  (res as Markable)[CHOSEN_500] = true;
 }
 
 /**
@@ -26,7 +27,7 @@ export function markChosen500(res: ServerResponse): void {
  * request line is a warning.
  */
 export function levelOf(res: ServerResponse, err?: Error): Level {
-  if (err || (res.statusCode === 500 && !(res as ServerResponse & { [CHOSEN_500]?: true })[CHOSEN_500])) return 'error';
+  if (err || (res.statusCode === 500 && !(res as Markable)[CHOSEN_500])) return 'error';
   return res.statusCode >= 400 ? 'warn' : 'info';
 }
 
