@@ -43,6 +43,11 @@ function expectConfigError(env: Record<string, string | undefined>, variable: st
 }
 
 describe('loadConfig — defaults and modes', () => {
+  it('SQLITE_PATH=:memory: is SQLite\'s in-memory database, not a file named ":memory:" in the working directory', () => {
+    const cwd = tmp();
+    expect(loadConfig({ SQLITE_PATH: ':memory:' }, { cwd }).db.sqlitePath).toBe(':memory:');
+    expect(loadConfig({ SQLITE_PATH: 'memory.sqlite' }, { cwd }).db.sqlitePath).toBe(join(cwd, 'memory.sqlite'));
+  });
   it('development with no environment: SQLite, sandbox on, sandbox base URLs on the app port', () => {
     const cwd = tmp();
     const c = loadConfig({}, { cwd });

@@ -114,7 +114,8 @@ export function loadConfig(source: Env, options: LoadConfigOptions = {}): AppCon
     log: { level: env.LOG_LEVEL, pretty: env.NODE_ENV === 'development' },
     db: {
       type: env.DB_TYPE,
-      sqlitePath: resolve(cwd, env.SQLITE_PATH),
+      // `:memory:` is SQLite's in-memory database, not a file name to resolve against cwd.
+      sqlitePath: env.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(cwd, env.SQLITE_PATH),
       mysql: {
         host: env.MYSQL_HOST,
         port: env.MYSQL_PORT,
