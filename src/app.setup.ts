@@ -8,11 +8,13 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DETAIL } from './common/errors';
 import { JsonTooDeepError, jsonNestsDeeperThan } from './common/json-depth';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestLogging } from './common/logger';
-import { CALLBACK_PATHS } from './common/redact';
 import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
+import { serveCallbacksFirst } from './wechat-callback/callback-lane';
+import { CallbackRoutes } from './wechat-callback/callback-routes';
 
 /**
  * The prefixes answered with `Cache-Control: no-store` (personal data, orders, sessions): matched as
@@ -44,25 +46,38 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // One layer for what every request gets (each Express layer costs a match, closures and a call):
+  // What every request gets, in one step (each Express layer costs a match, closures and a call):
   // its duration by route pattern (never the raw URL: ids and tokens would become labels), and
   // no-store on personal data and sessions, never cached by WeChat's webview or a proxy (docs/api.md).
   const durations = app.get(MetricsService).httpDurations;
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const instrument = (req: IncomingMessage, res: ServerResponse, path: string, route: () => string) => {
     const end = durations.startTimer();
-    res.on('finish', () => {
+    res.on('finish', () => end({ method: req.method, route: route(), status: String(res.statusCode) }));
+    if (NO_STORE_PATHS.test(path)) res.setHeader('Cache-Control', 'no-store');
+  };
+  const logRequest = requestLogging();
+
+  // WeChat's callback URLs are served before Express ever sees them (wechat-callback/callback-lane.ts,
+  // docs/architecture.md "The callback lane"), with the same metrics, headers and request lines;
+  // CALLBACK_BODY_LIMIT caps their raw bodies.
+  const callbacks = app.get(CallbackRoutes).routes;
+  serveCallbacksFirst(app.getHttpServer(), callbacks, {
+    bodyLimitBytes: config.inbound.callbackBodyLimitBytes,
+    everyRequest: (req, res, pattern) => {
+      instrument(req, res, pattern, () => pattern);
+      logRequest(req, res, () => undefined);
+    },
+  });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    instrument(req, res, req.path, () => {
       // Express types `req.route` as any; the matched route's path is its pattern string.
       const pattern = (req.route as { path?: string } | undefined)?.path;
-      const route = pattern ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      return pattern ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
     });
-    if (NO_STORE_PATHS.test(req.path)) res.setHeader('Cache-Control', 'no-store');
     next();
   });
 
-  // Callbacks are verified over their exact bytes: keep them raw (XML or v3 JSON alike). WeChat's
-  // bodies are a few KB: anything above CALLBACK_BODY_LIMIT is 413 before a byte is parsed.
-  app.use(CALLBACK_PATHS, express.raw({ type: () => true, limit: config.inbound.callbackBodyLimitBytes }));
   // `rawBody` keeps the exact bytes for code that verifies signatures over a JSON body; the nesting
   // depth is checked on those bytes before JSON.parse (docs/limits.md).
   const { jsonMaxDepth } = config.inbound;
@@ -111,12 +126,23 @@ function configureApp(app: NestExpressApplication, config: AppConfig): void {
         .addBearerAuth()
         .build(),
     );
+    // The callback lane's URLs are not Nest routes; the document lists them all the same.
+    for (const r of callbacks) {
+      doc.paths[r.path] = {
+        ...doc.paths[r.path],
+        [r.method.toLowerCase()]: {
+          tags: ['wechat callbacks'],
+          summary: r.summary,
+          responses: { 200: { description: "WeChat's own formats (docs/callbacks.md)" } },
+        },
+      };
+    }
     SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   }
 
   // Request logging (common/logger.ts) last, where nestjs-pino mounted pino-http: after the parsers
   // (their 400/413 answers are not request lines) and the docs, before every route.
-  app.use(requestLogging());
+  app.use(logRequest);
 }
 
 /** True when `path` is served under another method: the filter answers 405 instead of 404. */

@@ -1,46 +1,12 @@
 import { Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { DomainError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import type { InternalApi } from '../internal/internal-api';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { PayClient, PayNotification } from '../wechat/pay/pay.client';
 import { PayNotificationError } from '../wechat/pay/pay-errors';
+import type { CallbackRequest } from './callback-http';
 import { PayNotificationHandler, PayNotifyUrl } from './pay-notification.handler';
-
-/** What answerPay wrote: status, content type, body. */
-interface Written {
-  status?: number;
-  type?: string;
-  body?: unknown;
-}
-
-function fakeResponse(): { res: Response; written: Written } {
-  const written: Written = {};
-  const res = {
-    status(code: number) {
-      written.status = code;
-      return res;
-    },
-    type(type: string) {
-      written.type = type;
-      return res;
-    },
-    send(body: unknown) {
-      written.body = body;
-      return res;
-    },
-    json(body: unknown) {
-      written.type = 'json';
-      written.body = body;
-      return res;
-    },
-    end() {
-      return res;
-    },
-  };
-  return { res: res as unknown as Response, written };
-}
 
 const PAYMENT: PayNotification = {
   kind: 'payment',
@@ -93,7 +59,8 @@ const refundUrl: PayNotifyUrl = {
   kind: 'refund',
   verify: (pay, h, b) => pay.verifyRefundNotification(h, b),
 };
-const req = { headers: {}, body: Buffer.from('<xml/>') } as unknown as Request;
+const req: CallbackRequest = { query: {}, headers: {}, body: Buffer.from('<xml/>') };
+const json = (reply: { body?: string }) => JSON.parse(reply.body ?? '') as unknown;
 
 beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
@@ -105,69 +72,67 @@ describe('PayNotificationHandler', () => {
       ['v3', 204],
     ] as const) {
       const { handler, applied, counted } = setup(version, () => Promise.resolve(PAYMENT));
-      const { res, written } = fakeResponse();
-      await handler.handle(payUrl, req, res);
+      const reply = await handler.handle(payUrl, req);
       expect(applied).toEqual(['payment ORD1 paid']);
       expect(counted).toEqual([{ kind: 'payment', result: 'success' }]);
-      expect(written.status).toBe(status);
-      if (version === 'v2') expect(written.body).toContain('<return_code><![CDATA[SUCCESS]]></return_code>');
+      expect(reply.status).toBe(status);
+      if (version === 'v2') expect(reply.body).toContain('<return_code><![CDATA[SUCCESS]]></return_code>');
+      else expect(reply).toEqual({ status: 204 });
     }
   });
 
   it('applies a refund result on either URL; the refund URL always counts kind refund', async () => {
     for (const url of [payUrl, refundUrl]) {
       const { handler, applied, counted } = setup('v3', () => Promise.resolve(REFUND));
-      const { res, written } = fakeResponse();
-      await handler.handle(url, req, res);
+      const reply = await handler.handle(url, req);
       expect(applied).toEqual(['refund RF1 success']);
       expect(counted).toEqual([{ kind: 'refund', result: 'success' }]);
-      expect(written.status).toBe(204);
+      expect(reply.status).toBe(204);
     }
     const { handler, counted } = setup('v3', () => Promise.reject(new PayNotificationError('bad_signature')));
-    await handler.handle(refundUrl, req, fakeResponse().res);
+    await handler.handle(refundUrl, req);
     expect(counted).toEqual([{ kind: 'refund', result: 'sign_error' }]);
   });
 
   it('a refused notification applies nothing: v2 FAIL SIGN_ERROR, v3 401', async () => {
     for (const version of ['v2', 'v3'] as const) {
       const { handler, applied, counted } = setup(version, () => Promise.reject(new PayNotificationError('bad_signature')));
-      const { res, written } = fakeResponse();
-      await handler.handle(payUrl, req, res);
+      const reply = await handler.handle(payUrl, req);
       expect(applied).toEqual([]);
       expect(counted).toEqual([{ kind: 'unverified', result: 'sign_error' }]);
       if (version === 'v2') {
-        expect(written).toMatchObject({ status: 200, type: 'text/xml' });
-        expect(written.body).toContain('<return_msg><![CDATA[SIGN_ERROR]]></return_msg>');
+        expect(reply).toMatchObject({ status: 200, contentType: 'text/xml; charset=utf-8' });
+        expect(reply.body).toContain('<return_msg><![CDATA[SIGN_ERROR]]></return_msg>');
       } else {
-        expect(written).toEqual({ status: 401, type: 'json', body: { code: 'FAIL', message: 'SIGN_ERROR' } });
+        expect(reply).toMatchObject({ status: 401, contentType: 'application/json; charset=utf-8', chosen500: false });
+        expect(json(reply)).toEqual({ code: 'FAIL', message: 'SIGN_ERROR' });
       }
     }
   });
 
   it('a mismatch refused by the internal API is 400 ORDER_MISMATCH; unavailability and verify crashes are 500 SYSTEM_ERROR', async () => {
     const mismatch = setup('v3', () => Promise.resolve(PAYMENT), new DomainError(409, 'amount mismatch'));
-    const a = fakeResponse();
-    await mismatch.handler.handle(payUrl, req, a.res);
-    expect(a.written).toEqual({ status: 400, type: 'json', body: { code: 'FAIL', message: 'ORDER_MISMATCH' } });
+    const a = await mismatch.handler.handle(payUrl, req);
+    expect(a).toMatchObject({ status: 400, chosen500: false });
+    expect(json(a)).toEqual({ code: 'FAIL', message: 'ORDER_MISMATCH' });
 
     const down = setup('v3', () => Promise.resolve(REFUND), new DomainError(500, 'boom'));
-    const b = fakeResponse();
-    await down.handler.handle(refundUrl, req, b.res);
-    expect(b.written).toEqual({ status: 500, type: 'json', body: { code: 'FAIL', message: 'SYSTEM_ERROR' } });
+    const b = await down.handler.handle(refundUrl, req);
+    // A chosen "retry later": its request line is a warning, not an error.
+    expect(b).toMatchObject({ status: 500, chosen500: true });
+    expect(json(b)).toEqual({ code: 'FAIL', message: 'SYSTEM_ERROR' });
 
     const crashed = setup('v2', () => Promise.reject(new Error('certificate store broken')));
-    const c = fakeResponse();
-    await crashed.handler.handle(payUrl, req, c.res);
+    const c = await crashed.handler.handle(payUrl, req);
     expect(crashed.counted).toEqual([{ kind: 'unverified', result: 'system_error' }]);
-    expect(c.written.body).toContain('<return_msg><![CDATA[SYSTEM_ERROR]]></return_msg>');
+    expect(c.body).toContain('<return_msg><![CDATA[SYSTEM_ERROR]]></return_msg>');
   });
 
   it('another verified event is answered success with nothing applied', async () => {
     const { handler, applied, counted } = setup('v3', () => Promise.resolve({ kind: 'other', eventType: 'PROFITSHARING.FINISHED' }));
-    const { res, written } = fakeResponse();
-    await handler.handle(payUrl, req, res);
+    const reply = await handler.handle(payUrl, req);
     expect(applied).toEqual([]);
     expect(counted).toEqual([{ kind: 'other', result: 'success' }]);
-    expect(written.status).toBe(204);
+    expect(reply.status).toBe(204);
   });
 });

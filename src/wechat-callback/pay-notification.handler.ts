@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { DomainError } from '../common/errors';
 import { maskId } from '../common/redact';
 import { AppConfig } from '../config/app-config';
@@ -8,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { NotificationHeaders, PaymentNotification, PayClient, PayNotification, RefundNotification } from '../wechat/pay/pay.client';
 import { PayNotificationError } from '../wechat/pay/pay-errors';
 import { CallbackBudget } from './callback-budget';
+import { CallbackReply, CallbackRequest } from './callback-http';
 import { answerPay, PayVerdict } from './pay-answer';
 
 /** What sets one notify URL apart from the other; the sequence itself is PayNotificationHandler's. */
@@ -39,13 +39,12 @@ export class PayNotificationHandler {
     private readonly metrics: MetricsService,
   ) {}
 
-  async handle(url: PayNotifyUrl, req: Request, res: Response): Promise<void> {
+  async handle(url: PayNotifyUrl, req: CallbackRequest): Promise<CallbackReply> {
     const budget = new CallbackBudget(this.config.internal.timeoutMs);
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let verdict: PayVerdict;
     let kind: string = url.kind ?? 'unverified';
     try {
-      const n = await url.verify(this.pay, req.headers, body);
+      const n = await url.verify(this.pay, req.headers, req.body);
       kind = url.kind ?? n.kind;
       verdict = await this.apply(n, budget, url.logger);
     } catch (err) {
@@ -58,7 +57,7 @@ export class PayNotificationHandler {
       }
     }
     this.metrics.notifications.inc({ kind, result: verdict });
-    answerPay(res, this.pay.version, verdict);
+    return answerPay(this.pay.version, verdict);
   }
 
   private apply(n: PayNotification, budget: CallbackBudget, logger: Logger): Promise<PayVerdict> {

@@ -3,14 +3,9 @@ import { Clock } from '../common/clock';
 import { randomNonce } from '../wechat/nonce';
 import { buildXml } from '../wechat/xml';
 import { CallbackCrypto } from './callback-crypto';
+import { CallbackReply } from './callback-http';
 import { PushOutcome } from './push-event.handler';
 import { PushMessage } from './push-message';
-
-export interface CallbackReply {
-  status: number;
-  contentType: string;
-  body: string;
-}
 
 const XML = 'application/xml; charset=utf-8';
 const TEXT = 'text/plain; charset=utf-8';

@@ -81,8 +81,12 @@ describe.each(dbKinds())('foundation [%s]', (kind) => {
     const ui = await fetch(`${app.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toMatch(/swagger/i);
-    const doc = (await (await fetch(`${app.url}/docs/openapi.json`)).json()) as { paths: object };
+    const doc = (await (await fetch(`${app.url}/docs/openapi.json`)).json()) as { paths: Record<string, object> };
     expect(Object.keys(doc.paths)).toContain('/api/v1/health');
+    // The callback lane's URLs are not Nest routes; the document lists them all the same.
+    expect(Object.keys(doc.paths['/api/v1/auth/wechat/verify'])).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/api/v1/payment/notify'])).toEqual(['post']);
+    expect(Object.keys(doc.paths['/api/v1/payment/refund-notify'])).toEqual(['post']);
   });
 
   it('migrations built every table on the empty database and recorded themselves once', async () => {
