@@ -391,7 +391,7 @@ async function main() {
       `${DURATION} s measured per row and server after ${WARMUP} s warm-up${REPEAT > 1 ? `, median of ${REPEAT}` : ''}; interleaved per row (Express, node:http, app).`,
   );
   md.push(
-    `Noise: 1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the measurements (2 cores; other test suites were running on the machine). ` +
+    `Noise: 1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the measurements (2 cores: the server under test, MariaDB and wrk share them, with whatever else runs on the machine). ` +
       "CPU µs/req is the server process's CPU time per answered request (from /proc): the least noise-sensitive figure.",
   );
   md.push('');
