@@ -59,7 +59,7 @@ export function serveCallbacksFirst(server: Server, routes: readonly CallbackRou
     if (route.method === 'GET') return answer(route, { query, headers: req.headers, body: EMPTY }, res, logger);
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      return write(res, detailReply(415, `unsupported content encoding "${encoding}"`));
+      return write(res, detailReply(415, 'unsupported content encoding'));
     }
     readBody(req, opts.bodyLimitBytes, (body) => {
       if (body === TOO_LARGE) write(res, detailReply(413, DETAIL.tooLarge));
