@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -9,7 +10,6 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DETAIL } from './common/errors';
 import { JsonTooDeepError, jsonNestsDeeperThan } from './common/json-depth';
 import { JsonReplyAdapter } from './common/json-reply.adapter';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestLogging } from './common/logger';
 import { buildValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';

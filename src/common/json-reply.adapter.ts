@@ -1,7 +1,8 @@
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Response } from 'express';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** The Content-Type of every JSON answer the service writes itself, as Express writes it. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Nest's Express adapter, with a shorter way out for the common answer: a controller's plain object

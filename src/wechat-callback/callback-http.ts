@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ParsedUrlQuery } from 'node:querystring';
+import { JSON_TYPE } from '../common/json-reply.adapter';
 
 /** What a callback endpoint gets: the parsed query, the headers and the exact body bytes. */
 export interface CallbackRequest {
@@ -29,8 +30,6 @@ export interface CallbackRoute {
   readonly summary: string;
   handle(req: CallbackRequest): CallbackReply | Promise<CallbackReply>;
 }
-
-export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** `{"detail": …}` with its status: the service's one error shape. */
 export function detailReply(status: number, detail: string): CallbackReply {

@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CALLBACK_PATHS } from '../common/redact';
 import { CallbackRoute } from './callback-http';
 import { PayNotificationHandler, PayNotifyUrl } from './pay-notification.handler';
 import { ServerUrlEndpoint } from './server-url.endpoint';
 
-const [SERVER_URL, PAY_NOTIFY, REFUND_NOTIFY] = CALLBACK_PATHS;
-
 /**
  * The URLs WeChat calls (docs/callbacks.md), all in one table: served by the callback lane
- * (callback-lane.ts) before Express, and listed in the OpenAPI document by app.setup.
+ * (callback-lane.ts) before Express, and listed in the OpenAPI document by app.setup. Their query
+ * strings never reach a log line: common/redact.ts CALLBACK_PATHS names the same paths (held
+ * together by callback-routes.spec.ts).
  */
 @Injectable()
 export class CallbackRoutes {
@@ -34,25 +33,25 @@ export class CallbackRoutes {
     this.routes = [
       {
         method: 'GET',
-        path: SERVER_URL,
+        path: '/api/v1/auth/wechat/verify',
         summary: 'WeChat server URL verification: answers echostr (decrypted in safe mode); 403 when not signed by WeChat',
         handle: (req) => serverUrl.verify(req),
       },
       {
         method: 'POST',
-        path: SERVER_URL,
+        path: '/api/v1/auth/wechat/verify',
         summary: 'WeChat message/event push (plaintext, compatible or safe mode); passive XML reply; 403/400/503 otherwise',
         handle: (req) => serverUrl.push(req),
       },
       {
         method: 'POST',
-        path: PAY_NOTIFY,
+        path: '/api/v1/payment/notify',
         summary: 'WeChat Pay notification (v2 XML or v3 JSON by WECHAT_PAY_VERSION): payments, v3 refund results',
         handle: (req) => notifications.handle(payments, req),
       },
       {
         method: 'POST',
-        path: REFUND_NOTIFY,
+        path: '/api/v1/payment/refund-notify',
         summary: 'WeChat Pay refund result notification (v2 req_info; v3 refund events are accepted too)',
         handle: (req) => notifications.handle(refunds, req),
       },

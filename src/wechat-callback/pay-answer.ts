@@ -1,5 +1,6 @@
 import { buildXml } from '../wechat/xml';
-import { CallbackReply, JSON_TYPE } from './callback-http';
+import { JSON_TYPE } from '../common/json-reply.adapter';
+import { CallbackReply } from './callback-http';
 
 /** What a notify URL answers WeChat Pay: done, or why not. */
 export type PayVerdict = 'success' | 'sign_error' | 'order_mismatch' | 'system_error';
