@@ -8,15 +8,16 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ADMIN_KEY_HEADER, AdminKeyGuard } from '../common/admin-key.guard';
+import { RateLimitGuard } from '../common/rate-limit.guard';
 import { CreateMenuDto, CreateMenuResponseDto, GetMenuResponseDto } from './dto/menu.dto';
 import { CreateMenuView, GetMenuView, MenuService } from './menu.service';
 
 /** The official account's menu (admin, `X-Admin-Key`). */
 @ApiTags('admin')
 @Controller('api/v1/auth/wechat')
-@UseGuards(ThrottlerGuard, AdminKeyGuard)
+@UseGuards(RateLimitGuard, AdminKeyGuard)
 @SkipThrottle({ qrPerClient: true })
 @ApiHeader({ name: ADMIN_KEY_HEADER, required: true, description: 'ADMIN_API_KEY' })
 @ApiForbiddenResponse({ description: '{"detail":"管理接口未启用"}: no ADMIN_API_KEY configured' })
