@@ -6,7 +6,7 @@
  * XML reader (DOCTYPE/ENTITY refused), and the same SQL statements the app sends through
  * TypeORM/mysql2 — same transactions (READ COMMITTED), same order, same conditional updates.
  *
- * A handler returns { status, type, body }; the HTTP layer only moves bytes.
+ * A handler returns { status, type, body, headers? }; the HTTP layer only moves bytes.
  */
 const { createHash, timingSafeEqual } = require('node:crypto');
 const mysql2 = require('mysql2');
@@ -327,7 +327,55 @@ async function subscribeless(conn, openid, now) {
 
 // ------------------------------------------------------------------ GET user/credits
 
-async function credits(query) {
+// The user API's per-IP limit, as the app applies it (docs/limits.md): the client's address behind
+// a trusted loopback proxy (TRUST_PROXY=loopback: the right-most X-Forwarded-For entry that is not
+// loopback), RATE_LIMIT_PER_MINUTE requests per address and minute, 429 beyond, the three
+// X-RateLimit-*-perIp headers on every answer; and `Cache-Control: no-store` on personal data.
+const LIMIT_PER_MINUTE = Number(process.env.RATE_LIMIT_PER_MINUTE || 120);
+const LOOPBACK = /^(?:127\.|::1$|::ffff:127\.)/;
+const windows = new Map(); // address → { hits, resetAt }
+setInterval(() => {
+  const now = Date.now();
+  for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k);
+}, 60_000).unref();
+
+function clientAddress(remoteAddress, forwardedFor) {
+  let addr = remoteAddress || '';
+  if (!LOOPBACK.test(addr) || typeof forwardedFor !== 'string') return addr;
+  const hops = forwardedFor.split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    addr = hops[i].trim();
+    if (!LOOPBACK.test(addr)) break;
+  }
+  return addr;
+}
+
+/** Counts the request; the headers to send, and whether it is over the limit. */
+function limitPerIp(remoteAddress, forwardedFor) {
+  const now = Date.now();
+  const key = clientAddress(remoteAddress, forwardedFor);
+  let w = windows.get(key);
+  if (!w || w.resetAt <= now) windows.set(key, (w = { hits: 0, resetAt: now + 60_000 }));
+  w.hits++;
+  return {
+    over: w.hits > LIMIT_PER_MINUTE,
+    headers: {
+      'Cache-Control': 'no-store',
+      'X-RateLimit-Limit-perIp': String(LIMIT_PER_MINUTE),
+      'X-RateLimit-Remaining-perIp': String(Math.max(0, LIMIT_PER_MINUTE - w.hits)),
+      'X-RateLimit-Reset-perIp': String(Math.ceil((w.resetAt - now) / 1000)),
+    },
+  };
+}
+
+async function credits(query, remoteAddress, forwardedFor) {
+  const limit = limitPerIp(remoteAddress, forwardedFor);
+  const answer = await creditsOf(query, limit.over);
+  return { ...answer, headers: limit.headers };
+}
+
+async function creditsOf(query, over) {
+  if (over) return json(429, { detail: '请求过于频繁，请稍后再试' });
   const clientId = typeof query.client_id === 'string' ? query.client_id.trim() : '';
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(clientId)) return json(400, { detail: 'client_id格式错误' });
   try {

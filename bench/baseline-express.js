@@ -10,9 +10,16 @@ const core = require('./baseline-core');
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
+// As the app (TRUST_PROXY=loopback): req.ip is the client behind lighttpd on the same host.
+app.set('trust proxy', 'loopback');
 
 const raw = express.raw({ type: () => true, limit: '64kb' });
-const send = (res, r) => res.status(r.status).type(r.type).send(r.body);
+const send = (res, r) =>
+  res
+    .status(r.status)
+    .type(r.type)
+    .set(r.headers || {})
+    .send(r.body);
 const wrap = (fn) => async (req, res) => send(res, await fn(req));
 
 app.get('/api/v1/auth/wechat/verify', (req, res) => send(res, core.verify(req.query)));
@@ -28,7 +35,7 @@ app.post(
 );
 app.get(
   '/api/v1/user/credits',
-  wrap((req) => core.credits(req.query)),
+  wrap((req) => core.credits(req.query, req.ip)),
 );
 app.get(
   '/api/v1/health',

@@ -10,7 +10,7 @@ const LIMIT = 64 * 1024;
 
 function send(res, r) {
   const body = Buffer.from(r.body, 'utf8');
-  res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': body.length });
+  res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': body.length, ...r.headers });
   res.end(body);
 }
 
@@ -35,7 +35,8 @@ const server = http.createServer(async (req, res) => {
   const query = q === -1 ? {} : Object.fromEntries(new URLSearchParams(req.url.slice(q + 1)));
   try {
     if (path === '/api/v1/auth/wechat/verify' && req.method === 'GET') return send(res, core.verify(query));
-    if (path === '/api/v1/user/credits' && req.method === 'GET') return send(res, await core.credits(query));
+    if (path === '/api/v1/user/credits' && req.method === 'GET')
+      return send(res, await core.credits(query, req.socket.remoteAddress, req.headers['x-forwarded-for']));
     if (path === '/api/v1/health') return send(res, await core.health());
     if (req.method === 'POST' && (path === '/api/v1/auth/wechat/verify' || path === '/api/v1/payment/notify')) {
       const body = await readBody(req);
