@@ -24,10 +24,19 @@ export class CallerGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
+  /** Each route's options, read from its metadata the first time the route is called. */
+  private readonly optionsByHandler = new WeakMap<object, { classRef: object; options: CallerOptions }>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const options = this.reflector.getAllAndOverride<CallerOptions | undefined>(CALLER_OPTIONS, [context.getHandler(), context.getClass()]);
+    const handler = context.getHandler();
+    const classRef = context.getClass();
+    let route = this.optionsByHandler.get(handler);
+    if (route?.classRef !== classRef) {
+      const options = this.reflector.getAllAndOverride<CallerOptions | undefined>(CALLER_OPTIONS, [handler, classRef]);
+      this.optionsByHandler.set(handler, (route = { classRef, options: options ?? { allowClientId: false } }));
+    }
     const req = context.switchToHttp().getRequest<RequestWithCaller>();
-    req[CALLER] = await this.identity.resolveRequest(req, options ?? { allowClientId: false });
+    req[CALLER] = await this.identity.resolveRequest(req, route.options);
     return true;
   }
 }
