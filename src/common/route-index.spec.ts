@@ -5,8 +5,7 @@ import { indexFixedRoutes, serveFixedRoutesFirst } from './route-index';
 
 /** An Express app with every shape the index must treat as Express does. */
 function buildApp(): Express {
-  const app = express();
-  app.disable('x-powered-by');
+  const app = express(); // x-powered-by left on: the index must send it as Express does
   app.set('etag', false);
   const trail = (res: Response, step: string) => res.setHeader('X-Trail', `${String(res.getHeader('X-Trail') ?? '')}${step};`);
   app.use((req: Request, res: Response, next: NextFunction) => {

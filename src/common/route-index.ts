@@ -80,6 +80,7 @@ export function serveFixedRoutesFirst(server: Server, app: Express): void {
   const index = indexFixedRoutes(app);
   const internals = app as unknown as ExpressInternals;
   const env = app.get('env') as string;
+  const poweredBy = app.enabled('x-powered-by');
   // Express's own `logerror` for its final handler.
   const logError = (err: Error) => {
     if (env !== 'test') console.error(err.stack ?? String(err));
@@ -91,7 +92,8 @@ export function serveFixedRoutesFirst(server: Server, app: Express): void {
     const q = url.indexOf('?');
     const chain = index.get(`${req.method} ${q < 0 ? url : url.slice(0, q)}`);
     if (!chain) return fallback(req, res);
-    // What app.handle does before its router (x-powered-by is disabled in app.setup).
+    // What app.handle does before its router.
+    if (poweredBy) res.setHeader('X-Powered-By', 'Express');
     req.res = res;
     (res as ServerResponse & { req?: IncomingMessage }).req = req;
     Object.setPrototypeOf(req, internals.request);
