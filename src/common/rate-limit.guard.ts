@@ -3,15 +3,16 @@ import type { ServerResponse } from 'node:http';
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { ThrottlerGenerateKeyFunction, ThrottlerGetTrackerFunction, ThrottlerOptions } from '@nestjs/throttler';
-
-// @nestjs/throttler's metadata keys (its throttler.constants, not exported; rate-limit.guard.spec.ts
-// holds them equal), read once per route below.
-const SKIP = 'THROTTLER:SKIP';
-const LIMIT = 'THROTTLER:LIMIT';
-const TTL = 'THROTTLER:TTL';
-const BLOCK_DURATION = 'THROTTLER:BLOCK_DURATION';
-const TRACKER = 'THROTTLER:TRACKER';
-const KEY_GENERATOR = 'THROTTLER:KEY_GENERATOR';
+// The package's own metadata keys (not re-exported by its index), read once per route below.
+import {
+  THROTTLER_BLOCK_DURATION,
+  THROTTLER_KEY_GENERATOR,
+  THROTTLER_LIMIT,
+  THROTTLER_SKIP,
+  THROTTLER_TRACKER,
+  THROTTLER_TTL,
+} from '@nestjs/throttler/dist/throttler.constants';
+import { ClassRef, Handler, perRoute } from './per-route';
 
 /** One named throttler as it applies to one route: everything but the request, resolved once. */
 interface RoutePlan {
@@ -23,8 +24,6 @@ interface RoutePlan {
   getTracker: ThrottlerGetTrackerFunction;
   generateKey: ThrottlerGenerateKeyFunction;
 }
-
-type Handler = (...args: unknown[]) => unknown;
 
 /**
  * @nestjs/throttler's guard, with the same counters, keys, headers and 429 (docs/limits.md), doing
@@ -39,7 +38,7 @@ type Handler = (...args: unknown[]) => unknown;
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly plans = new WeakMap<Handler, Map<Handler, RoutePlan[] | null>>();
+  private readonly plansOf = perRoute((handler, classRef) => this.plan(handler, classRef));
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const plans = this.plansOf(context);
@@ -62,25 +61,16 @@ export class RateLimitGuard extends ThrottlerGuard {
     (res as ServerResponse).setHeader(name, String(value));
   }
 
-  private plansOf(context: ExecutionContext): RoutePlan[] | null {
-    const handler = context.getHandler() as Handler;
-    const classRef = context.getClass() as unknown as Handler;
-    let byClass = this.plans.get(handler);
-    if (!byClass) this.plans.set(handler, (byClass = new Map<Handler, RoutePlan[] | null>()));
-    let plans = byClass.get(classRef);
-    if (plans === undefined) byClass.set(classRef, (plans = this.plan(handler, classRef)));
-    return plans;
-  }
-
   /** What the package's canActivate resolves per request, resolved for one route; null if it depends on the request. */
-  private plan(handler: Handler, classRef: Handler): RoutePlan[] | null {
+  private plan(handler: Handler, classRef: ClassRef): RoutePlan[] | null {
     const meta = <T>(key: string, name: string) => this.reflector.getAllAndOverride<T>(key + name, [handler, classRef]);
     const plans: RoutePlan[] = [];
     for (const throttler of this.throttlers as (ThrottlerOptions & { name: string })[]) {
-      if (meta<boolean>(SKIP, throttler.name)) continue;
-      const limit = meta<ThrottlerOptions['limit']>(LIMIT, throttler.name) ?? throttler.limit;
-      const ttl = meta<ThrottlerOptions['ttl']>(TTL, throttler.name) ?? throttler.ttl;
-      const blockDuration = meta<ThrottlerOptions['blockDuration']>(BLOCK_DURATION, throttler.name) ?? throttler.blockDuration ?? ttl;
+      if (meta<boolean>(THROTTLER_SKIP, throttler.name)) continue;
+      const limit = meta<ThrottlerOptions['limit']>(THROTTLER_LIMIT, throttler.name) ?? throttler.limit;
+      const ttl = meta<ThrottlerOptions['ttl']>(THROTTLER_TTL, throttler.name) ?? throttler.ttl;
+      const blockDuration =
+        meta<ThrottlerOptions['blockDuration']>(THROTTLER_BLOCK_DURATION, throttler.name) ?? throttler.blockDuration ?? ttl;
       if (typeof limit !== 'number' || typeof ttl !== 'number' || typeof blockDuration !== 'number') return null;
       plans.push({
         throttler,
@@ -88,9 +78,12 @@ export class RateLimitGuard extends ThrottlerGuard {
         limit,
         ttl,
         blockDuration,
-        getTracker: meta<ThrottlerGetTrackerFunction>(TRACKER, throttler.name) ?? throttler.getTracker ?? this.commonOptions.getTracker,
+        getTracker:
+          meta<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER, throttler.name) ?? throttler.getTracker ?? this.commonOptions.getTracker,
         generateKey:
-          meta<ThrottlerGenerateKeyFunction>(KEY_GENERATOR, throttler.name) ?? throttler.generateKey ?? this.commonOptions.generateKey,
+          meta<ThrottlerGenerateKeyFunction>(THROTTLER_KEY_GENERATOR, throttler.name) ??
+          throttler.generateKey ??
+          this.commonOptions.generateKey,
       });
     }
     return plans;

@@ -2,6 +2,7 @@ import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, I
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiQuery, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { perRoute } from '../common/per-route';
 import { CALLER_REQUIRED_DETAIL, Caller, CallerIdentityService, CallerOptions, SESSION_EXPIRED_DETAIL } from './caller-identity.service';
 
 export type { Caller, CallerOptions, CallerUser, CallerVia } from './caller-identity.service';
@@ -25,18 +26,14 @@ export class CallerGuard implements CanActivate {
   ) {}
 
   /** Each route's options, read from its metadata the first time the route is called. */
-  private readonly optionsByHandler = new WeakMap<object, { classRef: object; options: CallerOptions }>();
+  private readonly optionsOf = perRoute(
+    (handler, classRef) =>
+      this.reflector.getAllAndOverride<CallerOptions | undefined>(CALLER_OPTIONS, [handler, classRef]) ?? { allowClientId: false },
+  );
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const handler = context.getHandler();
-    const classRef = context.getClass();
-    let route = this.optionsByHandler.get(handler);
-    if (route?.classRef !== classRef) {
-      const options = this.reflector.getAllAndOverride<CallerOptions | undefined>(CALLER_OPTIONS, [handler, classRef]);
-      this.optionsByHandler.set(handler, (route = { classRef, options: options ?? { allowClientId: false } }));
-    }
     const req = context.switchToHttp().getRequest<RequestWithCaller>();
-    req[CALLER] = await this.identity.resolveRequest(req, route.options);
+    req[CALLER] = await this.identity.resolveRequest(req, this.optionsOf(context));
     return true;
   }
 }
