@@ -31,6 +31,7 @@ const KEYS = {
   mchId: '1900000109',
   payKey: 'benchpayv2key000000000000000001x',
   sessionSecret: 'bench-session-secret-0123456789abcdef0123',
+  adminKey: 'bench-admin-key-0123456789abcdef',
 };
 
 // ---------------------------------------------------------------- args
@@ -410,6 +411,23 @@ function cpuMsOf(pid) {
   }
 }
 
+/**
+ * The pid of the MariaDB (or MySQL) server when it runs on this machine, else null: its CPU time per
+ * answered request is reported beside the servers' own (every statement the app saves, MariaDB saves).
+ */
+function databasePid() {
+  if (!['127.0.0.1', 'localhost', '::1'].includes(MYSQL.host)) return null;
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      const pid = Number(execFileSync('pgrep', ['-o', '-x', name], { encoding: 'utf8' }).trim());
+      if (pid > 0) return pid;
+    } catch {
+      /* not this one */
+    }
+  }
+  return null;
+}
+
 function loadAvg() {
   return os
     .loadavg()
@@ -466,6 +484,8 @@ async function startApp({
     WECHAT_PAY_MCHID: KEYS.mchId,
     WECHAT_PAY_API_KEY: KEYS.payKey,
     SESSION_SECRET: KEYS.sessionSecret,
+    // Lets the bench read the app's own metrics (event-loop delay, GC) around each measured run.
+    ADMIN_API_KEY: KEYS.adminKey,
     DATA_DIR: dataDir,
     WECHAT_SANDBOX: 'false',
     DOCS_ENABLED: 'false',
@@ -488,6 +508,35 @@ async function startApp({
   return { url, port, child, pid: child.pid, dataDir, cleanup: () => require('node:fs').rmSync(dataDir, { recursive: true, force: true }) };
 }
 
+/**
+ * The app's event-loop delay and GC since the previous call, from its Prometheus metrics
+ * (prom-client's defaults: the event-loop delay histogram restarts at every scrape; GC durations
+ * are cumulative, so `since` — the previous result — turns them into this window's).
+ */
+async function appRuntime(url, since) {
+  const res = await fetch(`${url}/api/v1/internal/metrics`, { headers: { 'x-admin-key': KEYS.adminKey } });
+  if (!res.ok) return null;
+  const text = await res.text();
+  const value = (name) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  let gcSum = 0;
+  let gcCount = 0;
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{[^}]*\} (\S+)$/gm)) {
+    if (m[1] === 'sum') gcSum += Number(m[2]);
+    else gcCount += Number(m[2]);
+  }
+  return {
+    loopP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+    loopMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+    gcSum,
+    gcCount,
+    gcMs: since ? (gcSum - since.gcSum) * 1000 : NaN,
+    gcPauses: since ? gcCount - since.gcCount : NaN,
+  };
+}
+
 /** One of 4096 client addresses (10.0.x.y) for X-Forwarded-For. */
 function clientIp(i) {
   const n = i % 4096;
@@ -497,6 +546,7 @@ function clientIp(i) {
 module.exports = {
   ROOT,
   startApp,
+  appRuntime,
   clientIp,
   MYSQL,
   KEYS,
@@ -527,6 +577,7 @@ module.exports = {
   memOf,
   treeMem,
   cpuMsOf,
+  databasePid,
   loadAvg,
   machine,
   CREDITS_PACKAGE,
