@@ -513,6 +513,8 @@ async function startApp({
  * (prom-client's defaults: the event-loop delay histogram restarts at every scrape; GC durations
  * are cumulative, so `since` — the previous result — turns them into this window's).
  */
+const LOOP_TIMER_MS = 10;
+
 async function appRuntime(url, since) {
   const res = await fetch(`${url}/api/v1/internal/metrics`, { headers: { 'x-admin-key': KEYS.adminKey } });
   if (!res.ok) return null;
@@ -527,9 +529,12 @@ async function appRuntime(url, since) {
     if (m[1] === 'sum') gcSum += Number(m[2]);
     else gcCount += Number(m[2]);
   }
+  // The histogram holds the time between the ticks of a 10 ms timer (prom-client's default
+  // eventLoopMonitoringPrecision): an idle process reads 10–12 ms. The delay is what exceeds 10 ms.
+  const delay = (name) => Math.max(0, value(name) * 1000 - LOOP_TIMER_MS);
   return {
-    loopP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
-    loopMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+    loopP99Ms: delay('nodejs_eventloop_lag_p99_seconds'),
+    loopMaxMs: delay('nodejs_eventloop_lag_max_seconds'),
     gcSum,
     gcCount,
     gcMs: since ? (gcSum - since.gcSum) * 1000 : NaN,

@@ -461,7 +461,7 @@ async function main() {
   });
   if (runtimes.length) {
     md.push(
-      `The app's event-loop delay (p99 / max, prom-client's histogram over the measured window) and its GC in the same runs: ${runtimes.join('; ')}.`,
+      `The app's event-loop delay (p99 / max over the measured window: how late prom-client's 10 ms timer fired) and its GC in the same runs: ${runtimes.join('; ')}.`,
     );
     md.push('');
   }
