@@ -508,13 +508,14 @@ async function startApp({
   return { url, port, child, pid: child.pid, dataDir, cleanup: () => require('node:fs').rmSync(dataDir, { recursive: true, force: true }) };
 }
 
+/** prom-client's default eventLoopMonitoringPrecision: the period of the timer its event-loop histogram watches. */
+const LOOP_TIMER_MS = 10;
+
 /**
  * The app's event-loop delay and GC since the previous call, from its Prometheus metrics
  * (prom-client's defaults: the event-loop delay histogram restarts at every scrape; GC durations
  * are cumulative, so `since` — the previous result — turns them into this window's).
  */
-const LOOP_TIMER_MS = 10;
-
 async function appRuntime(url, since) {
   const res = await fetch(`${url}/api/v1/internal/metrics`, { headers: { 'x-admin-key': KEYS.adminKey } });
   if (!res.ok) return null;
@@ -529,8 +530,8 @@ async function appRuntime(url, since) {
     if (m[1] === 'sum') gcSum += Number(m[2]);
     else gcCount += Number(m[2]);
   }
-  // The histogram holds the time between the ticks of a 10 ms timer (prom-client's default
-  // eventLoopMonitoringPrecision): an idle process reads 10–12 ms. The delay is what exceeds 10 ms.
+  // The histogram holds the time between the timer's ticks (an idle process reads 10–12 ms): the
+  // delay is what exceeds the period.
   const delay = (name) => Math.max(0, value(name) * 1000 - LOOP_TIMER_MS);
   return {
     loopP99Ms: delay('nodejs_eventloop_lag_p99_seconds'),

@@ -288,7 +288,7 @@ function verdicts(row, r, cores) {
   if (r.app.p99 <= 100) out.push(`p99 ${fmt(r.app.p99)} ms ≤ 100 ✓`);
   else {
     // Beside a missed p99: the floor the machine puts under the mean, for the app and for node:http.
-    const floor = (x) => (CONNECTIONS * (x.usPerReq + (Number.isFinite(x.dbUsPerReq) ? x.dbUsPerReq : 0) + x.wrkUsPerReq)) / cores / 1000;
+    const floor = (x) => meanLatencyFloorMs(x, cores);
     const context = [`mean latency floor from the machine's CPU per request ${fmt(floor(r.app))} ms`];
     if (r.node) context.push(`node:http's floor ${fmt(floor(r.node))} ms and p99 ${fmt(r.node.p99)} ms`);
     out.push(`p99 ${fmt(r.app.p99)} ms > 100 ✗ (${context.join('; ')})`);
@@ -321,12 +321,20 @@ function table(results) {
   return lines.join('\n');
 }
 
+/** What one answered request of a measurement costs the whole machine: server + MariaDB + wrk CPU, µs. */
+function machineUsPerReq(x) {
+  return x.usPerReq + (Number.isFinite(x.dbUsPerReq) ? x.dbUsPerReq : 0) + x.wrkUsPerReq;
+}
+
 /**
- * What one answered request costs the whole machine (server + MariaDB + wrk CPU), and the floor it
- * puts under the latency: CONNECTIONS requests always in flight on `cores` cores cannot be answered
- * faster than cores ÷ (CPU per request) per second, so by Little's law their mean latency is at least
- * CONNECTIONS × (CPU per request) ÷ cores — whatever the server does with its own share.
+ * The floor that cost puts under the latency: CONNECTIONS requests always in flight on `cores` cores
+ * cannot be answered faster than cores ÷ (CPU per request) per second, so by Little's law their mean
+ * latency is at least CONNECTIONS × (CPU per request) ÷ cores — whatever the server does with its share.
  */
+function meanLatencyFloorMs(x, cores) {
+  return (CONNECTIONS * machineUsPerReq(x)) / cores / 1000;
+}
+
 function machineTable(results, cores) {
   const lines = [
     `| row | server | server CPU µs/req | MariaDB CPU µs/req | wrk CPU µs/req | machine CPU µs/req | mean latency floor at ${CONNECTIONS} connections, ms | mean (${CONNECTIONS} ÷ req/s) / p99 measured, ms |`,
@@ -336,10 +344,9 @@ function machineTable(results, cores) {
     for (const name of ['app', 'express', 'node']) {
       const x = results[row]?.[name];
       if (!x) continue;
-      const total = x.usPerReq + (Number.isFinite(x.dbUsPerReq) ? x.dbUsPerReq : 0) + x.wrkUsPerReq;
       lines.push(
-        `| ${ROW_TITLES[row]} | ${name === 'node' ? 'node:http' : name === 'express' ? 'Express' : 'app'} | ${fmt(x.usPerReq)} | ${fmt(x.dbUsPerReq)} | ${fmt(x.wrkUsPerReq)} | ${fmt(total)} | ` +
-          `${fmt((CONNECTIONS * total) / cores / 1000, 1)} | ${fmt((CONNECTIONS / x.rps) * 1000, 1)} / ${fmt(x.p99, 1)} |`,
+        `| ${ROW_TITLES[row]} | ${name === 'node' ? 'node:http' : name === 'express' ? 'Express' : 'app'} | ${fmt(x.usPerReq)} | ${fmt(x.dbUsPerReq)} | ${fmt(x.wrkUsPerReq)} | ${fmt(machineUsPerReq(x))} | ` +
+          `${fmt(meanLatencyFloorMs(x, cores), 1)} | ${fmt((CONNECTIONS / x.rps) * 1000, 1)} / ${fmt(x.p99, 1)} |`,
       );
     }
   }
