@@ -1,6 +1,5 @@
 import { createServer, request, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Logger } from '@nestjs/common';
 import { CallbackRequest, CallbackRoute } from './callback-http';
 import { serveCallbacksFirst } from './callback-lane';
 
@@ -53,7 +52,6 @@ describe('serveCallbacksFirst', () => {
   ];
 
   beforeAll(async () => {
-    Logger.overrideLogger(false);
     // Stands in for Express: whatever it answers is what the lane passed on.
     server = createServer((req, res) => {
       passedOn.push(`${req.method} ${req.url}`);
@@ -73,7 +71,6 @@ describe('serveCallbacksFirst', () => {
 
   afterAll(async () => {
     await new Promise((r) => server.close(r));
-    Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']);
   });
 
   beforeEach(() => {

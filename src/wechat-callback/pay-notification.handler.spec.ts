@@ -62,9 +62,6 @@ const refundUrl: PayNotifyUrl = {
 const req: CallbackRequest = { query: {}, headers: {}, body: Buffer.from('<xml/>') };
 const json = (reply: { body?: string }) => JSON.parse(reply.body ?? '') as unknown;
 
-beforeAll(() => Logger.overrideLogger(false));
-afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
-
 describe('PayNotificationHandler', () => {
   it('applies a verified payment and answers v2 SUCCESS / v3 204', async () => {
     for (const [version, status] of [
