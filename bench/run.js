@@ -288,9 +288,8 @@ function verdicts(row, r, cores) {
   if (r.app.p99 <= 100) out.push(`p99 ${fmt(r.app.p99)} ms ≤ 100 ✓`);
   else {
     // Beside a missed p99: the floor the machine puts under the mean, for the app and for node:http.
-    const floor = (x) => meanLatencyFloorMs(x, cores);
-    const context = [`mean latency floor from the machine's CPU per request ${fmt(floor(r.app))} ms`];
-    if (r.node) context.push(`node:http's floor ${fmt(floor(r.node))} ms and p99 ${fmt(r.node.p99)} ms`);
+    const context = [`mean latency floor from the machine's CPU per request ${fmt(meanLatencyFloorMs(r.app, cores))} ms`];
+    if (r.node) context.push(`node:http's floor ${fmt(meanLatencyFloorMs(r.node, cores))} ms and p99 ${fmt(r.node.p99)} ms`);
     out.push(`p99 ${fmt(r.app.p99)} ms > 100 ✗ (${context.join('; ')})`);
   }
   const errs = r.app.errors + r.app.non2xx + r.app.mismatches;
