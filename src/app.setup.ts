@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DETAIL } from './common/errors';
 import { JsonTooDeepError, jsonNestsDeeperThan } from './common/json-depth';
-import { JsonReplyAdapter } from './common/json-reply.adapter';
+import { AppExpressAdapter } from './common/express.adapter';
 import { requestLogging } from './common/logger';
 import { serveFixedRoutesFirst } from './common/route-index';
 import { buildValidationPipe } from './common/validation';
@@ -32,8 +32,9 @@ export const BODY_LIMIT = '64kb';
  * tests run exactly what production runs.
  */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  // Nest's Express adapter with a shorter way out for plain JSON answers (common/json-reply.adapter.ts).
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), new JsonReplyAdapter(), {
+  // Nest's Express adapter, its requests born with Express's prototypes and a shorter way out for
+  // plain JSON answers (common/express.adapter.ts).
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), new AppExpressAdapter(), {
     bufferLogs: true,
     bodyParser: false,
     abortOnError: false, // throw instead of process.exit: main.ts exits 1, tests see the error

@@ -49,11 +49,15 @@ export function loggerParams(config: AppConfig): Params {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { role: config.role, pid: process.pid },
       serializers: {
-        req: (req: IncomingMessage & { id?: unknown; raw?: IncomingMessage }) => ({
+        // pino-http hands this pino's own summary of the request, whose `url` is Express's `req.path`
+        // (query dropped) when the request has Express's prototype, which every request of the app's
+        // server has (common/express.adapter.ts). The line shows the URL as the client sent it
+        // instead, redacted: `originalUrl` where Express set it (a mounted router rewrites `url`).
+        req: (req: { id?: unknown; method?: string; url?: string; raw?: IncomingMessage & { originalUrl?: string } }) => ({
           id: req.id,
           method: req.method,
-          url: redactUrl(req.url ?? ''),
-          remoteAddress: req.socket?.remoteAddress,
+          url: redactUrl(req.raw?.originalUrl ?? req.raw?.url ?? req.url ?? ''),
+          remoteAddress: req.raw?.socket?.remoteAddress,
         }),
         res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
       },

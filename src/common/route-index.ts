@@ -92,7 +92,8 @@ export function serveFixedRoutesFirst(server: Server, app: Express): void {
     const q = url.indexOf('?');
     const chain = index.get(`${req.method} ${q < 0 ? url : url.slice(0, q)}`);
     if (!chain) return fallback(req, res);
-    // What app.handle does before its router.
+    // What app.handle does before its router. (The app's server builds requests and responses with
+    // these prototypes already, common/express.adapter.ts; then setting them again costs nothing.)
     if (poweredBy) res.setHeader('X-Powered-By', 'Express');
     req.res = res;
     (res as ServerResponse & { req?: IncomingMessage }).req = req;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ParsedUrlQuery } from 'node:querystring';
-import { JSON_TYPE } from '../common/json-reply.adapter';
+import { JSON_TYPE } from '../common/express.adapter';
 
 /** What a callback endpoint gets: the parsed query, the headers and the exact body bytes. */
 export interface CallbackRequest {

@@ -1,5 +1,5 @@
 import { buildXml } from '../wechat/xml';
-import { JSON_TYPE } from '../common/json-reply.adapter';
+import { JSON_TYPE } from '../common/express.adapter';
 import { CallbackReply } from './callback-http';
 
 /** What a notify URL answers WeChat Pay: done, or why not. */

@@ -23,7 +23,8 @@ if (file) {
           method: req.method,
           path: String(req.originalUrl || req.url || '').split('?')[0],
           status: res.statusCode,
-          // Express's own view (undefined if the request never reached Express).
+          // Express's own view, through the getters of its request prototype (every request the app's
+          // server builds has it, src/common/express.adapter.ts, the callback lane's too).
           ip: req.ip,
           protocol: req.protocol,
           secure: req.secure,

@@ -1,7 +1,7 @@
-import { request, Server } from 'node:http';
+import { IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Request, Response } from 'express';
-import { JsonReplyAdapter } from './json-reply.adapter';
+import express, { type Express, type Request, type Response } from 'express';
+import { AppExpressAdapter } from './express.adapter';
 
 interface Raw {
   status: number;
@@ -47,18 +47,30 @@ const BODIES: Record<string, { body: unknown; status?: number; presetType?: stri
   presetType: { body: { a: 1 }, presetType: 'text/plain; charset=utf-8' },
 };
 
-describe('JsonReplyAdapter', () => {
+describe('AppExpressAdapter', () => {
   let server: Server;
   let port: number;
+  let app: Express;
+  /** The prototypes of each request and response as the server built them, before Express ran. */
+  const born: { req: object | null; res: object | null }[] = [];
 
   beforeAll(async () => {
     // Two routes per case on one Express app with the app's settings: Nest's own reply (Express's
-    // res.json / res.send) and this adapter's. Their answers must be the same bytes.
-    const adapter = new JsonReplyAdapter();
-    const app = adapter.getInstance<import('express').Express>();
+    // res.json / res.send) and this adapter's. Their answers must be the same bytes. The server is
+    // the adapter's own, as Nest starts it.
+    const adapter = new AppExpressAdapter();
+    app = adapter.getInstance<Express>();
     app.disable('x-powered-by');
     app.set('etag', false);
-    const nest = Object.getPrototypeOf(JsonReplyAdapter.prototype) as { reply(res: Response, body: unknown, status?: number): unknown };
+    adapter.initHttpServer({});
+    server = adapter.getHttpServer();
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      born.push({ req: Object.getPrototypeOf(req) as object | null, res: Object.getPrototypeOf(res) as object | null });
+    });
+    app.get('/express-features', (req: Request, res: Response) => {
+      res.status(201).json({ app: req.app === app, header: req.get('x-probe'), query: req.query, path: req.path });
+    });
+    const nest = Object.getPrototypeOf(AppExpressAdapter.prototype) as { reply(res: Response, body: unknown, status?: number): unknown };
     for (const [name, c] of Object.entries(BODIES)) {
       const handle = (reply: (res: Response, body: unknown, status?: number) => unknown) => (_req: Request, res: Response) => {
         if (c.presetType) res.setHeader('Content-Type', c.presetType);
@@ -73,9 +85,7 @@ describe('JsonReplyAdapter', () => {
         handle((res, body, status) => adapter.reply(res, body, status)),
       );
     }
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
 
@@ -92,5 +102,34 @@ describe('JsonReplyAdapter', () => {
     const r = await get(port, '/lean/object');
     expect(r).toMatchObject({ status: 200, type: 'application/json; charset=utf-8', length: String(Buffer.byteLength(r.body)) });
     expect(JSON.parse(r.body)).toEqual(JSON.parse(JSON.stringify(BODIES.object.body)));
+  });
+
+  it("builds every request and response with the app's prototypes, so Express never re-points them", async () => {
+    born.length = 0;
+    await get(port, '/lean/object');
+    await get(port, '/no-such-route');
+    expect(born).toEqual([
+      { req: app.request, res: app.response },
+      { req: app.request, res: app.response },
+    ]);
+    // Still Express's and Node's underneath: what is added to express.request reaches every request.
+    expect(Object.getPrototypeOf(app.request)).toBe(express.request);
+    expect(Object.getPrototypeOf(app.response)).toBe(express.response);
+    expect(app.request).toBeInstanceOf(IncomingMessage);
+    expect(app.response).toBeInstanceOf(ServerResponse);
+  });
+
+  it("keeps what Express's prototypes give a route: req.app, req.get, req.query, req.path, res.status().json", async () => {
+    const r = await new Promise<Raw>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/express-features?a=1', headers: { 'x-probe': 'p' }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(r.status).toBe(201);
+    expect(JSON.parse(r.body)).toEqual({ app: true, header: 'p', query: { a: '1' }, path: '/express-features' });
   });
 });
