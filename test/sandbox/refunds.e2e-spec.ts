@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { DatabaseService } from '../../src/database/database.service';
 import { shanghaiDate } from '../../src/common/time-format';
@@ -130,8 +132,23 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
   });
 
   it("auto mode: the refund succeeds on its own and is notified to the request's notify_url", async () => {
+    // The notify_url is a receiver of the test's own that acknowledges as WeChat requires. The app's
+    // would refuse a refund asked for behind its back, and WeChat's retries of that refusal would
+    // print its error lines after the test.
+    const received: { method?: string; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ method: req.method, body });
+        if (version === 'v2') res.end('<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>');
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/refund-notify`;
     const orderNo = await paidOrder();
-    const input = refundInput(orderNo);
+    const input = refundInput(orderNo, { notifyUrl });
     await pay().refund(input);
     for (let i = 0; i < 50 && (await pay().queryRefund(input.refundNo)).state === 'PROCESSING'; i++)
       await new Promise((r) => setTimeout(r, 50));
@@ -143,8 +160,9 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
       );
       if (!deliveries.length) await new Promise((r) => setTimeout(r, 50));
     }
-    // The app does not know this refund (it was asked for behind its back): it refuses, WeChat retries.
-    expect(deliveries[0]).toMatchObject({ kind: `refund_${version}`, target: input.notifyUrl });
+    expect(deliveries[0]).toMatchObject({ kind: `refund_${version}`, target: notifyUrl });
+    await new Promise<void>((r) => receiver.close(() => r()));
+    expect(received).toEqual([{ method: 'POST', body: expect.stringContaining(version === 'v2' ? '<req_info>' : '"REFUND.SUCCESS"') }]);
   });
 
   it("today's bill lists the payment and the refund; downloads are as WeChat serves them", async () => {
