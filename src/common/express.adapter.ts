@@ -57,9 +57,9 @@ export class AppExpressAdapter extends ExpressAdapter {
  * Request and response classes for Node's server whose instances are born with `app`'s prototypes.
  * A class's prototype cannot be replaced, so the app's prototypes are replaced by the classes' own,
  * made the same: each inherits from Express's (`express.request` / `express.response`, and so from
- * Node's) and carries the `app` property Express gives `app.request` and `app.response`. Call before
- * anything is added to `app.request` or `app.response`; a sub-app mounted below still re-points a
- * request at its own prototypes, as Express does.
+ * Node's) and carries what `app.request` and `app.response` held (the `app` property Express gives
+ * them). Call it before anything keeps a reference to the two objects it replaces. A sub-app mounted
+ * below still re-points a request at its own prototypes, as Express does.
  */
 export function expressMessageClasses(app: Express): Required<Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'>> {
   class ExpressRequest extends http.IncomingMessage {}
