@@ -14,8 +14,8 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
  * **Requests born Express's.** For every request Express 5 re-points the prototype of Node's request
  * and response objects at its own (`Object.setPrototypeOf(req, app.request)` in `app.handle`). V8
  * cannot reuse the shapes of an object whose prototype changed after it was built: every property
- * Express, Nest and Node add to those two objects afterwards builds new hidden classes, about 8 KB
- * of garbage and a sixth of the CPU of `GET /api/v1/user/credits`. Here the server builds them with
+ * Express, Nest and Node add to those two objects afterwards builds new hidden classes: 16 KB of
+ * garbage and about half of the CPU of a `GET /api/v1/user/credits` (measured). Here the server builds them with
  * Express's prototypes from the start (`http.createServer`'s `IncomingMessage` and `ServerResponse`
  * options, `expressMessageClasses`), so Express's `setPrototypeOf` finds the prototype already set
  * and does nothing.
