@@ -15,10 +15,10 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
  * and response objects at its own (`Object.setPrototypeOf(req, app.request)` in `app.handle`). V8
  * cannot reuse the shapes of an object whose prototype changed after it was built: every property
  * Express, Nest and Node add to those two objects afterwards builds new hidden classes: 16 KB of
- * garbage and about half of the CPU of a `GET /api/v1/user/credits` (measured). Here the server builds them with
- * Express's prototypes from the start (`http.createServer`'s `IncomingMessage` and `ServerResponse`
- * options, `expressMessageClasses`), so Express's `setPrototypeOf` finds the prototype already set
- * and does nothing.
+ * garbage and about half of the CPU of a `GET /api/v1/user/credits` (measured). Here the server
+ * builds them with Express's prototypes from the start (`http.createServer`'s `IncomingMessage` and
+ * `ServerResponse` options, `expressMessageClasses`), so Express's `setPrototypeOf` finds the
+ * prototype already set and does nothing.
  *
  * **Plain JSON answers without `res.json`.** Express's `res.json` → `res.send` re-reads three app
  * settings, parses and re-formats the Content-Type to add its charset, looks up the ETag function,
