@@ -10,9 +10,9 @@ interface Raw {
   body: string;
 }
 
-function get(port: number, path: string, method = 'GET'): Promise<Raw> {
+function get(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+    request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -120,15 +120,7 @@ describe('AppExpressAdapter', () => {
   });
 
   it("keeps what Express's prototypes give a route: req.app, req.get, req.query, req.path, res.status().json", async () => {
-    const r = await new Promise<Raw>((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/express-features?a=1', headers: { 'x-probe': 'p' }, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const r = await get(port, '/express-features?a=1', 'GET', { 'x-probe': 'p' });
     expect(r.status).toBe(201);
     expect(JSON.parse(r.body)).toEqual({ app: true, header: 'p', query: { a: '1' }, path: '/express-features' });
   });
