@@ -21,7 +21,8 @@
  *   --no-write        do not write bench/results/<date>.md
  *   --wrk-threads N   wrk threads (default 1: one event loop keeps up and leaves the cores to the servers)
  *   --seed-rate N     pending orders and signed pushes built per second of load (default 3000)
- *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 10, the app's default)
+ *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 16: at 64 connections on two
+ *                     cores it beat the app's default of 10 on every database row; docs/performance.md)
  *   --app-env K=V,…   extra environment of the app process
  *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes), after start:prod's
  *   --prod-flags=false  without what `npm run start:prod` adds (the heap limits, MALLOC_ARENA_MAX)
@@ -42,7 +43,7 @@ const WARMUP = Number(args.warmup ?? 2);
 const CONNECTIONS = Number(args.connections || 64);
 const WORKERS = Number(args.workers || 1);
 const REPEAT = Math.max(1, Number(args.repeat || 1));
-const POOL = String(args.pool || 10);
+const POOL = String(args.pool || 16);
 const ALL_ROWS = ['verify', 'push', 'notify', 'storm', 'credits'];
 const ROWS = args.only ? args.only.split(',') : ALL_ROWS;
 const SERVERS = args.servers ? args.servers.split(',') : ['express', 'node', 'app'];
