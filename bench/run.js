@@ -22,7 +22,8 @@
  *   --wrk-threads N   wrk threads (default 1: one event loop keeps up and leaves the cores to the servers)
  *   --seed-rate N     pending orders and signed pushes built per second of load (default 3000)
  *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 16: at 64 connections on two
- *                     cores it beat the app's default of 10 on every database row; docs/performance.md)
+ *                     cores it answered 18 % more notifications a second than the app's default of
+ *                     10 and was no worse on the other rows; docs/performance.md)
  *   --app-env K=V,…   extra environment of the app process
  *   --node-args "…"    extra node flags of the app process (--trace-gc, heap sizes), after start:prod's
  *   --prod-flags=false  without what `npm run start:prod` adds (the heap limits, MALLOC_ARENA_MAX)

@@ -31,10 +31,13 @@ describeMysql('the migration lock [mysql]', () => {
     const config = loadConfig({ ...db.env, MYSQL_POOL_SIZE: '1' }, { cwd: tempDir() });
     for (let i = 0; i < 3; i++) sources.push(await new DataSource(buildDataSourceOptions(config, ENTITIES)).initialize());
     const applied = await Promise.all(sources.map((s) => runMigrationsLocked(s)));
-    const names = applied.flat().map((m) => m.name);
-    expect(names.sort()).toEqual(MIGRATIONS.map((m) => m.name).sort());
+    const names = applied
+      .flat()
+      .map((m) => m.name)
+      .sort();
+    expect(names).toEqual(MIGRATIONS.map((m) => m.name).sort());
     const rows = await sources[0].query('SELECT name FROM typeorm_migrations ORDER BY name');
-    expect(rows.map((r: { name: string }) => r.name)).toEqual([...names].sort());
+    expect(rows.map((r: { name: string }) => r.name)).toEqual(names);
     expect(await Promise.all(sources.map((s) => runMigrationsLocked(s)))).toEqual([[], [], []]);
   });
 });
