@@ -1,28 +1,25 @@
 import { DatabaseService } from '../../src/database/database.service';
 import { mysqlEnabled } from '../setup/mysql';
 import { startAppOnFreshDb, TestApp } from '../setup/test-app';
-import { call, Json, login } from '../support/api-client';
+import { call, Json, login, sendNotification } from '../support/api-client';
 import { buy, placeOrder } from '../support/orders';
 import { BuiltNotification, v2Notification } from '../support/pay-notifications';
 import { eventXml, signedPush, TEST_KEYS, wechatEnv } from '../support/wechat-push';
+import { uniq } from '../support/unique';
 
 /**
  * `MYSQL_POOL_SIZE=1`, which the configuration allows. Code that waits for a second pooled
  * connection while it holds one stalls a pool of one for good, and a pool of N under N such
- * requests at once: every answer here would time out. The boot's migration lock was such a case
+ * requests at once: every test here would time out. The boot's migration lock was such a case
  * (it held a pooled connection while the migrations waited for another); it now has a connection
  * of its own.
  */
 const describeMysql = mysqlEnabled() ? describe : describe.skip;
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describeMysql('a pool of one connection [mysql]', () => {
   let app: TestApp;
   const q = (sql: string, p: unknown[] = []) => app.app.get(DatabaseService).dataSource.query<Json[]>(sql, p);
-  const notify = async (n: BuiltNotification) => {
-    const res = await fetch(`${app.url}/api/v1/payment/notify`, { method: 'POST', ...n, signal: AbortSignal.timeout(10_000) });
-    return res.text();
-  };
+  const notify = async (n: BuiltNotification) => (await sendNotification(app, n)).text;
 
   beforeAll(async () => {
     app = await startAppOnFreshDb('mysql', { ...wechatEnv(), WECHAT_SANDBOX: 'true', WECHAT_PAY_VERSION: 'v2', MYSQL_POOL_SIZE: '1' });
@@ -35,7 +32,7 @@ describeMysql('a pool of one connection [mysql]', () => {
   it('boots (migrating the empty database), follows a subscriber, logs in, sells and shows credits', async () => {
     const follower = uniq('oFollow');
     const p = signedPush(TEST_KEYS, 'plaintext', eventXml(follower, 'subscribe'));
-    const pushed = await fetch(`${app.url}${p.path()}`, { method: 'POST', body: p.body, signal: AbortSignal.timeout(10_000) });
+    const pushed = await fetch(`${app.url}${p.path()}`, { method: 'POST', body: p.body });
     expect(pushed.status).toBe(200);
     expect(await q('SELECT remaining_credits AS r FROM wechat_users WHERE openid = ?', [follower])).toEqual([{ r: 10 }]);
 

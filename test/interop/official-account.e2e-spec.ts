@@ -2,6 +2,7 @@ import WXBizMsgCrypt from 'wechat-crypto';
 import { Formatter, Transformer } from 'wechatpay-axios-plugin';
 import { startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { wechatCrypto } from './support/sdk-peers';
+import { uniq } from '../support/unique';
 
 /**
  * The official-account callback URL checked with wechat-crypto 0.0.2 (WeChat's WXBizMsgCrypt for
@@ -13,7 +14,6 @@ import { wechatCrypto } from './support/sdk-peers';
 const VERIFY = '/api/v1/auth/wechat/verify';
 const ACCOUNT = 'gh_5andb0x00001';
 const WELCOME = '欢迎关注！您已获得10张图片编辑额度。';
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 function subscribeXml(openid: string, declaration = ''): string {
   const now = Formatter.timestamp();

@@ -7,6 +7,7 @@ import { freePort, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json } from '../support/api-client';
 import { payInSandbox, placeOrder } from '../support/orders';
 import { SandboxKeyFiles, sandboxKeyFiles } from './support/sdk-peers';
+import { uniq } from '../support/unique';
 
 /**
  * The service's own outgoing WeChat Pay requests, recorded on the wire and checked with published
@@ -68,7 +69,6 @@ class Recorder {
 /** WeChat Pay's own notify_url pattern (its PARAM_ERROR message quotes it). */
 const NOTIFY_URL = new RegExp(String.raw`^https?://([^\s/?#\[\]\@]+\@)?([^\s/?#\@:]+)(?::\d{2,5})?([^\s?#\[\]]*)$`);
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describe.each([
   ['v2', 'MD5'],

@@ -15,6 +15,7 @@ import {
   v2NotificationFields,
   v3Transaction,
 } from './support/sdk-peers';
+import { uniq } from '../support/unique';
 
 /**
  * WeChat Pay notifications signed by published SDKs (issue 16), for orders made through the
@@ -25,7 +26,6 @@ import {
  */
 
 type Version = 'v2' | 'v3';
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 
 function expectAccepted(version: Version, r: { status: number; text: string }) {

@@ -9,10 +9,9 @@ import { AppOnFreshDb, dbKinds, eventually, startApp, startAppOnFreshDb, TestApp
 import { BuiltNotification, v2Notification, v3Notification } from '../support/pay-notifications';
 import { call, Json, login, sendNotification } from '../support/api-client';
 import { buy, payInSandbox, placeOrder, prepayIdOf } from '../support/orders';
+import { uniq } from '../support/unique';
 
 type Version = 'v2' | 'v3';
-
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const v2Success = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 

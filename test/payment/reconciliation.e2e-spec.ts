@@ -6,11 +6,11 @@ import { expectInvariants } from '../setup/invariants';
 import { dbKinds, eventually, startAppOnFreshDb, TestApp } from '../setup/test-app';
 import { call, Json } from '../support/api-client';
 import { buy, payInSandbox, placeOrder } from '../support/orders';
+import { uniq } from '../support/unique';
 
 type Version = 'v2' | 'v3';
 
 const ADMIN_KEY = 'reconcile-admin-key-0123456789';
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describe.each(dbKinds())('reconciliation [%s]', (kind) => {
   describe.each(['v2', 'v3'] as const)('WeChat Pay %s', (version: Version) => {

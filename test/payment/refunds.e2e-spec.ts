@@ -14,11 +14,11 @@ import {
 } from '../support/pay-notifications';
 import { call, Json, login, sendNotification } from '../support/api-client';
 import { buy } from '../support/orders';
+import { uniq } from '../support/unique';
 
 type Version = 'v2' | 'v3';
 
 const ADMIN_KEY = 'refunds-admin-key-0123456789';
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const V2_SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 

@@ -6,13 +6,13 @@ import { call, Json, login, sendNotification } from '../support/api-client';
 import { placeOrder } from '../support/orders';
 import { v2Notification } from '../support/pay-notifications';
 import { eventXml, signedPush, TEST_KEYS, wechatEnv } from '../support/wechat-push';
+import { uniq } from '../support/unique';
 
 /**
  * Round trips to MySQL per request, counted on the wire (every command the server receives), not
  * timed: the budget of docs/performance.md. Transaction bookkeeping counts (START/COMMIT/SET).
  */
 const describeMysql = mysqlEnabled() ? describe : describe.skip;
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describeMysql('round trips per request [mysql]', () => {
   let app: TestApp;

@@ -10,10 +10,11 @@ import { parseTradeBill } from '../../src/wechat/pay/wire/trade-bill';
 import { v2Sign } from '../../src/wechat/pay/crypto/v2-sign';
 import { buildXml, parseWechatXml } from '../../src/wechat/xml';
 import { startApp, TestApp, TestDatabase } from '../setup/test-app';
+import { uniq } from '../support/unique';
 
 type Json = Record<string, any>;
 
-const uniq = (p: string) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
+const uniq32 = (p: string) => uniq(p).slice(0, 32);
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -54,7 +55,7 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
 
   /** An order placed at the sandbox (not in the app's database) and paid without telling anyone. */
   async function paidOrder(amountFen = 990, paid = true): Promise<string> {
-    const orderNo = uniq('ORDSB');
+    const orderNo = uniq32('ORDSB');
     const { prepayId } = await pay().createJsapiOrder({
       orderNo,
       description: '图片编辑额度10张',
@@ -70,7 +71,7 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
 
   const refundInput = (orderNo: string, over: Partial<RefundInput> = {}): RefundInput => ({
     orderNo,
-    refundNo: uniq('RFSB'),
+    refundNo: uniq32('RFSB'),
     totalFen: 990,
     refundFen: 990,
     notifyUrl: `${app.url}/api/v1/payment/refund-notify`,
@@ -209,7 +210,7 @@ describe.each(['v2', 'v3'] as const)('sandbox refunds and bills (WeChat Pay %s)'
         mch_id: config.pay.mchId,
         nonce_str: randomNonce(32),
         out_trade_no: orderNo,
-        out_refund_no: uniq('RF'),
+        out_refund_no: uniq32('RF'),
         total_fee: '1800',
         refund_fee: '1',
       };
