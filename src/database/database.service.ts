@@ -116,18 +116,9 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /**
-   * One read outside a transaction. On MySQL it goes straight to the pool TypeORM opened — the same
-   * connections, session setup and type casting, so the same rows — without the query runner TypeORM
-   * builds around every statement (a pooled-connection promise, two event broadcasts, a result
-   * wrapper; docs/performance.md). Errors are mysql2's own (`code`, `errno`). SQLite: `select` in `run`.
-   */
+  /** One read outside a transaction (on MySQL straight to the pool: `select`), serialised on SQLite. */
   read<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const pool = this.isMysql ? (this.dataSource.driver as unknown as { pool?: CallbackPool }).pool : undefined;
-    if (!pool) return this.run((em) => select<T>(em, sql, params));
-    return this.guard(
-      () => new Promise<T[]>((resolve, reject) => pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[])))),
-    );
+    return this.run((em) => select<T>(em, sql, params));
   }
 
   /** Runs non-transactional work (reads, single conditional statements), serialised on SQLite. */
@@ -165,11 +156,6 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     this.ready = false;
   }
-}
-
-/** The part of mysql2's callback pool `read` uses. */
-interface CallbackPool {
-  query(sql: string, params: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void;
 }
 
 function isDeadlock(err: unknown): boolean {

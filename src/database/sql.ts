@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, type EntityManager } from 'typeorm';
 
 export interface WriteResult {
   /** Rows the statement changed (MySQL affectedRows, SQLite changes()). */
@@ -10,9 +10,16 @@ export interface WriteResult {
 /**
  * Runs a write and reports what it changed — the primitive behind every conditional update and
  * insert-if-absent. TypeORM's plain `query()` on better-sqlite3 returns a number that does not say
- * whether a row changed; the structured result does, on both drivers.
+ * whether a row changed; the structured result does, on both drivers. On MySQL the statement goes
+ * straight to mysql2 (`mysqlTarget`).
  */
 export async function execute(em: EntityManager, sql: string, params: unknown[] = []): Promise<WriteResult> {
+  const target = mysqlTarget(em);
+  if (target) {
+    const header = (await mysqlQuery(target, sql, params)) as { affectedRows?: number; insertId?: number };
+    const affected = Number(header.affectedRows ?? 0);
+    return { affected, insertId: affected === 1 && header.insertId ? Number(header.insertId) : undefined };
+  }
   const own = !em.queryRunner;
   const qr = em.queryRunner ?? em.connection.createQueryRunner();
   try {
@@ -42,7 +49,34 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /** A raw read with the same parameter conversion as `execute`. */
 export async function select<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  const target = mysqlTarget(em);
+  if (target) return (await mysqlQuery(target, sql, params)) as T[];
   return em.query(sql, bindable(em, params));
+}
+
+/** The part of mysql2's callback API (pool or connection) the statements use. */
+interface MysqlQueryable {
+  query(sql: string, params: readonly unknown[], done: (err: Error | null, result: unknown) => void): void;
+}
+
+/**
+ * On MySQL, where a statement of `em` goes: the transaction's own connection, or the pool outside
+ * one — the connections TypeORM opened, with their session setup and type casting, so the same
+ * rows and results. It skips the query runner TypeORM wraps around every statement (two event
+ * broadcasts, a query log call, a result wrapper copying the rows; docs/performance.md). Errors
+ * are mysql2's own (`code`, `errno`), which every error check here reads. undefined: let TypeORM
+ * run it (SQLite; a runner not connected yet).
+ */
+function mysqlTarget(em: EntityManager): MysqlQueryable | undefined {
+  if (em.connection.options.type !== 'mysql') return undefined;
+  const qr = em.queryRunner;
+  if (!qr) return (em.connection.driver as unknown as { pool?: MysqlQueryable }).pool;
+  if (qr.isReleased) throw new QueryRunnerAlreadyReleasedError();
+  return (qr as unknown as { databaseConnection?: MysqlQueryable }).databaseConnection;
+}
+
+function mysqlQuery(target: MysqlQueryable, sql: string, params: readonly unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => target.query(sql, params, (err, result) => (err ? reject(err) : resolve(result))));
 }
 
 /**
