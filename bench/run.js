@@ -151,7 +151,9 @@ async function measure(row, srv) {
     rps: r.rps,
     total: r.total,
     p50: r.p50,
+    p90: r.p90,
     p99: r.p99,
+    max: r.max,
     errors: r.errors,
     non2xx: r.non2xx,
     mismatches: r.mismatches,
@@ -394,7 +396,7 @@ async function main() {
           runs[name].push(r);
           loads.push(Number(r.load.split(' ')[0]));
           log(
-            `${row.padEnd(7)} ${name.padEnd(7)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 1)} ms  p99 ${fmt(r.p99, 1)} ms  errors ${r.errors}/${r.non2xx}/${r.mismatches}` +
+            `${row.padEnd(7)} ${name.padEnd(7)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 1)} p90 ${fmt(r.p90, 1)} p99 ${fmt(r.p99, 1)} max ${fmt(r.max)} ms  errors ${r.errors}/${r.non2xx}/${r.mismatches}` +
               `${r.wrapped ? `  WRAPPED ${r.wrapped}× (raise --seed-rate)` : ''}  cpu ${fmt(r.cpuPct)}%  ${fmt(r.usPerReq)} µs/req  wrk cpu ${fmt(r.wrkCpuPct)}%  rss ${fmt(r.rssMax)} MB  load ${r.load}` +
               (r.runtime
                 ? `  loop delay p99 ${fmt(r.runtime.loopP99Ms, 1)} max ${fmt(r.runtime.loopMaxMs, 1)} ms, GC ${fmt(r.runtime.gcMs)} ms in ${r.runtime.gcPauses}`
