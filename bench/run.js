@@ -20,7 +20,8 @@
  *   --cpu-prof        run the app under `node --cpu-prof`; the profile is summarised at the end
  *   --no-write        do not write bench/results/<date>.md
  *   --wrk-threads N   wrk threads (default 1: one event loop keeps up and leaves the cores to the servers)
- *   --seed-rate N     pending orders and signed pushes built per second of load (default 3000)
+ *   --seed-rate N     pending orders and signed pushes built per second of load (default 4000: node:http
+ *                     answered 3 031 pushes a second in a fast phase and ran out at 3000)
  *   --pool N          MYSQL_POOL_SIZE for app and baselines (default 16: at 64 connections on two
  *                     cores it answered 18 % more notifications a second than the app's default of
  *                     10 and was no worse on the other rows; docs/performance.md)
@@ -52,7 +53,7 @@ const CPU_PROF = args['cpu-prof'] === 'true';
 // An alternative build of the app (profiling experiments); default: this repository's dist/.
 const MAIN = path.resolve(args.main || path.join(L.ROOT, 'dist/src/main.js'));
 const WRITE = args['no-write'] !== 'true';
-const SEED_RATE = Number(args['seed-rate'] || (WORKERS > 1 ? 4000 : 3000)); // pending orders (and signed pushes) per second of load
+const SEED_RATE = Number(args['seed-rate'] || 4000); // pending orders (and signed pushes) per second of load
 const WRK_THREADS = Number(args['wrk-threads'] || 1);
 /** `npm run start:prod` (`[VAR=value …] node <flags> dist/src/main.js`): its environment prefix and node flags. */
 const START_PROD = /^((?:\s*[A-Z_]+=\S+)*)\s*node((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(
