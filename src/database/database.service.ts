@@ -5,7 +5,6 @@ import { isDatabaseUnavailable, ServiceUnavailableError } from '../common/errors
 import { SerialQueue } from '../common/serial-queue';
 import { buildDataSourceOptions, EntityList } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
-import { select } from './sql';
 
 /** Injection token of the entity list `DatabaseModule.forRoot` is given. */
 export const DATABASE_ENTITIES = Symbol('DATABASE_ENTITIES');
@@ -114,11 +113,6 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
         await sleep(5 + Math.random() * 25 * attempt * attempt);
       }
     }
-  }
-
-  /** One read outside a transaction (on MySQL straight to the pool: `select`), serialised on SQLite. */
-  read<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.run((em) => select<T>(em, sql, params));
   }
 
   /** Runs non-transactional work (reads, single conditional statements), serialised on SQLite. */

@@ -5,7 +5,7 @@ import { DomainError } from '../common/errors';
 import { verifySessionToken } from '../common/session-token';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { toDate } from '../database/sql';
+import { select, toDate } from '../database/sql';
 import { NotFollowedError, UserNotFoundError } from './user.errors';
 
 /** The 401 texts of docs/api.md "User identity"; pages match them to send users back through the menu. */
@@ -168,7 +168,7 @@ export class CallerIdentityService {
   }
 
   private async userByOpenid(openid: string): Promise<CallerUser | null> {
-    const [row] = await this.db.read<UserRow>(USER_BY_OPENID, [openid]);
+    const [row] = await this.db.run((em) => select<UserRow>(em, USER_BY_OPENID, [openid]));
     return row ? toCallerUser(row) : null;
   }
 
@@ -178,7 +178,7 @@ export class CallerIdentityService {
    * directly because binding/ depends on user/, never the reverse (docs/data.md).
    */
   private async userOfClient(clientId: string): Promise<CallerUser> {
-    const [row] = await this.db.read<UserRow & { bound_openid: string | null }>(USER_OF_CLIENT, [clientId]);
+    const [row] = await this.db.run((em) => select<UserRow & { bound_openid: string | null }>(em, USER_OF_CLIENT, [clientId]));
     if (!row?.bound_openid) throw new NotFollowedError();
     if (!row.openid) throw new UserNotFoundError();
     return toCallerUser(row);

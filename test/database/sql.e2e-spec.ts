@@ -4,7 +4,7 @@ import { execute, insertIgnore, isUniqueViolation, select, toDate } from '../../
 import { dbKinds, startAppOnFreshDb, TestApp } from '../setup/test-app';
 
 /**
- * The statement helpers every service writes through (`execute`, `select`, `DatabaseService.read`).
+ * The statement helpers every service writes and reads through (`execute`, `select`).
  * On MySQL they hand statements to mysql2 themselves instead of TypeORM's query runner, so these
  * pin down what that must keep: a transaction's statements on its own connection (a rollback undoes
  * them; the pool would have committed each at once), the same rows and types TypeORM returns, what
@@ -63,15 +63,16 @@ describe.each(dbKinds())('statement helpers [%s]', (kind) => {
         await insertUser(em, undone);
         // Seen inside the transaction, not from outside it until it commits.
         expect(await select(em, 'SELECT openid FROM wechat_users WHERE openid = ?', [undone])).toHaveLength(1);
-        if (kind === 'mysql') expect(await db.read('SELECT openid FROM wechat_users WHERE openid = ?', [undone])).toHaveLength(0);
+        if (kind === 'mysql')
+          expect(await db.run((em) => select(em, 'SELECT openid FROM wechat_users WHERE openid = ?', [undone]))).toHaveLength(0);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    expect(await db.read('SELECT openid FROM wechat_users WHERE openid = ?', [undone])).toHaveLength(0);
+    expect(await db.run((em) => select(em, 'SELECT openid FROM wechat_users WHERE openid = ?', [undone]))).toHaveLength(0);
 
     const kept = openid('Kept');
     await db.transaction((em) => insertUser(em, kept));
-    expect(await db.read('SELECT openid FROM wechat_users WHERE openid = ?', [kept])).toHaveLength(1);
+    expect(await db.run((em) => select(em, 'SELECT openid FROM wechat_users WHERE openid = ?', [kept]))).toHaveLength(1);
   });
 
   it('rows come back as TypeORM returns them: numbers, datetimes, NULLs', async () => {
@@ -79,7 +80,7 @@ describe.each(dbKinds())('statement helpers [%s]', (kind) => {
     await db.run((em) => insertUser(em, id, 7));
     const sql = 'SELECT openid, remaining_credits, subscribed, subscribe_time, last_active_time FROM wechat_users WHERE openid = ?';
     const viaTypeorm: unknown = await db.dataSource.query(sql, [id]);
-    const outside = await db.read(sql, [id]);
+    const outside = await db.run((em) => select(em, sql, [id]));
     const inside = await db.transaction((em) => select(em, sql, [id]));
     expect(outside).toEqual(viaTypeorm);
     expect(inside).toEqual(viaTypeorm);
@@ -115,6 +116,6 @@ describe.each(dbKinds())('statement helpers [%s]', (kind) => {
       });
       const id = openid('Leaked');
       await expect(insertUser(leaked, id)).rejects.toThrow();
-      expect(await db.read('SELECT openid FROM wechat_users WHERE openid = ?', [id])).toHaveLength(0);
+      expect(await db.run((em) => select(em, 'SELECT openid FROM wechat_users WHERE openid = ?', [id]))).toHaveLength(0);
     });
 });

@@ -71,7 +71,7 @@ export class PaymentApplyService {
   ) {}
 
   async apply(input: ApplyPaymentInput): Promise<ApplyPaymentOutcome> {
-    const [order] = await this.db.read<OrderToApply>(ORDER_READ, [input.transactionId ?? null, input.orderNo]);
+    const [order] = await this.db.run((em) => select<OrderToApply>(em, ORDER_READ, [input.transactionId ?? null, input.orderNo]));
     if (!order) {
       if (input.status === 'paid')
         await this.anomalies.record(
